@@ -1,0 +1,197 @@
+/**
+ * The one byte-stream framer of the package. Feed it chunks as they arrive; it calls
+ * `onMessage` with every complete message and keeps the tail for the next chunk.
+ *
+ * Modes:
+ * - `delimiter`: messages end with one of `delimiters` (longest match wins where two
+ *   could end at the same place, e.g. "\r\n" before "\n"). Empty messages are skipped
+ *   unless `keepEmpty`.
+ * - `json`: back-to-back JSON objects/arrays with no separator; whitespace between them
+ *   is skipped. Brace depth is tracked outside strings, escapes honoured.
+ * - `close`: everything until `end()` is one message.
+ *
+ * A message (or an unterminated tail) longer than `maxMessageBytes` is reported through
+ * `onOversize` and the framer discards input until the next delimiter (or, for `json`,
+ * resets). Memory is bounded by `maxMessageBytes` plus one chunk.
+ */
+export type FramerMode = 'delimiter' | 'json' | 'close';
+
+export interface FramerOptions {
+  mode: FramerMode;
+  delimiters?: Array<string | Buffer>;
+  maxMessageBytes?: number;
+  keepEmpty?: boolean;
+  onMessage: (message: Buffer) => void;
+  /** Called once per oversize message with the number of bytes seen so far. */
+  onOversize?: (bytes: number) => void;
+  /** json mode: bytes that cannot start a JSON value (reported, then skipped up to the next `{`/`[`). */
+  onGarbage?: (bytes: Buffer) => void;
+}
+
+export class Framer {
+  private readonly mode: FramerMode;
+  private readonly delims: Buffer[];
+  private readonly max: number;
+  private readonly keepEmpty: boolean;
+  private readonly opts: FramerOptions;
+  private buf: Buffer = Buffer.alloc(0);
+  /** Discarding the rest of an oversize message until the next delimiter. */
+  private skipping = false;
+  // json-mode scanner state, kept across chunks so each byte is scanned once
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private scanned = 0;
+
+  constructor(opts: FramerOptions) {
+    this.opts = opts;
+    this.mode = opts.mode;
+    this.max = opts.maxMessageBytes ?? 65536;
+    this.keepEmpty = opts.keepEmpty ?? false;
+    const delims = (opts.delimiters ?? ['\n']).map((d) => (typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
+    if (this.mode === 'delimiter' && (delims.length === 0 || delims.some((d) => d.length === 0))) {
+      throw new RangeError('framer: delimiter mode needs at least one non-empty delimiter');
+    }
+    // Longest first, so "\r\n" wins over "\n" when both end at the same index.
+    this.delims = delims.sort((a, b) => b.length - a.length);
+  }
+
+  /** Bytes currently buffered (an unfinished message). */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.mode === 'delimiter') this.drainDelimited();
+    else if (this.mode === 'json') this.drainJson();
+    else if (this.buf.length > this.max) this.oversize();
+  }
+
+  /** The stream ended: in `close` mode the buffer is the message; otherwise a non-empty tail is emitted too. */
+  end(): void {
+    const rest = this.buf;
+    this.reset();
+    if (this.skipping) {
+      this.skipping = false;
+      return;
+    }
+    if (this.mode === 'json') {
+      const text = rest.toString('utf8').trim();
+      if (text.length > 0) this.opts.onGarbage?.(rest);
+      return;
+    }
+    if (rest.length > 0 || (this.mode === 'close' && this.keepEmpty)) this.emit(rest);
+  }
+
+  reset(): void {
+    this.buf = Buffer.alloc(0);
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.scanned = 0;
+  }
+
+  private emit(message: Buffer): void {
+    if (message.length === 0 && !this.keepEmpty) return;
+    if (message.length > this.max) {
+      this.opts.onOversize?.(message.length);
+      return;
+    }
+    this.opts.onMessage(message);
+  }
+
+  private oversize(): void {
+    const n = this.buf.length;
+    this.reset();
+    this.skipping = this.mode === 'delimiter';
+    this.opts.onOversize?.(n);
+  }
+
+  /** Earliest delimiter at or after `from`: [index, length], or undefined. */
+  private findDelimiter(from: number): [number, number] | undefined {
+    let best: [number, number] | undefined;
+    for (const d of this.delims) {
+      const i = this.buf.indexOf(d, from);
+      if (i >= 0 && (!best || i < best[0])) best = [i, d.length];
+    }
+    return best;
+  }
+
+  private drainDelimited(): void {
+    let start = 0;
+    for (;;) {
+      const hit = this.findDelimiter(start);
+      if (!hit) break;
+      const [i, len] = hit;
+      if (this.skipping) this.skipping = false;
+      else this.emit(this.buf.subarray(start, i));
+      start = i + len;
+    }
+    this.buf = start === 0 ? this.buf : this.buf.subarray(start);
+    if (this.skipping) {
+      // Keep only what could be the start of a delimiter split across chunks.
+      const keep = Math.max(0, ...this.delims.map((d) => d.length - 1));
+      this.buf = keep > 0 ? this.buf.subarray(Math.max(0, this.buf.length - keep)) : Buffer.alloc(0);
+    } else if (this.buf.length > this.max) {
+      this.oversize();
+    }
+  }
+
+  private drainJson(): void {
+    const b = this.buf;
+    let start = 0;
+    let i = this.scanned;
+    // Skip whitespace/garbage before a value when not inside one.
+    while (i < b.length) {
+      if (this.depth === 0) {
+        const c = b[i];
+        if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+          if (i > start) {
+            const junk = b.subarray(start, i);
+            if (junk.toString('utf8').trim().length > 0) this.opts.onGarbage?.(junk);
+          }
+          start = i;
+          this.depth = 1;
+          i++;
+          continue;
+        }
+        i++;
+        continue;
+      }
+      const c = b[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c /* \ */) this.escaped = true;
+        else if (c === 0x22 /* " */) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x7b || c === 0x5b) this.depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        this.depth--;
+        if (this.depth === 0) {
+          this.emit(b.subarray(start, i + 1));
+          start = i + 1;
+        }
+      }
+      i++;
+    }
+    if (this.depth === 0) {
+      // Nothing open: anything left is whitespace or junk not yet followed by a value.
+      const junk = b.subarray(start);
+      if (junk.toString('utf8').trim().length > 0 && junk.length > this.max) {
+        this.opts.onGarbage?.(junk);
+        this.reset();
+        return;
+      }
+      this.buf = junk.toString('utf8').trim().length === 0 ? Buffer.alloc(0) : junk;
+      this.scanned = this.buf.length;
+      // garbage retained is re-examined on the next chunk from its start
+      if (this.buf.length > 0) this.scanned = 0;
+      return;
+    }
+    this.buf = b.subarray(start);
+    this.scanned = this.buf.length;
+    if (this.buf.length > this.max) this.oversize();
+  }
+}

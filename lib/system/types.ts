@@ -1,0 +1,97 @@
+/**
+ * The contract between a `vigil-system` hub and its members (camera, motion, alarm,
+ * alerters, api). Framework-free: the node adapters wrap these.
+ *
+ * The configuration document is the reference app's (camera-alarm.md §1.2), snake_case:
+ *   { server: {...}, camera: {...}, processing: {...}, alerting: {...}, alerters: { <name>: {...} } }
+ * A member owns one section (`alerters.<name>` for an alerter).
+ */
+
+/** One validation error, in the reference's pydantic shape (camera-alarm.md §8.2). */
+export interface ConfigError {
+  loc: Array<string | number>;
+  msg: string;
+  type: string;
+}
+
+export type ConfigSection = Record<string, unknown>;
+
+/** A hub member that owns one configuration section. */
+export interface SectionMember {
+  /** "server" | "camera" | "processing" | "alerting" | "alerters.<name>" */
+  readonly section: string;
+  /** The live settings as the reference's snake_case section. Secrets unmasked. */
+  get(): ConfigSection;
+  /** Errors for a proposed section (loc relative to the document root, e.g. ["processing","gauss_ksize"]). */
+  validate(proposed: ConfigSection): ConfigError[];
+  /** Apply a section that validated. Must not throw. */
+  apply(proposed: ConfigSection): void;
+  /** Keys whose values are secrets (masked when served: `api_key`, `password`, ...). */
+  readonly secretKeys?: readonly string[];
+}
+
+/** The 1 Hz status (camera-alarm.md §5.4): timeStamp float seconds, camelCase. */
+export interface AlarmStatus {
+  timeStamp: number;
+  state: 'on' | 'off' | 'alarm' | 'silenced';
+  initialAlarm: number;
+  silencedTill: number | null;
+}
+
+/** The nine `/metrics` fields (camera-alarm.md §8.7). */
+export interface SystemMetrics {
+  timeStamp: number;
+  sysCpuPercent: number;
+  sysMemPercent: number;
+  capCpuPercent: number;
+  capMemPercent: number;
+  socketConnections: number;
+  loopAvgS: number;
+  loopMaxS: number;
+  loopMinS: number;
+}
+
+/** Detector timing the motion node publishes once per detection second. */
+export interface DetectorMetrics {
+  loopAvgS: number;
+  loopMaxS: number;
+  loopMinS: number;
+  frames: number;
+  engine: string;
+}
+
+export interface FrameInfo {
+  seq: number;
+  width: number;
+  height: number;
+  /** ms epoch */
+  timestamp: number;
+}
+
+/** Reply to a command: exactly one of the two shapes (camera-alarm.md §8.2). */
+export type CommandReply = { status: 'OK' } | { error: string | ConfigError[] };
+
+export type CommandName = 'silence' | 'test' | 'config_update' | 'shutdown' | 'on' | 'off';
+
+/** Handles commands for the system (the alarm registers one). */
+export type CommandHandler = (command: CommandName, data: Record<string, unknown>) => CommandReply | Promise<CommandReply>;
+
+/** An alerter as the alarm sees it (camera-alarm.md §6). */
+export interface AlerterMember {
+  readonly name: string;
+  enabled: boolean;
+  testGroup: boolean;
+  /** Set `enabled` back to true at an off→on transition (§6.2); persisted like a config_update. */
+  setEnabled(enabled: boolean): void;
+}
+
+/**
+ * Events a hub emits (node adapters subscribe with `on`):
+ * - "status"  (AlarmStatus)           from the alarm, every second and on change
+ * - "metrics" (DetectorMetrics)       from the motion detector, about 1 Hz
+ * - "frame"   (jpeg: Buffer, FrameInfo) from the camera, every frame that passes the fps cap
+ * - "config"  (document)              after a config change was applied
+ * - "shutdown" ()                     the API's shutdown: camera and detector stop
+ * - "start" ()                        restart after shutdown (e.g. an editor deploy or a "start" message)
+ */
+export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start';

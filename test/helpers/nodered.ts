@@ -1,0 +1,44 @@
+/**
+ * Shared set-up for node tests: one test-helper initialised against the Node-RED under
+ * test (the devDependency, or the one named by VIGIL_NODE_RED, e.g. Node-RED 5 for
+ * `npm run test:nr5`), plus small utilities every node test needs.
+ */
+import helper from 'node-red-node-test-helper';
+import net from 'node:net';
+import path from 'node:path';
+
+const redPath = process.env.VIGIL_NODE_RED ? require.resolve(process.env.VIGIL_NODE_RED) : require.resolve('node-red');
+helper.init(redPath);
+
+export { helper };
+
+/** The repository root (tests run from dist/test/...). */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/** Require a built node module by type, e.g. `nodeModule('halo-in')`. */
+export function nodeModule(type: string): unknown {
+  return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolve when `predicate()` holds, polling every `everyMs`; reject after `tries` polls. */
+export async function until(predicate: () => boolean, what = 'condition', tries = 400, everyMs = 10): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (predicate()) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
