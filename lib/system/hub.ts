@@ -1,0 +1,435 @@
+/**
+ * The system hub behind a `vigil-system` config node: one monitored camera system
+ * (one reference-app instance). Framework-free.
+ *
+ * - Members (camera, motion, alarm, alerters, api) register the configuration section they
+ *   own; the hub assembles the reference app's document from their live settings,
+ *   validates a submitted document as a whole and applies it section by section (nothing is
+ *   applied when any part is invalid).
+ * - Commands from the API are queued and handled strictly in order: `config_update` and
+ *   `shutdown` by the hub, `silence`/`test`/`on`/`off` by the alarm's handler.
+ * - Status, metrics and the latest frame are kept and re-emitted (see `HubEvent`).
+ * - Runtime configuration changes are remembered as overrides `{ base, value }` per section:
+ *   `base` is the member's own (editor) settings the change was made against. The node
+ *   adapter persists `exportOverrides()` and hands them back through `importOverrides()` after
+ *   a restart; when the member registers again with the same editor settings the runtime
+ *   value is re-applied, and when the editor settings changed (a deploy) the editor wins.
+ */
+import { EventEmitter } from 'node:events';
+import { Clock, TimerHandle, systemClock } from '../common/clock';
+import {
+  AlarmStatus,
+  AlerterMember,
+  CommandHandler,
+  CommandName,
+  CommandReply,
+  ConfigError,
+  ConfigSection,
+  DetectorMetrics,
+  FrameInfo,
+  SectionMember,
+} from './types';
+
+/** What a secret looks like when served (`/config`); sent back unchanged, it keeps the stored one. */
+export const SECRET_MASK = '********';
+
+/** The reference's top-level sections, in the reference's order. */
+export const TOP_SECTIONS = ['server', 'camera', 'processing', 'alerting'] as const;
+
+/** The assembled document: top sections present when a member owns them; `alerters` always. */
+export interface ConfigDocument {
+  server?: ConfigSection;
+  camera?: ConfigSection;
+  processing?: ConfigSection;
+  alerting?: ConfigSection;
+  alerters: Record<string, ConfigSection>;
+}
+
+/** A runtime change of one section, and the member settings it was made against. */
+export interface SectionOverride {
+  base: ConfigSection;
+  value: ConfigSection;
+}
+export type Overrides = Record<string, SectionOverride>;
+
+export interface SystemHubOptions {
+  clock?: Clock;
+  name?: string;
+}
+
+/** Why the hub shut down: `command` = the API's `shutdown` (the node may exit the process). */
+export interface ShutdownInfo {
+  source: 'command' | 'local';
+}
+
+const COMMANDS: readonly CommandName[] = ['silence', 'test', 'config_update', 'shutdown', 'on', 'off'];
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+/** Structural equality for JSON-like values. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => deepEqual(x, b[i]));
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    if (ka.length !== kb.length) return false;
+    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+function sectionPath(section: string): Array<string | number> {
+  return section.split('.');
+}
+
+export class SystemHub extends EventEmitter {
+  readonly name: string;
+  readonly clock: Clock;
+  private readonly members = new Map<string, SectionMember>();
+  private readonly alerterList: AlerterMember[] = [];
+  private handler?: CommandHandler;
+  private overrides: Overrides = {};
+  private queue: Promise<unknown> = Promise.resolve();
+  private shutdownTimer?: TimerHandle;
+  private _running = true;
+  private _status?: AlarmStatus;
+  private _metrics?: DetectorMetrics;
+  private _frame?: { jpeg: Buffer; info: FrameInfo };
+
+  constructor(opts: SystemHubOptions = {}) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.name = opts.name ?? '';
+    // Many API clients and members listen; the default 10 would warn needlessly.
+    this.setMaxListeners(0);
+  }
+
+  // ---------------------------------------------------------------- members & config
+
+  /** Register the member owning `member.section`; returns the unregister function. */
+  register(member: SectionMember): () => void {
+    const section = member.section;
+    if (!/^(server|camera|processing|alerting|alerters\.[^.]+)$/.test(section)) {
+      throw new RangeError(`vigil-system: "${section}" is not a configuration section`);
+    }
+    if (this.members.has(section)) {
+      throw new Error(`vigil-system: section "${section}" already has a member (one ${section} per system)`);
+    }
+    this.members.set(section, member);
+    this.restoreOverride(member);
+    return () => {
+      if (this.members.get(section) === member) this.members.delete(section);
+    };
+  }
+
+  /** The member of a section, if any. */
+  member(section: string): SectionMember | undefined {
+    return this.members.get(section);
+  }
+
+  /** Sections that have a member, in document order. */
+  sections(): string[] {
+    const top = TOP_SECTIONS.filter((s) => this.members.has(s)) as string[];
+    const alerters = [...this.members.keys()].filter((s) => s.startsWith('alerters.')).sort();
+    return [...top, ...alerters];
+  }
+
+  /** The reference's document assembled from the members' live settings. */
+  getConfig(opts: { maskSecrets?: boolean } = {}): ConfigDocument {
+    const doc: ConfigDocument = { alerters: {} };
+    for (const section of this.sections()) {
+      const member = this.members.get(section) as SectionMember;
+      let value = clone(member.get());
+      if (opts.maskSecrets) value = this.mask(member, value);
+      if (section.startsWith('alerters.')) doc.alerters[section.slice('alerters.'.length)] = value;
+      else doc[section as (typeof TOP_SECTIONS)[number]] = value;
+    }
+    return doc;
+  }
+
+  /** Errors for a whole proposed document (loc from the document root); [] = valid. */
+  validateConfig(doc: unknown): ConfigError[] {
+    return this.prepare(doc).errors;
+  }
+
+  /**
+   * Validate the whole document, then apply every changed section to its member.
+   * All or nothing; returns the errors ([] = applied). Emits `config` when something changed.
+   */
+  applyConfig(doc: unknown): ConfigError[] {
+    const { errors, sections } = this.prepare(doc);
+    if (errors.length > 0) return errors;
+    let changed = false;
+    for (const [section, value] of sections) {
+      if (this.applySection(section, value)) changed = true;
+    }
+    if (changed) this.emit('config', this.getConfig());
+    return [];
+  }
+
+  /**
+   * Change some keys of one section at run time (e.g. an alerter re-enabled at off→on),
+   * validated and persisted like a `config_update`. Returns the errors ([] = applied).
+   */
+  updateSection(section: string, patch: ConfigSection): ConfigError[] {
+    const member = this.members.get(section);
+    if (!member) return [{ loc: sectionPath(section), msg: 'no such section in this system', type: 'value_error.missing' }];
+    const value = { ...clone(member.get()), ...clone(patch) };
+    const errors = member.validate(value);
+    if (errors.length > 0) return errors;
+    if (this.applySection(section, value)) this.emit('config', this.getConfig());
+    return [];
+  }
+
+  /** Runtime changes to persist (see the file comment). */
+  exportOverrides(): Overrides {
+    return clone(this.overrides);
+  }
+
+  /** Runtime changes restored from storage; applied to members as they register. */
+  importOverrides(o: unknown): void {
+    if (!isPlainObject(o)) return;
+    for (const [section, entry] of Object.entries(o)) {
+      if (isPlainObject(entry) && isPlainObject(entry.base) && isPlainObject(entry.value)) {
+        this.overrides[section] = { base: clone(entry.base), value: clone(entry.value) };
+        const member = this.members.get(section);
+        if (member) this.restoreOverride(member);
+      }
+    }
+  }
+
+  /** Forget every runtime change (the editor's settings are the truth again). */
+  clearOverrides(): void {
+    this.overrides = {};
+  }
+
+  private applySection(section: string, value: ConfigSection): boolean {
+    const member = this.members.get(section);
+    if (!member) return false;
+    const current = member.get();
+    if (deepEqual(current, value)) return false;
+    const entry = this.overrides[section];
+    const base = entry ? entry.base : clone(current);
+    member.apply(clone(value));
+    if (deepEqual(base, value)) delete this.overrides[section];
+    else this.overrides[section] = { base, value: clone(value) };
+    return true;
+  }
+
+  private restoreOverride(member: SectionMember): void {
+    const entry = this.overrides[member.section];
+    if (!entry) return;
+    const current = member.get();
+    if (!deepEqual(current, entry.base)) {
+      // The editor settings changed since the runtime change: the deploy wins.
+      delete this.overrides[member.section];
+      this.emit('overrides', this.exportOverrides());
+      return;
+    }
+    if (member.validate(clone(entry.value)).length > 0) {
+      delete this.overrides[member.section];
+      this.emit('overrides', this.exportOverrides());
+      return;
+    }
+    if (!deepEqual(current, entry.value)) member.apply(clone(entry.value));
+  }
+
+  private mask(member: SectionMember, value: ConfigSection): ConfigSection {
+    for (const key of member.secretKeys ?? []) {
+      const v = value[key];
+      if (typeof v === 'string' && v !== '') value[key] = SECRET_MASK;
+    }
+    return value;
+  }
+
+  private unmask(member: SectionMember, value: ConfigSection): ConfigSection {
+    const stored = member.get();
+    for (const key of member.secretKeys ?? []) {
+      if (value[key] === SECRET_MASK) value[key] = stored[key];
+    }
+    return value;
+  }
+
+  /** Validate a document; on success the sections to apply, secrets unmasked. */
+  private prepare(doc: unknown): { errors: ConfigError[]; sections: Array<[string, ConfigSection]> } {
+    const errors: ConfigError[] = [];
+    const sections: Array<[string, ConfigSection]> = [];
+    if (!isPlainObject(doc)) {
+      return { errors: [{ loc: ['__root__'], msg: 'value is not a valid dict', type: 'type_error.dict' }], sections };
+    }
+    // `flags` (command-line flags, incl. a client-chosen file path) and `monitoring` are ignored.
+    const alerters = doc.alerters;
+    if (alerters !== undefined && alerters !== null && !isPlainObject(alerters)) {
+      errors.push({ loc: ['alerters'], msg: 'value is not a valid dict', type: 'type_error.dict' });
+    }
+    for (const section of this.sections()) {
+      const member = this.members.get(section) as SectionMember;
+      const isAlerter = section.startsWith('alerters.');
+      let value: unknown;
+      if (isAlerter) {
+        if (!isPlainObject(alerters)) continue; // optional, like the reference's `alerters`
+        value = alerters[section.slice('alerters.'.length)];
+        if (value === undefined || value === null) continue; // a missing alerter keeps its settings
+      } else {
+        value = doc[section];
+        if (value === undefined || value === null) {
+          errors.push({ loc: [section], msg: 'field required', type: 'value_error.missing' });
+          continue;
+        }
+      }
+      if (!isPlainObject(value)) {
+        errors.push({ loc: sectionPath(section), msg: 'value is not a valid dict', type: 'type_error.dict' });
+        continue;
+      }
+      const proposed = this.unmask(member, clone(value));
+      let errs: ConfigError[];
+      try {
+        errs = member.validate(proposed);
+      } catch (err) {
+        errs = [{ loc: sectionPath(section), msg: err instanceof Error ? err.message : String(err), type: 'value_error' }];
+      }
+      if (errs.length > 0) errors.push(...errs);
+      else sections.push([section, proposed]);
+    }
+    return { errors, sections };
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** The alarm's handler for silence/test/on/off (undefined removes it). */
+  setCommandHandler(h?: CommandHandler): void {
+    this.handler = h;
+  }
+
+  get hasCommandHandler(): boolean {
+    return this.handler !== undefined;
+  }
+
+  /**
+   * Run a command; commands are processed strictly in order. `data` was shape-checked by the
+   * caller. `config_update` errors carry loc from the command (`["data","config",…]`).
+   */
+  command(name: CommandName, data: Record<string, unknown>): Promise<CommandReply> {
+    const run = (): Promise<CommandReply> => this.runCommand(name, data);
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runCommand(name: CommandName, data: Record<string, unknown>): Promise<CommandReply> {
+    if (!COMMANDS.includes(name)) return { error: `Unknown command "${String(name)}"` };
+    try {
+      if (name === 'config_update') {
+        const config = isPlainObject(data) ? data.config : undefined;
+        if (config === undefined) return { error: [{ loc: ['data', 'config'], msg: 'field required', type: 'value_error.missing' }] };
+        const errors = this.applyConfig(config);
+        if (errors.length > 0) return { error: errors.map((e) => ({ ...e, loc: ['data', 'config', ...e.loc] })) };
+        return { status: 'OK' };
+      }
+      if (name === 'shutdown') {
+        const raw = isPlainObject(data) ? (data.shutdownIn ?? data.shutdown_in ?? 0) : 0;
+        const seconds = typeof raw === 'number' && Number.isFinite(raw) && raw > 0 ? raw : 0;
+        this.scheduleShutdown(seconds);
+        return { status: 'OK' };
+      }
+      if (!this.handler) return { error: `No vigil-alarm node is attached to system "${this.name}": ${name} is not available` };
+      return await this.handler(name, data);
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Shut down (source `command`) after `seconds`; 0 = at the next turn of the event loop, after the reply. */
+  private scheduleShutdown(seconds: number): void {
+    this.clock.clearTimeout(this.shutdownTimer);
+    this.shutdownTimer = this.clock.setTimeout(() => {
+      this.shutdownTimer = undefined;
+      this.shutdown({ source: 'command' });
+    }, seconds * 1000);
+  }
+
+  // ---------------------------------------------------------------- live data
+
+  publishStatus(s: AlarmStatus): void {
+    this._status = s;
+    this.emit('status', s);
+  }
+
+  get status(): AlarmStatus | undefined {
+    return this._status;
+  }
+
+  publishMetrics(m: DetectorMetrics): void {
+    this._metrics = m;
+    this.emit('metrics', m);
+  }
+
+  get metrics(): DetectorMetrics | undefined {
+    return this._metrics;
+  }
+
+  publishFrame(jpeg: Buffer, info: FrameInfo): void {
+    this._frame = { jpeg, info };
+    this.emit('frame', jpeg, info);
+  }
+
+  get frame(): { jpeg: Buffer; info: FrameInfo } | undefined {
+    return this._frame;
+  }
+
+  // ---------------------------------------------------------------- alerters
+
+  registerAlerter(a: AlerterMember): () => void {
+    if (this.alerterList.some((x) => x.name === a.name)) {
+      throw new Error(`vigil-system: an alerter named "${a.name}" is already registered`);
+    }
+    this.alerterList.push(a);
+    return () => {
+      const i = this.alerterList.indexOf(a);
+      if (i >= 0) this.alerterList.splice(i, 1);
+    };
+  }
+
+  alerters(): AlerterMember[] {
+    return [...this.alerterList];
+  }
+
+  // ---------------------------------------------------------------- run state
+
+  get running(): boolean {
+    return this._running;
+  }
+
+  /** Stop the camera and detector (they listen to `shutdown`). */
+  shutdown(info: ShutdownInfo = { source: 'local' }): void {
+    this.clock.clearTimeout(this.shutdownTimer);
+    this.shutdownTimer = undefined;
+    this._running = false;
+    this.emit('shutdown', info);
+  }
+
+  /** Restart after a shutdown. */
+  start(): void {
+    if (this._running) return;
+    this._running = true;
+    this.emit('start');
+  }
+
+  /** Free timers and listeners (the config node's close). */
+  dispose(): void {
+    this.clock.clearTimeout(this.shutdownTimer);
+    this.shutdownTimer = undefined;
+    this.handler = undefined;
+    this.removeAllListeners();
+  }
+}

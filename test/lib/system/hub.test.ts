@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../../lib/common/clock';
+import { SECRET_MASK, SystemHub } from '../../../lib/system/hub';
+import { AlarmStatus, ConfigError, ConfigSection, SectionMember } from '../../../lib/system/types';
+
+/** A member holding a section, with a simple validator: numbers must be ≥ 0. */
+function member(section: string, initial: ConfigSection, secretKeys: string[] = []): SectionMember & { applied: ConfigSection[]; value: ConfigSection } {
+  const m = {
+    section,
+    secretKeys,
+    value: { ...initial },
+    applied: [] as ConfigSection[],
+    get(): ConfigSection {
+      return { ...m.value };
+    },
+    validate(p: ConfigSection): ConfigError[] {
+      const errs: ConfigError[] = [];
+      for (const [k, v] of Object.entries(p)) {
+        if (typeof v === 'number' && v < 0) errs.push({ loc: [...section.split('.'), k], msg: 'must be >= 0', type: 'value_error' });
+      }
+      return errs;
+    },
+    apply(p: ConfigSection): void {
+      m.value = { ...p };
+      m.applied.push(p);
+    },
+  };
+  return m;
+}
+
+describe('lib/system/hub', () => {
+  it('assembles the document from members, masking secrets when asked', () => {
+    const hub = new SystemHub();
+    hub.register(member('processing', { fps: 2 }));
+    hub.register(member('alerting', { alert_time_s: 180 }));
+    hub.register(member('alerters.telegram', { enabled: true, api_key: 'k:secret' }, ['api_key']));
+    assert.deepEqual(hub.getConfig(), { alerters: { telegram: { enabled: true, api_key: 'k:secret' } }, processing: { fps: 2 }, alerting: { alert_time_s: 180 } });
+    assert.equal(hub.getConfig({ maskSecrets: true }).alerters.telegram.api_key, SECRET_MASK);
+    assert.deepEqual(Object.keys(hub.getConfig()), ['alerters', 'processing', 'alerting']);
+  });
+
+  it('refuses a second member for a section and bad section names', () => {
+    const hub = new SystemHub();
+    const off = hub.register(member('camera', { url: '' }));
+    assert.throws(() => hub.register(member('camera', { url: '' })), /already has a member/);
+    assert.throws(() => hub.register(member('bogus', {})), /not a configuration section/);
+    off();
+    hub.register(member('camera', { url: 'x' }));
+  });
+
+  it('applies all or nothing, ignores flags, keeps masked secrets, emits config', () => {
+    const hub = new SystemHub();
+    const p = hub.register(member('processing', { fps: 2 })) && hub.member('processing');
+    assert.ok(p);
+    const t = member('alerters.telegram', { enabled: true, api_key: 'k:secret' }, ['api_key']);
+    hub.register(t);
+    const events: unknown[] = [];
+    hub.on('config', (d) => events.push(d));
+
+    const bad = hub.applyConfig({ processing: { fps: -1 }, alerters: { telegram: { enabled: false, api_key: SECRET_MASK } } });
+    assert.deepEqual(bad, [{ loc: ['processing', 'fps'], msg: 'must be >= 0', type: 'value_error' }]);
+    assert.equal(t.applied.length, 0, 'nothing applied when any part is invalid');
+
+    const doc = hub.getConfig({ maskSecrets: true }) as unknown as Record<string, unknown>;
+    (doc.alerters as Record<string, ConfigSection>).telegram.enabled = false;
+    doc.flags = { config_path: '/etc/passwd' };
+    assert.deepEqual(hub.applyConfig(doc), []);
+    assert.deepEqual(t.value, { enabled: false, api_key: 'k:secret' });
+    assert.equal(events.length, 1);
+    assert.equal(hub.member('processing')?.get().fps, 2);
+  });
+
+  it('reports missing and non-object sections in the reference shape', () => {
+    const hub = new SystemHub();
+    hub.register(member('processing', { fps: 2 }));
+    hub.register(member('alerting', { a: 1 }));
+    hub.register(member('alerters.siren', { enabled: true }));
+    assert.deepEqual(hub.validateConfig([]), [{ loc: ['__root__'], msg: 'value is not a valid dict', type: 'type_error.dict' }]);
+    assert.deepEqual(hub.validateConfig({ processing: 3, alerters: { siren: 'x' } }), [
+      { loc: ['processing'], msg: 'value is not a valid dict', type: 'type_error.dict' },
+      { loc: ['alerting'], msg: 'field required', type: 'value_error.missing' },
+      { loc: ['alerters', 'siren'], msg: 'value is not a valid dict', type: 'type_error.dict' },
+    ]);
+    // alerters (and each alerter) are optional, like the reference
+    assert.deepEqual(hub.validateConfig({ processing: { fps: 1 }, alerting: { a: 1 } }), []);
+  });
+
+  it('queues commands in order: config_update, shutdown by the hub, others to the handler', async () => {
+    const clock = new FakeClock(1000);
+    const hub = new SystemHub({ clock, name: 'sys' });
+    hub.register(member('processing', { fps: 2 }));
+    const noHandler = await hub.command('silence', { silenceFor: 1 });
+    assert.ok('error' in noHandler && typeof noHandler.error === 'string');
+
+    const seen: string[] = [];
+    hub.setCommandHandler(async (c) => {
+      seen.push(c);
+      return c === 'off' ? { error: 'nope' } : { status: 'OK' };
+    });
+    const replies = await Promise.all([
+      hub.command('silence', { silenceFor: 1 }),
+      hub.command('config_update', { config: { processing: { fps: -3 } } }),
+      hub.command('config_update', { config: { processing: { fps: 5 } } }),
+      hub.command('off', {}),
+    ]);
+    assert.deepEqual(replies, [
+      { status: 'OK' },
+      { error: [{ loc: ['data', 'config', 'processing', 'fps'], msg: 'must be >= 0', type: 'value_error' }] },
+      { status: 'OK' },
+      { error: 'nope' },
+    ]);
+    assert.deepEqual(seen, ['silence', 'off']);
+
+    hub.setCommandHandler(() => {
+      throw new Error('boom');
+    });
+    assert.deepEqual(await hub.command('test', { excluded: [] }), { error: 'boom' });
+
+    const shut: unknown[] = [];
+    hub.on('shutdown', (i) => shut.push(i));
+    assert.deepEqual(await hub.command('shutdown', { shutdownIn: 5 }), { status: 'OK' });
+    clock.advance(4999);
+    assert.equal(shut.length, 0);
+    assert.equal(hub.running, true);
+    clock.advance(1);
+    assert.deepEqual(shut, [{ source: 'command' }]);
+    assert.equal(hub.running, false);
+    const started: unknown[] = [];
+    hub.on('start', () => started.push(1));
+    hub.start();
+    assert.equal(hub.running, true);
+    assert.equal(started.length, 1);
+    hub.dispose();
+    assert.equal(clock.pending, 0);
+  });
+
+  it('keeps and emits status, metrics, frames; lists alerters', () => {
+    const hub = new SystemHub();
+    const got: string[] = [];
+    hub.on('status', () => got.push('status'));
+    hub.on('metrics', () => got.push('metrics'));
+    hub.on('frame', () => got.push('frame'));
+    const s: AlarmStatus = { timeStamp: 1, state: 'on', initialAlarm: 0, silencedTill: null };
+    hub.publishStatus(s);
+    hub.publishMetrics({ loopAvgS: 0, loopMaxS: 0, loopMinS: 0, frames: 0, engine: 'x' });
+    hub.publishFrame(Buffer.from([0xff, 0xd8, 0xff, 0xd9]), { seq: 1, width: 1, height: 1, timestamp: 0 });
+    assert.deepEqual(got, ['status', 'metrics', 'frame']);
+    assert.equal(hub.status, s);
+    assert.equal(hub.frame?.info.seq, 1);
+    const a = { name: 'siren', enabled: true, testGroup: true, setEnabled: () => undefined };
+    const off = hub.registerAlerter(a);
+    assert.throws(() => hub.registerAlerter({ ...a }));
+    assert.deepEqual(hub.alerters(), [a]);
+    off();
+    assert.deepEqual(hub.alerters(), []);
+  });
+
+  it('restores runtime overrides after a restart unless the editor settings changed', () => {
+    const hub1 = new SystemHub();
+    hub1.register(member('alerting', { start_time: '19:00' }));
+    const saved: unknown[] = [];
+    hub1.on('config', () => saved.push(hub1.exportOverrides()));
+    assert.deepEqual(hub1.updateSection('alerting', { start_time: '20:00' }), []);
+    const overrides = JSON.parse(JSON.stringify(saved.at(-1)));
+    assert.deepEqual(overrides, { alerting: { base: { start_time: '19:00' }, value: { start_time: '20:00' } } });
+
+    // restart, same editor settings: the runtime change comes back
+    const hub2 = new SystemHub();
+    hub2.importOverrides(overrides);
+    const m2 = member('alerting', { start_time: '19:00' });
+    hub2.register(m2);
+    assert.equal(m2.value.start_time, '20:00');
+
+    // restart after an editor deploy of changed settings: the editor wins
+    const hub3 = new SystemHub();
+    hub3.importOverrides(overrides);
+    const dropped: unknown[] = [];
+    hub3.on('overrides', (o) => dropped.push(o));
+    const m3 = member('alerting', { start_time: '18:00' });
+    hub3.register(m3);
+    assert.equal(m3.value.start_time, '18:00');
+    assert.deepEqual(hub3.exportOverrides(), {});
+    assert.equal(dropped.length, 1);
+
+    // changing back to the editor value forgets the override
+    hub2.updateSection('alerting', { start_time: '19:00' });
+    assert.deepEqual(hub2.exportOverrides(), {});
+  });
+});
