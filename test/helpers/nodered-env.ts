@@ -1,0 +1,27 @@
+/**
+ * Typed access to scripts/nodered-env.js (plain JS, shared with `npm start`).
+ */
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+
+export interface RunningNodeRed {
+  child: ChildProcess;
+  lines: string[];
+  url: string;
+  ready: Promise<void>;
+  stop(): Promise<number | null>;
+}
+
+export interface NodeRedEnv {
+  root: string;
+  pkg: { name: string; 'node-red': { nodes: Record<string, string> } };
+  demoFlows(): Array<Record<string, unknown>>;
+  exampleFiles(): string[];
+  prepareUserDir(o: { dir: string; port: number; host?: string; flows?: unknown[] | null; logLevel?: string }): string;
+  startSims(o?: { log?: (s: string) => void }): { stop(): Promise<void> };
+  startNodeRed(o: { dir: string; port: number; log?: (s: string) => void; redJs?: string; nodeBin?: string }): RunningNodeRed;
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain-JS script shared with `npm start`
+export const env = require(path.join(repoRoot, 'scripts', 'nodered-env.js')) as NodeRedEnv;
