@@ -77,9 +77,15 @@ function lint(o) {
     check('P06', 'node-red.version satisfied', false, 'the semver package is not installed');
   } else {
     check('P06', `node-red.version satisfied by Node-RED ${nrPkg.version}`, typeof nr.version === 'string' && semver.satisfies(nrPkg.version, nr.version), nr.version ? `"${nr.version}" does not admit ${nrPkg.version}` : 'no node-red.version');
-    const minNode = nrPkg.engines && nrPkg.engines.node ? semver.minVersion(nrPkg.engines.node) : null;
+    // The real P07: engines.node must admit the minimum Node.js of the latest Node-RED.
+    // Offline, "latest" is Node-RED 5 from .nr5/ when `npm run test:nr5` installed it,
+    // else the recorded fact (Node-RED 5.0.x needs Node >=22.9.0).
     const engines = pkg.engines && pkg.engines.node;
-    check('P07', `engines.node admits Node ${minNode ? minNode.version : '?'} (minimum of Node-RED ${nrPkg.version})`, !!engines && !!minNode && semver.satisfies(minNode.version, engines), engines ? `"${engines}"` : 'no engines.node');
+    const nr5Pkg = path.join(o.dir, '.nr5', 'node_modules', 'node-red', 'package.json');
+    const latestMin = fs.existsSync(nr5Pkg) ? semver.minVersion(JSON.parse(fs.readFileSync(nr5Pkg, 'utf8')).engines.node).version : '22.9.0';
+    check('P07', `engines.node admits Node ${latestMin} (minimum of the latest Node-RED)`, !!engines && semver.satisfies(latestMin, engines), engines ? `"${engines}"` : 'no engines.node');
+    const nrEngines = nrPkg.engines && nrPkg.engines.node;
+    check('P07b', `engines.node overlaps Node-RED ${nrPkg.version}'s (${nrEngines})`, !!engines && !!nrEngines && semver.intersects(engines, nrEngines), engines ? `"${engines}"` : 'no engines.node');
   }
 
   // D01 dependencies
