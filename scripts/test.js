@@ -9,10 +9,10 @@ const { spawn } = require('child_process');
 const root = path.resolve(__dirname, '..');
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 
-function run(name, cmd, args, parse) {
+function run(name, cmd, args, parse, env) {
   return new Promise((resolve) => {
     console.log(`\n=== ${name} ===`);
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: env || process.env });
     let out = '';
     child.stdout.on('data', (d) => {
       process.stdout.write(d);
@@ -65,4 +65,5 @@ async function main() {
   process.exit(bad ? 1 : 0);
 }
 
-main();
+module.exports = { run, mochaCounts };
+if (require.main === module) main();
