@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     console.log(`\n=== bench: ${name} ===`);
     const started = Date.now();
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- modules discovered at run time
       const mod = require(path.join(__dirname, `${name}.js`)) as Partial<BenchModule>;
       if (typeof mod.run !== 'function') {
         console.log(`(skipped: ${name}.js exports no run())`);

@@ -17,6 +17,7 @@ export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 /** Require a built node module by type, e.g. `nodeModule('halo-in')`. */
 export function nodeModule(type: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built node file, by type
   return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
 }
 
