@@ -1,0 +1,287 @@
+/**
+ * The alarm engine: the sustained-motion rule (§3), the schedule (§4) and the state machine
+ * (§5) joined, with the 1 Hz status, alerts (§6.2) and commands. Framework-free; the
+ * `vigil-alarm` node is a thin adapter around it.
+ *
+ * Events:
+ * - `status` (AlarmStatus): every second and at once on every change (§12 #6)
+ * - `alert` (Alert): a real alarm ("Alarm") or a test ("Test, Test")
+ * - `reenable` (): an off→on transition (and a start inside the window): disabled alerters
+ *   go back to enabled (§6.2, kept as the reference's safety feature, §12 #15)
+ * - `persist` (StateSnapshot): the state changed; store it to survive a restart
+ */
+import { EventEmitter } from 'node:events';
+import { Clock, TimerHandle, systemClock } from '../common/clock';
+import type { CommandName, CommandReply, ConfigError, ConfigSection } from '../system/types';
+import { validateData } from '../api/envelope';
+import { MotionHistory } from './rule';
+import { Schedule, hostTimezone } from './schedule';
+import { AlarmState, AlarmStateMachine, StateSnapshot, TransitionError } from './state';
+
+export interface AlarmSettings {
+  startTime: string;
+  endTime: string;
+  /** IANA name; '' = the host's. */
+  timezone: string;
+  alertTimeS: number;
+  minMovementS: number;
+  initialAlarmDurationM: number;
+  alarmHysteresisS: number;
+}
+
+export const DEFAULT_ALARM_SETTINGS: AlarmSettings = {
+  startTime: '19:00',
+  endTime: '07:00',
+  timezone: '',
+  alertTimeS: 180,
+  minMovementS: 10,
+  initialAlarmDurationM: 30,
+  alarmHysteresisS: 60,
+};
+
+export interface Alert {
+  message: 'Alarm' | 'Test, Test';
+  test: boolean;
+  excluded: string[];
+}
+
+/** The reference's `alerting` section (snake_case), plus `timezone`. */
+export function toSection(s: AlarmSettings): ConfigSection {
+  return {
+    start_time: s.startTime,
+    end_time: s.endTime,
+    timezone: s.timezone,
+    alert_time_s: s.alertTimeS,
+    min_movement_s: s.minMovementS,
+    initial_alarm_duration_m: s.initialAlarmDurationM,
+    alarm_hysteresis_s: s.alarmHysteresisS,
+  };
+}
+
+/** pydantic-v1-like int coercion: integers, integral numeric strings. */
+function asInt(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** A section that validated, as settings. */
+export function fromSection(p: ConfigSection): AlarmSettings {
+  return {
+    startTime: String(p.start_time),
+    endTime: String(p.end_time),
+    timezone: typeof p.timezone === 'string' ? p.timezone : '',
+    alertTimeS: asInt(p.alert_time_s) as number,
+    minMovementS: asInt(p.min_movement_s) as number,
+    initialAlarmDurationM: asInt(p.initial_alarm_duration_m) as number,
+    alarmHysteresisS: asInt(p.alarm_hysteresis_s) as number,
+  };
+}
+
+/**
+ * Errors for an `alerting` section (loc under `prefix`). Beyond the reference: every number
+ * is checked, and 1 ≤ min_movement_s ≤ alert_time_s (§12 #4), and the timezone.
+ */
+export function validateAlerting(p: ConfigSection, prefix: Array<string | number> = ['alerting']): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const k of ['start_time', 'end_time']) {
+    if (p[k] === undefined || p[k] === null) errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
+  }
+  if (errors.length === 0) errors.push(...Schedule.errors(p.start_time, p.end_time, p.timezone, prefix));
+  else if (p.timezone !== undefined) errors.push(...Schedule.errors('0:0', '0:0', p.timezone, prefix));
+  const ints: Array<[string, number]> = [
+    ['alert_time_s', 1],
+    ['min_movement_s', 1],
+    ['initial_alarm_duration_m', 0],
+    ['alarm_hysteresis_s', 0],
+  ];
+  const values: Record<string, number> = {};
+  for (const [k, min] of ints) {
+    if (p[k] === undefined || p[k] === null) {
+      errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
+      continue;
+    }
+    const n = asInt(p[k]);
+    if (n === undefined || (typeof p[k] === 'number' && !Number.isInteger(p[k]))) {
+      errors.push({ loc: [...prefix, k], msg: 'value is not a valid integer', type: 'type_error.integer' });
+      continue;
+    }
+    if (n < min) {
+      errors.push({ loc: [...prefix, k], msg: `ensure this value is greater than or equal to ${min}`, type: 'value_error.number.not_ge' });
+      continue;
+    }
+    values[k] = n;
+  }
+  if (values.alert_time_s !== undefined && values.min_movement_s !== undefined && values.min_movement_s > values.alert_time_s) {
+    errors.push({ loc: [...prefix, 'min_movement_s'], msg: 'min_movement_s must not be greater than alert_time_s', type: 'value_error' });
+  }
+  return errors;
+}
+
+export interface AlarmEngineOptions {
+  settings: AlarmSettings;
+  clock?: Clock;
+  /** A stored state to resume from (redeploy / restart). */
+  snapshot?: Partial<StateSnapshot>;
+}
+
+export class AlarmEngine extends EventEmitter {
+  readonly clock: Clock;
+  readonly machine: AlarmStateMachine;
+  private _settings: AlarmSettings;
+  private schedule: Schedule;
+  private readonly history: MotionHistory;
+  private tickTimer?: TimerHandle;
+  private _verdict = false;
+  /** A manual on/off that holds until the schedule's verdict changes. */
+  private override?: { state: 'on' | 'off'; window: boolean };
+  private lastWindow?: boolean;
+
+  /** Throws RangeError on invalid settings (validate first). */
+  constructor(opts: AlarmEngineOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    const errors = validateAlerting(toSection(opts.settings));
+    if (errors.length > 0) throw new RangeError(errors.map((e) => `${e.loc.slice(1).join('.')}: ${e.msg}`).join('; '));
+    this._settings = { ...opts.settings };
+    this.schedule = new Schedule(opts.settings.startTime, opts.settings.endTime, opts.settings.timezone || hostTimezone());
+    this.history = new MotionHistory(opts.settings.alertTimeS, opts.settings.minMovementS);
+    this.machine = new AlarmStateMachine({
+      clock: this.clock,
+      alarmHysteresisS: opts.settings.alarmHysteresisS,
+      initialAlarmDurationM: opts.settings.initialAlarmDurationM,
+    });
+    if (opts.snapshot) this.machine.restore(opts.snapshot);
+    this.machine.on('change', (status, prev: AlarmState) => {
+      if (prev === 'off' && status.state === 'on') {
+        this.history.reset(); // §12 #14: no stale history after a pause
+        this._verdict = false;
+        this.emit('reenable');
+      }
+      this.emit('persist', this.machine.snapshot());
+      this.emit('status', status);
+    });
+    this.machine.on('alarm', () => this.emit('alert', { message: 'Alarm', test: false, excluded: [] } satisfies Alert));
+  }
+
+  get settings(): AlarmSettings {
+    return { ...this._settings };
+  }
+
+  get state(): AlarmState {
+    return this.machine.state;
+  }
+
+  /** The latest sustained-motion verdict. */
+  get verdict(): boolean {
+    return this._verdict;
+  }
+
+  /** The motion history, newest first (for diagnostics). */
+  historyArray(): number[] {
+    return this.history.toArray();
+  }
+
+  /** Start the 1 Hz tick; evaluates the schedule and emits a status at once. */
+  start(): void {
+    if (this.tickTimer !== undefined) return;
+    const before = this.machine.state;
+    this.evaluateSchedule();
+    if (before === 'on' && this.machine.state === 'on') this.emit('reenable'); // startup inside the window
+    this.emit('status', this.machine.status());
+    this.tickTimer = this.clock.setInterval(() => this.tick(), 1000);
+  }
+
+  stop(): void {
+    this.clock.clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
+  }
+
+  dispose(): void {
+    this.stop();
+    this.machine.dispose();
+    this.removeAllListeners();
+  }
+
+  /** One tick: the schedule, then the status heartbeat. */
+  tick(): void {
+    this.evaluateSchedule();
+    this.emit('status', this.machine.status());
+  }
+
+  private evaluateSchedule(): void {
+    const window = this.schedule.isScheduled(this.clock.now());
+    if (this.override && window !== this.override.window) this.override = undefined; // the schedule moved on
+    this.lastWindow = window;
+    const want = this.override ? this.override.state === 'on' : window;
+    this.machine.scheduled(want);
+  }
+
+  /** Whether the schedule has monitoring on now (ignoring a manual override). */
+  get inWindow(): boolean {
+    return this.lastWindow ?? this.schedule.isScheduled(this.clock.now());
+  }
+
+  /**
+   * One detection second of activity. Ignored while off (§12 #16). Returns the
+   * sustained-motion verdict (false while off).
+   */
+  activity(active: boolean): boolean {
+    if (this.machine.state === 'off') return false;
+    this._verdict = this.history.push(active);
+    this.machine.detection(this._verdict);
+    return this._verdict;
+  }
+
+  /** Send a test alert (works in every state, §6.2). */
+  test(excluded: string[] = []): void {
+    this.emit('alert', { message: 'Test, Test', test: true, excluded: [...excluded] } satisfies Alert);
+  }
+
+  /** `silence`, `test`, `on`, `off` (config_update/shutdown belong to the system hub). */
+  command(name: CommandName, data: unknown): CommandReply {
+    try {
+      switch (name) {
+        case 'silence': {
+          const v = validateData('silence', data);
+          if ('errors' in v) return { error: v.errors };
+          this.machine.silence(v.data.silenceFor as number);
+          return { status: 'OK' };
+        }
+        case 'test': {
+          const v = validateData('test', data);
+          if ('errors' in v) return { error: v.errors };
+          this.test(v.data.excluded as string[]);
+          return { status: 'OK' };
+        }
+        case 'on':
+        case 'off': {
+          const window = this.schedule.isScheduled(this.clock.now());
+          const state = this.machine.state;
+          if (name === 'off' && state !== 'off') this.machine.turnOff();
+          if (name === 'on' && state === 'off') this.machine.turnOn();
+          if (name === 'on' && state === 'silenced') this.machine.turnOn(); // refused: ConditionsNotMet
+          this.override = window === (name === 'on') ? undefined : { state: name, window };
+          return { status: 'OK' };
+        }
+        default:
+          return { error: `The alarm does not handle the "${String(name)}" command` };
+      }
+    } catch (err) {
+      if (err instanceof TransitionError || err instanceof RangeError) return { error: err.message };
+      throw err;
+    }
+  }
+
+  /** Apply a new `alerting` section that validated. */
+  applySection(p: ConfigSection): void {
+    const s = fromSection(p);
+    this._settings = s;
+    this.schedule = new Schedule(s.startTime, s.endTime, s.timezone || hostTimezone());
+    this.machine.alarmHysteresisS = s.alarmHysteresisS;
+    this.machine.initialAlarmDurationM = s.initialAlarmDurationM;
+    this.history.resize(s.alertTimeS, s.minMovementS);
+    this.override = undefined;
+    if (this.tickTimer !== undefined) this.evaluateSchedule();
+  }
+}

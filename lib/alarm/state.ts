@@ -1,0 +1,235 @@
+/**
+ * The alarm state machine (camera-alarm.md §5): states on/off/alarm/silenced, the
+ * reference's transition table with its two refusals (InvalidStartState, ConditionsNotMet)
+ * and their wording, hysteresis, initial-alarm clusters and the silence timer. Time comes
+ * from an injected clock. Fixes from §12: `silencedTill` is null outside `silenced` (#7),
+ * detection updates are ignored while off (#16), a turn-off cancels a pending unsilence.
+ */
+import { EventEmitter } from 'node:events';
+import { Clock, TimerHandle, systemClock } from '../common/clock';
+import type { AlarmStatus } from '../system/types';
+
+export type AlarmState = AlarmStatus['state'];
+export type Trigger = 'turn_on' | 'turn_off' | 'alarm' | 'alarm_reset' | 'silence' | 'unsilence';
+
+/** Allowed source states, in the reference's order (it shows up in the error message). */
+export const TRANSITIONS: Record<Trigger, { from: readonly AlarmState[]; to: AlarmState }> = {
+  turn_on: { from: ['off', 'silenced'], to: 'on' },
+  turn_off: { from: ['on', 'alarm', 'silenced'], to: 'off' },
+  alarm: { from: ['on', 'alarm', 'silenced'], to: 'alarm' },
+  alarm_reset: { from: ['alarm'], to: 'on' },
+  silence: { from: ['alarm', 'on', 'silenced'], to: 'silenced' },
+  unsilence: { from: ['silenced'], to: 'on' },
+};
+
+const stateRepr = (s: AlarmState): string => `State.${s.toUpperCase()}`;
+
+export class TransitionError extends Error {
+  constructor(
+    readonly kind: 'InvalidStartState' | 'ConditionsNotMet',
+    readonly trigger: Trigger,
+    message: string,
+  ) {
+    super(message);
+    this.name = kind;
+  }
+}
+
+/** "Current state is State.OFF. silence allows transitions from [<State.ALARM: 'alarm'>, …]." */
+export function invalidStartMessage(state: AlarmState, trigger: Trigger): string {
+  const from = TRANSITIONS[trigger].from.map((s) => `<${stateRepr(s)}: '${s}'>`).join(', ');
+  return `Current state is ${stateRepr(state)}. ${trigger} allows transitions from [${from}].`;
+}
+
+export interface StateMachineOptions {
+  clock?: Clock;
+  alarmHysteresisS?: number;
+  initialAlarmDurationM?: number;
+}
+
+/** What survives a redeploy or restart. Times in seconds (float), like the status. */
+export interface StateSnapshot {
+  state: AlarmState;
+  initialAlarm: number;
+  silencedTill: number | null;
+  lastAlarm: number | null;
+}
+
+/**
+ * Events: `change` (AlarmStatus, prev state) after every transition that changes something,
+ * `alarm` (time s) on every successful alarm (an alert is due).
+ */
+export class AlarmStateMachine extends EventEmitter {
+  private readonly clock: Clock;
+  private _state: AlarmState = 'on';
+  private _initialAlarm = 0;
+  private _silencedTill: number | null = null;
+  private _lastAlarm: number | null = null;
+  private silenceTimer?: TimerHandle;
+  alarmHysteresisS: number;
+  initialAlarmDurationM: number;
+
+  constructor(opts: StateMachineOptions = {}) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.alarmHysteresisS = opts.alarmHysteresisS ?? 60;
+    this.initialAlarmDurationM = opts.initialAlarmDurationM ?? 30;
+  }
+
+  get state(): AlarmState {
+    return this._state;
+  }
+  get initialAlarm(): number {
+    return this._initialAlarm;
+  }
+  get silencedTill(): number | null {
+    return this._silencedTill;
+  }
+  get lastAlarm(): number | null {
+    return this._lastAlarm;
+  }
+
+  private nowS(): number {
+    return this.clock.now() / 1000;
+  }
+
+  /** The status object (§5.4), stamped now. */
+  status(): AlarmStatus {
+    return { timeStamp: this.nowS(), state: this._state, initialAlarm: this._initialAlarm, silencedTill: this._state === 'silenced' ? this._silencedTill : null };
+  }
+
+  private check(trigger: Trigger): void {
+    if (!TRANSITIONS[trigger].from.includes(this._state)) {
+      throw new TransitionError('InvalidStartState', trigger, invalidStartMessage(this._state, trigger));
+    }
+  }
+
+  private go(to: AlarmState): void {
+    const prev = this._state;
+    this._state = to;
+    if (to !== 'silenced') this._silencedTill = null;
+    this.emit('change', this.status(), prev);
+  }
+
+  /** Scheduler: in the window. Guard: not silenced. */
+  turnOn(): void {
+    this.check('turn_on');
+    if (this._state === 'silenced') {
+      throw new TransitionError('ConditionsNotMet', 'turn_on', 'Conditions not met for turn_on: the system is silenced');
+    }
+    this.go('on');
+  }
+
+  /** Scheduler: out of the window (or the `off` command). Cancels a pending unsilence. */
+  turnOff(): void {
+    this.check('turn_off');
+    this.clearSilenceTimer();
+    this.go('off');
+  }
+
+  /** Detection true. Guards: hysteresis finished (strictly) and not silenced. */
+  alarm(): void {
+    this.check('alarm');
+    const now = this.nowS();
+    if (this._state === 'silenced') {
+      throw new TransitionError('ConditionsNotMet', 'alarm', 'Conditions not met for alarm: the system is silenced');
+    }
+    if (this._lastAlarm !== null && !(now > this._lastAlarm + this.alarmHysteresisS)) {
+      throw new TransitionError('ConditionsNotMet', 'alarm', `Conditions not met for alarm: within the ${this.alarmHysteresisS} s hysteresis`);
+    }
+    this._lastAlarm = now;
+    if (this._initialAlarm + this.initialAlarmDurationM * 60 < now) this._initialAlarm = now;
+    this.go('alarm');
+    this.emit('alarm', now);
+  }
+
+  /** Detection false. */
+  alarmReset(): void {
+    this.check('alarm_reset');
+    this.go('on');
+  }
+
+  /** Silence for `seconds` (≥ 0; 0 = unsilence at the next turn of the loop). */
+  silence(seconds: number): void {
+    this.check('silence');
+    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`silenceFor must be a number ≥ 0, got ${seconds}`);
+    this.clearSilenceTimer();
+    this._silencedTill = this.nowS() + seconds;
+    this.silenceTimer = this.clock.setTimeout(() => {
+      this.silenceTimer = undefined;
+      try {
+        this.unsilence();
+      } catch {
+        // the state changed meanwhile (e.g. off): harmless, like the reference
+      }
+    }, seconds * 1000);
+    this.go('silenced');
+  }
+
+  unsilence(): void {
+    this.check('unsilence');
+    this.clearSilenceTimer();
+    this.go('on');
+  }
+
+  /** A detection update (§5.2): true tries `alarm`, false tries `alarm_reset`; refusals are swallowed. Ignored while off. */
+  detection(active: boolean): void {
+    if (this._state === 'off') return;
+    try {
+      if (active) this.alarm();
+      else this.alarmReset();
+    } catch (err) {
+      if (!(err instanceof TransitionError)) throw err;
+    }
+  }
+
+  /** The scheduler's verdict: on → `turn_on`, off → `turn_off`; refusals are swallowed. */
+  scheduled(inWindow: boolean): void {
+    try {
+      if (inWindow) this.turnOn();
+      else this.turnOff();
+    } catch (err) {
+      if (!(err instanceof TransitionError)) throw err;
+    }
+  }
+
+  snapshot(): StateSnapshot {
+    return { state: this._state, initialAlarm: this._initialAlarm, silencedTill: this._state === 'silenced' ? this._silencedTill : null, lastAlarm: this._lastAlarm };
+  }
+
+  /** Restore a snapshot (no `change` event). A silence that ran out meanwhile ends at once. */
+  restore(s: Partial<StateSnapshot>): void {
+    const states: AlarmState[] = ['on', 'off', 'alarm', 'silenced'];
+    this.clearSilenceTimer();
+    this._state = s.state && states.includes(s.state) ? s.state : 'on';
+    this._initialAlarm = typeof s.initialAlarm === 'number' && Number.isFinite(s.initialAlarm) ? s.initialAlarm : 0;
+    this._lastAlarm = typeof s.lastAlarm === 'number' && Number.isFinite(s.lastAlarm) ? s.lastAlarm : null;
+    this._silencedTill = null;
+    if (this._state === 'silenced') {
+      const till = typeof s.silencedTill === 'number' && Number.isFinite(s.silencedTill) ? s.silencedTill : this.nowS();
+      this._silencedTill = till;
+      this.silenceTimer = this.clock.setTimeout(
+        () => {
+          this.silenceTimer = undefined;
+          try {
+            this.unsilence();
+          } catch {
+            // state changed meanwhile
+          }
+        },
+        Math.max(0, till - this.nowS()) * 1000,
+      );
+    }
+  }
+
+  private clearSilenceTimer(): void {
+    if (this.silenceTimer !== undefined) this.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+  }
+
+  /** Free the timer. */
+  dispose(): void {
+    this.clearSilenceTimer();
+    this.removeAllListeners();
+  }
+}

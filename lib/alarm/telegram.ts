@@ -1,0 +1,183 @@
+/**
+ * The Telegram alerter's transport (camera-alarm.md §6.4): Bot API `sendMessage` (or
+ * `sendPhoto` with the latest frame) to every chat id, HTML text `<b>title</b>` CRLF
+ * message, numeric ids as numbers and `@names` as strings. Three tries 3 s / 6 s apart
+ * (the shared `retry`), and — unlike the reference — a retry only resends to the chats that
+ * failed. Uses Node's built-in `fetch`.
+ */
+import type { Clock } from '../common/clock';
+import { retry } from './alerter';
+
+export const DEFAULT_API_BASE = 'https://api.telegram.org';
+export const DEFAULT_TITLE = 'Seizure App';
+
+export class TelegramError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'TelegramError';
+  }
+}
+
+/** A chat id as the Bot API wants it: numeric ids as numbers, names as "@name". */
+export function chatIdValue(id: string): number | string {
+  const t = id.trim();
+  if (/^-?\d+$/.test(t)) return Number(t);
+  if (t.startsWith('@')) return t;
+  return '@' + t;
+}
+
+/** Whether a configured chat id is usable (numeric, or a name of letters/digits/_). */
+export function isValidChatId(id: unknown): boolean {
+  if (typeof id !== 'string' && typeof id !== 'number') return false;
+  const t = String(id).trim();
+  return /^-?\d{1,20}$/.test(t) || /^@?[A-Za-z][A-Za-z0-9_]{3,}$/.test(t);
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** `<b>title</b>` CRLF body (the reference's Apprise rendering); no title → the body alone. */
+export function formatText(title: string, body: string): string {
+  return title ? `<b>${escapeHtml(title)}</b>\r\n${escapeHtml(body)}` : escapeHtml(body);
+}
+
+export interface TelegramClientOptions {
+  token: string;
+  apiBase?: string;
+  /** Per request (ms, default 15 000). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export class TelegramClient {
+  private readonly token: string;
+  private readonly apiBase: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(opts: TelegramClientOptions) {
+    this.token = opts.token;
+    this.apiBase = (opts.apiBase || DEFAULT_API_BASE).replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 15000;
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  /** The method URL with the token replaced by "…" (for logs). */
+  safeUrl(method: string): string {
+    return `${this.apiBase}/bot…/${method}`;
+  }
+
+  async call(method: string, body: Record<string, unknown> | FormData, signal?: AbortSignal): Promise<unknown> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const init: RequestInit = {
+      method: 'POST',
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    };
+    if (body instanceof FormData) init.body = body;
+    else {
+      init.body = JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.apiBase}/bot${this.token}/${method}`, init);
+    } catch (err) {
+      const e = err as Error & { cause?: { message?: string } };
+      throw new TelegramError(`${method}: ${e.cause?.message ?? e.message}`);
+    }
+    const text = await res.text();
+    let json: { ok?: boolean; description?: string; result?: unknown } | undefined;
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok || !json || json.ok !== true) {
+      const why = json?.description ?? (text.slice(0, 200) || res.statusText);
+      throw new TelegramError(`${method}: HTTP ${res.status} ${why}`, res.status);
+    }
+    return json.result;
+  }
+
+  sendMessage(chat: string, text: string, signal?: AbortSignal): Promise<unknown> {
+    return this.call(
+      'sendMessage',
+      { chat_id: chatIdValue(chat), text, parse_mode: 'HTML', disable_notification: false, disable_web_page_preview: true },
+      signal,
+    );
+  }
+
+  sendPhoto(chat: string, jpeg: Buffer, caption: string, signal?: AbortSignal): Promise<unknown> {
+    const form = new FormData();
+    form.append('chat_id', String(chatIdValue(chat)));
+    form.append('caption', caption);
+    form.append('parse_mode', 'HTML');
+    form.append('photo', new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), 'snapshot.jpg');
+    return this.call('sendPhoto', form, signal);
+  }
+}
+
+export interface TelegramAlertOptions {
+  chats: string[];
+  title: string;
+  message: string;
+  /** Attach this JPEG (sendPhoto) instead of a plain message. */
+  photo?: Buffer;
+  clock?: Clock;
+  tries?: number;
+  signal?: AbortSignal;
+  onRetry?: (err: unknown, attempt: number, delayMs: number, pending: string[]) => void;
+}
+
+export interface TelegramAlertResult {
+  sent: string[];
+  failed: Array<{ chat: string; error: string }>;
+  tries: number;
+}
+
+/**
+ * Send one alert to every chat; each retry resends only to the chats still failing.
+ * Resolves with what was sent and what failed after the last try (never rejects, except
+ * on cancellation).
+ */
+export async function sendTelegramAlert(client: TelegramClient, opts: TelegramAlertOptions): Promise<TelegramAlertResult> {
+  const text = formatText(opts.title, opts.message);
+  let pending = [...new Set(opts.chats.map((c) => String(c).trim()).filter((c) => c !== ''))];
+  const sent: string[] = [];
+  let lastErrors = new Map<string, string>();
+  let tries = 0;
+  try {
+    await retry(
+      async (n) => {
+        tries = n;
+        const results = await Promise.allSettled(
+          pending.map((chat) => (opts.photo ? client.sendPhoto(chat, opts.photo, text, opts.signal) : client.sendMessage(chat, text, opts.signal))),
+        );
+        const still: string[] = [];
+        lastErrors = new Map();
+        results.forEach((r, i) => {
+          if (r.status === 'fulfilled') sent.push(pending[i]);
+          else {
+            still.push(pending[i]);
+            lastErrors.set(pending[i], r.reason instanceof Error ? r.reason.message : String(r.reason));
+          }
+        });
+        pending = still;
+        if (pending.length > 0) throw new TelegramError(`${pending.length} chat(s) failed: ${[...lastErrors.values()].join('; ')}`);
+      },
+      {
+        clock: opts.clock,
+        tries: opts.tries ?? 3,
+        signal: opts.signal,
+        onRetry: (err, attempt, delay) => opts.onRetry?.(err, attempt, delay, [...pending]),
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof TelegramError)) throw err;
+  }
+  return { sent, failed: pending.map((chat) => ({ chat, error: lastErrors.get(chat) ?? 'failed' })), tries };
+}
