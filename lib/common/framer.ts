@@ -42,6 +42,10 @@ export class Framer {
   private inString = false;
   private escaped = false;
   private scanned = 0;
+  // delimiter-mode scanner state
+  private readonly maxDelim: number;
+  private readonly delimPos: number[];
+  private searchFrom = 0;
 
   constructor(opts: FramerOptions) {
     this.opts = opts;
@@ -54,6 +58,8 @@ export class Framer {
     }
     // Longest first, so "\r\n" wins over "\n" when both end at the same index.
     this.delims = delims.sort((a, b) => b.length - a.length);
+    this.maxDelim = Math.max(1, ...this.delims.map((d) => d.length));
+    this.delimPos = new Array<number>(this.delims.length).fill(-2);
   }
 
   /** Bytes currently buffered (an unfinished message). */
@@ -91,6 +97,7 @@ export class Framer {
     this.inString = false;
     this.escaped = false;
     this.scanned = 0;
+    this.searchFrom = 0;
   }
 
   private emit(message: Buffer): void {
@@ -104,38 +111,57 @@ export class Framer {
 
   private oversize(): void {
     const n = this.buf.length;
+    // Keep the last bytes in delimiter mode: they may be the start of a split delimiter.
+    const tail = this.mode === 'delimiter' && this.maxDelim > 1 ? this.buf.subarray(Math.max(0, n - (this.maxDelim - 1))) : undefined;
     this.reset();
+    if (tail) this.buf = tail;
     this.skipping = this.mode === 'delimiter';
     this.opts.onOversize?.(n);
   }
 
-  /** Earliest delimiter at or after `from`: [index, length], or undefined. */
-  private findDelimiter(from: number): [number, number] | undefined {
-    let best: [number, number] | undefined;
-    for (const d of this.delims) {
-      const i = this.buf.indexOf(d, from);
-      if (i >= 0 && (!best || i < best[0])) best = [i, d.length];
-    }
-    return best;
-  }
-
   private drainDelimited(): void {
+    const buf = this.buf;
+    const delims = this.delims;
+    const n = delims.length;
+    // Next known index of each delimiter (-1: none in the rest of this buffer). A position
+    // found once is reused until consumed, so each delimiter scans the buffer at most once
+    // per push however many messages the chunk holds (no O(n²) on a missing "\r\n\r\n").
+    const pos = this.delimPos;
+    for (let k = 0; k < n; k++) pos[k] = -2;
     let start = 0;
+    let from = this.searchFrom;
     for (;;) {
-      const hit = this.findDelimiter(start);
-      if (!hit) break;
-      const [i, len] = hit;
+      let best = -1;
+      let bestLen = 0;
+      for (let k = 0; k < n; k++) {
+        let p = pos[k];
+        if (p === -2 || (p >= 0 && p < from)) {
+          p = buf.indexOf(delims[k], from);
+          pos[k] = p;
+        }
+        // Longest first in `delims`, so on a tie the longer delimiter wins.
+        if (p >= 0 && (best < 0 || p < best)) {
+          best = p;
+          bestLen = delims[k].length;
+        }
+      }
+      if (best < 0) break;
       if (this.skipping) this.skipping = false;
-      else this.emit(this.buf.subarray(start, i));
-      start = i + len;
+      else this.emit(buf.subarray(start, best));
+      start = best + bestLen;
+      from = start;
     }
-    this.buf = start === 0 ? this.buf : this.buf.subarray(start);
+    this.buf = start === 0 ? buf : buf.subarray(start);
     if (this.skipping) {
       // Keep only what could be the start of a delimiter split across chunks.
-      const keep = Math.max(0, ...this.delims.map((d) => d.length - 1));
+      const keep = this.maxDelim - 1;
       this.buf = keep > 0 ? this.buf.subarray(Math.max(0, this.buf.length - keep)) : Buffer.alloc(0);
+      this.searchFrom = 0;
     } else if (this.buf.length > this.max) {
       this.oversize();
+    } else {
+      // The tail holds no delimiter: the next push only needs to look at its last bytes.
+      this.searchFrom = Math.max(0, this.buf.length - (this.maxDelim - 1));
     }
   }
 

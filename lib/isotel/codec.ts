@@ -1,0 +1,338 @@
+/**
+ * The Isotel IoT "Service API" line protocol (shared/protocols/isotel.md, section S).
+ *
+ * Every message, in both directions, ends with a blank line (`\n\n`; `\r\n\r\n` is
+ * tolerated). A message is `<KEYWORD><space><BODY>` where the body is JSON or plain text;
+ * a message that does not start with a keyword is a request relayed from the IoT's HTTP
+ * API. Framing goes through the package's one {@link Framer}; this file adds keyword
+ * dispatch ({@link decode}) and an encoder ({@link encode}) that can never put a blank
+ * line inside a body.
+ */
+import { Framer } from '../common/framer';
+
+/** The terminators a decoder accepts (the encoder always writes `\n\n`). */
+export const DELIMITERS = ['\r\n\r\n', '\n\n'];
+/** A message longer than this without a terminator is dropped and the link reset. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+export const TERMINATOR = '\n\n';
+
+export const KEYWORDS = ['REPLY', 'HREPLY', 'STOP', 'IDENT', 'CONNECT', 'DISCONNECT', 'SIGNAL', 'NOTIFY'] as const;
+export type Keyword = (typeof KEYWORDS)[number];
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A body as decoded: JSON when it parses, the trimmed text otherwise, `undefined` when empty. */
+export type Body = Json | undefined;
+
+export interface HttpReply {
+  status: number;
+  mime: string;
+  body: Json;
+}
+
+export type IsotelMessage =
+  | { kind: 'reply'; body: Body; malformed?: true }
+  | { kind: 'hreply'; reply: HttpReply; malformed?: true }
+  | { kind: 'ident'; body: Body; malformed?: true }
+  | { kind: 'stop'; body: Body; malformed?: true }
+  /** Service → IoT: `body` = CONNECT options; IoT → service: `body` = `{"status":"OK"|"Error"}`. */
+  | { kind: 'connect'; uri: string; body: Body; malformed?: true }
+  /** Without `uri`: the bare `DISCONNECT` a service sends when it finishes. */
+  | { kind: 'disconnect'; uri?: string; body: Body; malformed?: true }
+  | { kind: 'signal'; uri: string; data: Body; malformed?: true }
+  | { kind: 'notify'; body: Body; malformed?: true }
+  /** Anything that does not start with a keyword: a request relayed from the IoT's HTTP API. */
+  | { kind: 'request'; body: Body; malformed?: true }
+  /** Starts with an upper-case word that is no keyword we know. */
+  | { kind: 'unknown'; keyword: string; body: Body; malformed?: true }
+  /** A keyword whose mandatory part is missing (`SIGNAL` without a URI, `HREPLY` without a status…). */
+  | { kind: 'invalid'; keyword: Keyword; reason: string; text: string };
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+function isInlineSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Parameter URIs may come without the leading `/` (`me/device0/ec/E`): normalise to `/me/…`. */
+export function normalizeUri(uri: string): string {
+  const u = uri.trim();
+  return u.startsWith('/') ? u : `/${u}`;
+}
+
+interface ParsedBody {
+  body: Body;
+  malformed: boolean;
+}
+
+/**
+ * JSON when it parses; text otherwise. Text that looks like JSON (starts with `{`, `[` or
+ * `"`) but does not parse is returned as text with `malformed` set.
+ */
+export function parseBody(text: string): ParsedBody {
+  if (text.length === 0) return { body: undefined, malformed: false };
+  const c = text.charCodeAt(0);
+  // { [ " - 0-9 t f n : the only characters a JSON text can start with
+  const jsonish =
+    c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39) || text === 'true' || text === 'false' || text === 'null';
+  if (!jsonish) return { body: text, malformed: false };
+  try {
+    return { body: JSON.parse(text) as Json, malformed: false };
+  } catch {
+    return { body: text, malformed: c === 0x7b || c === 0x5b || c === 0x22 };
+  }
+}
+
+function trimmedText(buf: Buffer, from: number, to: number): string {
+  while (from < to && isSpace(buf[from])) from++;
+  while (to > from && isSpace(buf[to - 1])) to--;
+  return from === to ? '' : buf.toString('utf8', from, to);
+}
+
+function keywordOf(word: string): Keyword | undefined {
+  switch (word) {
+    case 'REPLY':
+    case 'HREPLY':
+    case 'STOP':
+    case 'IDENT':
+    case 'CONNECT':
+    case 'DISCONNECT':
+    case 'SIGNAL':
+    case 'NOTIFY':
+      return word;
+    default:
+      return undefined;
+  }
+}
+
+function flag<T extends object>(m: T, malformed: boolean): T {
+  if (malformed) (m as T & { malformed?: true }).malformed = true;
+  return m;
+}
+
+/**
+ * Decode one framed message (without its terminator). Never throws: whatever the bytes,
+ * the result is a message of some kind (`request`, `unknown` or `invalid` for odd input).
+ */
+export function decode(buf: Buffer): IsotelMessage {
+  const end = buf.length;
+  let p = 0;
+  while (p < end && isSpace(buf[p])) p++;
+  // An upper-case word (A-Z, 0-9, _) of 2+ characters followed by whitespace or the end.
+  let q = p;
+  while (q < end) {
+    const c = buf[q];
+    if ((c >= 0x41 && c <= 0x5a) || c === 0x5f || (q > p && c >= 0x30 && c <= 0x39)) q++;
+    else break;
+  }
+  if (q - p < 2 || (q < end && !isSpace(buf[q]))) {
+    const { body, malformed } = parseBody(trimmedText(buf, p, end));
+    return flag({ kind: 'request', body }, malformed);
+  }
+  const word = buf.toString('latin1', p, q);
+  const kw = keywordOf(word);
+  if (!kw) {
+    const { body, malformed } = parseBody(trimmedText(buf, q, end));
+    return flag({ kind: 'unknown', keyword: word, body }, malformed);
+  }
+  p = q;
+  switch (kw) {
+    case 'SIGNAL':
+    case 'CONNECT':
+    case 'DISCONNECT': {
+      // <KEYWORD> <uri> [data]: any run of spaces; CONNECT options may sit on the next line.
+      while (p < end && isInlineSpace(buf[p])) p++;
+      let u = p;
+      while (u < end && !isSpace(buf[u])) u++;
+      const uri = u > p ? normalizeUri(buf.toString('utf8', p, u)) : undefined;
+      if (uri === undefined) {
+        // The rest (if anything) is on following lines: a URI is mandatory for SIGNAL/CONNECT.
+        const rest = trimmedText(buf, p, end);
+        if (kw === 'DISCONNECT' && rest.length === 0) return { kind: 'disconnect', body: undefined };
+        return { kind: 'invalid', keyword: kw, reason: `${kw} without a parameter URI`, text: buf.toString('utf8') };
+      }
+      const { body, malformed } = parseBody(trimmedText(buf, u, end));
+      if (kw === 'SIGNAL') return flag({ kind: 'signal', uri, data: body }, malformed);
+      if (kw === 'CONNECT') return flag({ kind: 'connect', uri, body }, malformed);
+      return flag({ kind: 'disconnect', uri, body }, malformed);
+    }
+    case 'HREPLY': {
+      const { body, malformed } = parseBody(trimmedText(buf, p, end));
+      const reply = toHttpReply(body);
+      if (!reply || malformed) {
+        return { kind: 'invalid', keyword: kw, reason: 'HREPLY needs a JSON object with a numeric "status"', text: buf.toString('utf8') };
+      }
+      return { kind: 'hreply', reply };
+    }
+    default: {
+      const { body, malformed } = parseBody(trimmedText(buf, p, end));
+      const kind = kw === 'REPLY' ? 'reply' : kw === 'IDENT' ? 'ident' : kw === 'STOP' ? 'stop' : 'notify';
+      return flag({ kind, body }, malformed);
+    }
+  }
+}
+
+function toHttpReply(body: Body): HttpReply | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const status = body.status;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return undefined;
+  const mime = typeof body.mime === 'string' && body.mime.length > 0 ? body.mime : defaultMime(body.body ?? null);
+  return { status, mime, body: body.body === undefined ? null : body.body };
+}
+
+/** `application/json` for JSON values, `text/plain` for strings. */
+export function defaultMime(body: Json | undefined): string {
+  return typeof body === 'string' ? 'text/plain' : 'application/json';
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Serialise a body so that it can never contain a blank line: JSON values are written
+ * compactly (JSON escapes every line break inside strings); text has CRLF/CR turned into
+ * LF, blank (or whitespace-only) lines removed and surrounding whitespace trimmed.
+ */
+export function serializeBody(body: unknown): string {
+  if (body === undefined) return '';
+  if (typeof body === 'string') return safeText(body);
+  if (Buffer.isBuffer(body)) return safeText(body.toString('utf8'));
+  const json = JSON.stringify(body);
+  // JSON.stringify of a function/symbol gives undefined: nothing to send.
+  return json === undefined ? '' : json;
+}
+
+/** Text without any blank line, trimmed. */
+export function safeText(text: string): string {
+  let t = text;
+  if (t.indexOf('\r') >= 0) t = t.replace(/\r\n?/g, '\n');
+  if (t.indexOf('\n') >= 0) t = t.replace(/\n[ \t]*(?=\n)/g, '');
+  return t.trim();
+}
+
+function frame(keyword: string, ...parts: string[]): string {
+  let s = keyword;
+  for (const part of parts) if (part.length > 0) s += ' ' + part;
+  return s + TERMINATOR;
+}
+
+export interface IdentBody {
+  name: string;
+  vendor: string;
+  version: string;
+}
+
+export interface ConnectOptions {
+  debounce_time?: number;
+  send_data?: boolean;
+}
+
+export interface NotifyBody {
+  message: string;
+  module?: string;
+  severity?: string;
+  receiver?: string | null;
+}
+
+export const encode = {
+  reply(body: unknown): string {
+    return frame('REPLY', serializeBody(body));
+  },
+  hreply(status: number, mime: string, body: unknown): string {
+    const b: Json = body === undefined ? null : Buffer.isBuffer(body) ? body.toString('utf8') : (body as Json);
+    return frame('HREPLY', JSON.stringify({ status, mime: safeText(mime), body: b }));
+  },
+  ident(ident: IdentBody): string {
+    return frame('IDENT', JSON.stringify({ name: ident.name, vendor: ident.vendor, version: ident.version }));
+  },
+  stop(): string {
+    return frame('STOP');
+  },
+  /** `CONNECT <uri>` with the options JSON on the next line (the seed's form). */
+  connect(uri: string, options?: ConnectOptions): string {
+    const u = uriToken(uri);
+    if (!options || Object.keys(options).length === 0) return frame('CONNECT', u);
+    return `CONNECT ${u}\r\n${JSON.stringify(options)}${TERMINATOR}`;
+  },
+  /** IoT → service: the CONNECT acknowledgement. */
+  connectStatus(uri: string, ok: boolean | Json): string {
+    const body = typeof ok === 'boolean' ? { status: ok ? 'OK' : 'Error' } : ok;
+    return frame('CONNECT', uriToken(uri), JSON.stringify(body));
+  },
+  /** `DISCONNECT <uri>`, or the bare `DISCONNECT` of a finishing service. */
+  disconnect(uri?: string): string {
+    return uri === undefined ? frame('DISCONNECT') : frame('DISCONNECT', uriToken(uri));
+  },
+  signal(uri: string, data: unknown): string {
+    return frame('SIGNAL', uriToken(uri), serializeBody(data));
+  },
+  notify(body: NotifyBody): string {
+    return frame('NOTIFY', JSON.stringify(body));
+  },
+  /** IoT → service: a relayed HTTP request. */
+  request(body: unknown): string {
+    const s = serializeBody(body);
+    // A request must not look like a keyword message; JSON bodies never do.
+    return (s.length === 0 ? '{}' : s) + TERMINATOR;
+  },
+};
+
+/** A URI as one token: whitespace is not allowed inside it. */
+function uriToken(uri: string): string {
+  const u = normalizeUri(uri);
+  if (/\s/.test(u) || u.length < 2) throw new RangeError(`invalid parameter URI ${JSON.stringify(uri)}`);
+  return u;
+}
+
+/** Is this a usable parameter URI (one token, not empty)? */
+export function isValidUri(uri: unknown): uri is string {
+  return typeof uri === 'string' && uri.trim().length > 0 && !/\s/.test(uri.trim()) && normalizeUri(uri).length > 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Stream decoder
+
+export interface DecoderOptions {
+  onMessage: (message: IsotelMessage, raw: Buffer) => void;
+  /** A message grew past `maxMessageBytes` without a terminator (it is dropped). */
+  onOversize?: (bytes: number) => void;
+  maxMessageBytes?: number;
+}
+
+/** Framer + decode: feed socket chunks, get messages. */
+export class IsotelDecoder {
+  private readonly framer: Framer;
+
+  constructor(opts: DecoderOptions) {
+    this.framer = new Framer({
+      mode: 'delimiter',
+      delimiters: DELIMITERS,
+      maxMessageBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+      onMessage: (raw) => {
+        // Stray line breaks between messages (e.g. "\n\n\n") are not messages.
+        for (let i = 0; i < raw.length; i++) {
+          if (!isSpace(raw[i])) {
+            opts.onMessage(decode(raw), raw);
+            return;
+          }
+        }
+      },
+      onOversize: opts.onOversize,
+    });
+  }
+
+  push(chunk: Buffer): void {
+    this.framer.push(chunk);
+  }
+
+  /** Bytes of an unfinished message. */
+  get buffered(): number {
+    return this.framer.buffered;
+  }
+
+  reset(): void {
+    this.framer.reset();
+  }
+}
