@@ -1,0 +1,48 @@
+/**
+ * The API's own configuration section, `server` (camera-alarm.md §1.2), as a hub member.
+ * As in the reference, host and port do not change while running: a `config_update`
+ * may carry them (the reference UI sends the whole document back) and they are checked
+ * for type, but the listening socket stays where the node's settings put it.
+ */
+import type { ConfigError, ConfigSection, SectionMember } from '../system/types';
+
+export interface ServerSectionInfo {
+  host: string;
+  port: number;
+  /** Mount path when served on Node-RED's own server ("" for an own port). */
+  path?: string;
+}
+
+function intError(key: string, v: unknown): ConfigError | undefined {
+  if (v === undefined) return { loc: ['server', key], msg: 'field required', type: 'value_error.missing' };
+  if (typeof v === 'number' && Number.isInteger(v)) return undefined;
+  if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) return undefined;
+  return { loc: ['server', key], msg: 'value is not a valid integer', type: 'type_error.integer' };
+}
+
+export function serverSection(info: () => ServerSectionInfo): SectionMember {
+  return {
+    section: 'server',
+    get(): ConfigSection {
+      const i = info();
+      const s: ConfigSection = { host_name: i.host, websocket_port: i.port, webserver_port: i.port };
+      if (i.path) s.path = i.path;
+      return s;
+    },
+    validate(proposed: ConfigSection): ConfigError[] {
+      const errors: ConfigError[] = [];
+      if (proposed.host_name !== undefined && typeof proposed.host_name !== 'string') {
+        errors.push({ loc: ['server', 'host_name'], msg: 'str type expected', type: 'type_error.str' });
+      }
+      for (const key of ['websocket_port', 'webserver_port']) {
+        if (proposed[key] === undefined) continue;
+        const e = intError(key, proposed[key]);
+        if (e) errors.push(e);
+      }
+      return errors;
+    },
+    apply(): void {
+      // Host and ports are fixed while running (the reference's behaviour too).
+    },
+  };
+}

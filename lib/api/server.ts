@@ -1,0 +1,467 @@
+/**
+ * The reference app's websocket/HTTP API (camera-alarm.md §8) on `ws`, framework-free.
+ *
+ * One `ApiServer` serves, under an optional base path:
+ *  - websocket `/`          status broadcasts (forwarded from the hub) + commands with per-sender replies
+ *  - websocket `/metrics`   the nine metrics fields about once a second
+ *  - websocket `/raw-video` one binary JPEG per message
+ *  - HTTP `/health`, `/snapshot`, `/config` with the reference's codes, bodies and headers
+ *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its assets
+ *
+ * It either owns an HTTP server (`listen`) or is mounted on someone else's
+ * (`handleRequest` / `handleUpgrade`, e.g. Node-RED's `RED.server` + `RED.httpNode`).
+ * Beyond the reference: optional bearer token on every route, ping/pong reaping of dead
+ * clients, and a per-client send-buffer cap (a slow client drops broadcasts; counted).
+ */
+import { EventEmitter } from 'node:events';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock';
+import { parseEnvelope, type ParsedCommand } from './envelope';
+import { ProcessMetrics, type MetricsSource } from './metrics';
+import type { AlarmStatus, ApiHub, CommandReply, DetectorMetrics, FrameInfo } from './types';
+
+export type Route = 'root' | 'metrics' | 'video';
+
+export interface ApiServerOptions {
+  hub: ApiHub;
+  clock?: Clock;
+  /** Prefix of every route, e.g. "/vigil" when mounted on Node-RED ("" = at the root). */
+  basePath?: string;
+  /** Bearer token required on every route when set (header `Authorization: Bearer …` or query `access_token`). */
+  token?: string;
+  /** Ping every client this often; a client that has not answered the previous ping is terminated. Default 20 s (the reference's). 0 = off. */
+  pingIntervalMs?: number;
+  /** Per-client cap on bytes queued for sending; broadcasts to a client above it are dropped and counted. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Largest incoming websocket message. Default 1 MiB (the reference's). */
+  maxPayload?: number;
+  /** Metrics period. Default 1000 ms. */
+  metricsIntervalMs?: number;
+  /** The /snapshot cache is refreshed from the video at most this often. Default 1000 ms. */
+  snapshotIntervalMs?: number;
+  /** Metrics computation (default: this process, via ProcessMetrics). */
+  metrics?: MetricsSource;
+  /** Folder of the monitor page (default: ./static beside this file). null = no monitor page. */
+  staticDir?: string | null;
+}
+
+interface Client {
+  ws: WebSocket;
+  route: Route;
+  id: string;
+  alive: boolean;
+  dropped: number;
+}
+
+export interface ApiStats {
+  clients: Record<Route, number>;
+  /** Broadcast messages dropped because a client's send buffer was over the cap. */
+  dropped: number;
+  /** Clients terminated for not answering a ping. */
+  reaped: number;
+  /** Connections refused for a missing or wrong token. */
+  refused: number;
+  /** Commands processed. */
+  commands: number;
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+function sha(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** The reference's no-cache/CORS/`Time` headers of /snapshot and /config. */
+function commonHeaders(contentType: string, body: Buffer, timeS: number): http.OutgoingHttpHeaders {
+  return {
+    'Content-Type': contentType,
+    'Content-Length': body.length,
+    'Cache-Control': 'no-cache',
+    'Access-Control-Allow-Origin': '*',
+    Time: String(timeS),
+  };
+}
+
+export class ApiServer extends EventEmitter {
+  readonly basePath: string;
+  private readonly hub: ApiHub;
+  private readonly clock: Clock;
+  private readonly tokenHash?: Buffer;
+  private readonly cap: number;
+  private readonly wss: WebSocketServer;
+  private readonly metrics: MetricsSource;
+  private readonly staticDir: string | null;
+  private readonly snapshotEvery: number;
+  private readonly clients = new Set<Client>();
+  private server?: http.Server;
+  private pingTimer?: TimerHandle;
+  private metricsTimer?: TimerHandle;
+  private sampling = false;
+  private queue: Promise<void> = Promise.resolve();
+  private snapshot?: { jpeg: Buffer; time: number };
+  private closed = false;
+  private counters = { dropped: 0, reaped: 0, refused: 0, commands: 0 };
+  private readonly onStatus = (s: AlarmStatus): void => this.broadcast('root', JSON.stringify(s), false);
+  private readonly onMetrics = (m: DetectorMetrics): void => this.metrics.note(m);
+  private readonly onFrame = (jpeg: Buffer, _info: FrameInfo): void => this.frame(jpeg);
+
+  constructor(opts: ApiServerOptions) {
+    super();
+    this.hub = opts.hub;
+    this.clock = opts.clock ?? systemClock;
+    this.basePath = normaliseBase(opts.basePath ?? '');
+    if (opts.token) this.tokenHash = sha(opts.token);
+    this.cap = opts.maxBufferedBytes ?? 1024 * 1024;
+    this.snapshotEvery = opts.snapshotIntervalMs ?? 1000;
+    this.staticDir = opts.staticDir === undefined ? path.join(__dirname, 'static') : opts.staticDir;
+    this.metrics = opts.metrics ?? new ProcessMetrics({ fallbackSockets: () => this.clients.size });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 1024 * 1024, clientTracking: false });
+    this.wss.on('error', (err) => this.emit('error', err));
+
+    this.hub.on('status', this.onStatus);
+    this.hub.on('metrics', this.onMetrics);
+    this.hub.on('frame', this.onFrame);
+    if (this.hub.frame) this.snapshot = { jpeg: this.hub.frame.jpeg, time: this.clock.now() };
+
+    const ping = opts.pingIntervalMs ?? 20000;
+    if (ping > 0) this.pingTimer = this.clock.setInterval(() => this.pingAll(), ping);
+    this.metricsTimer = this.clock.setInterval(() => void this.tickMetrics(), opts.metricsIntervalMs ?? 1000);
+  }
+
+  /** Own an HTTP server on host:port (port 0 = any). Resolves with the bound port. */
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const server = http.createServer((req, res) => {
+      if (!this.handleRequest(req, res)) {
+        const body = Buffer.from('path not found\n');
+        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
+        res.end(body);
+      }
+    });
+    server.on('upgrade', (req, socket, head) => {
+      if (!this.handleUpgrade(req, socket, head)) socket.destroy();
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.server = undefined;
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.emit('error', err));
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+
+  /** The route (relative to the base path) of a request URL, or undefined when outside the base. */
+  private relative(rawUrl: string | undefined): { rel: string; query: URLSearchParams } | undefined {
+    const u = new URL(rawUrl ?? '/', 'http://x');
+    let p = u.pathname;
+    if (this.basePath) {
+      if (p === this.basePath) p = '/';
+      else if (p.startsWith(this.basePath + '/')) p = p.slice(this.basePath.length);
+      else return undefined;
+    }
+    return { rel: p, query: u.searchParams };
+  }
+
+  private authorised(req: http.IncomingMessage, query: URLSearchParams): boolean {
+    if (!this.tokenHash) return true;
+    let given: string | undefined;
+    const h = req.headers.authorization;
+    if (typeof h === 'string') {
+      const m = /^Bearer\s+(.+)$/i.exec(h.trim());
+      if (m) given = m[1];
+    }
+    if (given === undefined) given = query.get('access_token') ?? undefined;
+    if (given === undefined) return false;
+    return timingSafeEqual(sha(given), this.tokenHash);
+  }
+
+  /**
+   * Answer a plain HTTP request if it is one of ours. Returns false when the path is
+   * outside the base path or unknown (the caller answers it).
+   */
+  handleRequest(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const r = this.relative((req as { originalUrl?: string }).originalUrl ?? req.url);
+    if (!r) return false;
+    const { rel, query } = r;
+    const known = rel === '/' || rel === '/health' || rel === '/snapshot' || rel === '/config' || rel.startsWith('/static/');
+    if (!known) return false;
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Methods': 'GET, OPTIONS',
+        'Access-Control-Allow-Headers': 'Authorization',
+        'Access-Control-Max-Age': '600',
+      });
+      res.end();
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const body = Buffer.from('method not allowed\n');
+      res.writeHead(405, { Allow: 'GET, OPTIONS', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
+      res.end(body);
+      return true;
+    }
+    if (!this.authorised(req, query)) {
+      this.counters.refused++;
+      const body = Buffer.from('unauthorized\n');
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Bearer realm="vigil"',
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': body.length,
+        'Access-Control-Allow-Origin': '*',
+      });
+      res.end(body);
+      return true;
+    }
+    const send = (status: number, headers: http.OutgoingHttpHeaders, body: Buffer): void => {
+      res.writeHead(status, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const nowS = this.clock.now() / 1000;
+    if (rel === '/' && this.basePath && !new URL(req.url ?? '/', 'http://x').pathname.endsWith('/')) {
+      // The page's relative links need the trailing slash.
+      const q = query.toString();
+      res.writeHead(301, { Location: `${this.basePath}/${q ? `?${q}` : ''}`, 'Content-Length': 0 });
+      res.end();
+      return true;
+    }
+    switch (rel) {
+      case '/health': {
+        const body = Buffer.from('OK\n');
+        send(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length }, body);
+        return true;
+      }
+      case '/snapshot': {
+        const snap = this.snapshot;
+        const body = snap ? snap.jpeg : Buffer.alloc(0);
+        send(200, commonHeaders('image/jpeg', body, snap ? snap.time / 1000 : nowS), body);
+        return true;
+      }
+      case '/config': {
+        let doc: object;
+        try {
+          doc = this.hub.getConfig({ maskSecrets: true });
+        } catch (err) {
+          const body = Buffer.from(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+          send(500, commonHeaders('application/json', body, nowS), body);
+          return true;
+        }
+        const body = Buffer.from(JSON.stringify(doc));
+        send(200, commonHeaders('application/json', body, nowS), body);
+        return true;
+      }
+      default:
+        return this.serveStatic(rel, send);
+    }
+  }
+
+  private serveStatic(rel: string, send: (status: number, headers: http.OutgoingHttpHeaders, body: Buffer) => void): boolean {
+    if (!this.staticDir) return false;
+    const name = rel === '/' ? 'index.html' : rel.slice('/static/'.length);
+    if (!/^[A-Za-z0-9_-]+\.[a-z]+$/.test(name)) return false;
+    const type = STATIC_TYPES[path.extname(name)];
+    if (!type) return false;
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(path.join(this.staticDir, name));
+    } catch {
+      return false;
+    }
+    send(200, { 'Content-Type': type, 'Content-Length': body.length, 'Cache-Control': 'no-cache' }, body);
+    return true;
+  }
+
+  /**
+   * Take a websocket upgrade if it is ours (inside the base path). Returns false when
+   * it is not, leaving the socket untouched for other upgrade handlers.
+   */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const r = this.relative(req.url);
+    if (!r) return false;
+    if (this.closed) {
+      socket.destroy();
+      return true;
+    }
+    if (!this.authorised(req, r.query)) {
+      this.counters.refused++;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="vigil"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return true;
+    }
+    const route: Route | undefined = r.rel === '/' ? 'root' : r.rel === '/metrics' ? 'metrics' : r.rel === '/raw-video' ? 'video' : undefined;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!route) {
+        // The reference: unknown path → one error message, then close.
+        ws.send(JSON.stringify({ error: 'path not found' }), () => ws.close(1000));
+        return;
+      }
+      this.adopt(ws, route);
+    });
+    return true;
+  }
+
+  private adopt(ws: WebSocket, route: Route): void {
+    const client: Client = { ws, route, id: randomUUID(), alive: true, dropped: 0 };
+    this.clients.add(client);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(client, data, isBinary));
+    ws.on('error', () => {
+      // e.g. a message over maxPayload; ws closes the socket itself
+    });
+    ws.on('close', () => {
+      this.clients.delete(client);
+      this.emit('clients', this.stats().clients);
+    });
+    this.emit('clients', this.stats().clients);
+  }
+
+  private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    if (client.route !== 'root') {
+      this.reply(client, { error: 'This path does not support duplex communication' });
+      return;
+    }
+    const text = isBinary ? '' : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const parsed = parseEnvelope(text);
+    // One FIFO for every command, processed strictly in order (the reference's queue).
+    this.queue = this.queue.then(async () => {
+      const reply = parsed.ok ? await this.run(parsed.value) : parsed.reply;
+      this.counters.commands++;
+      this.reply(client, reply);
+    });
+  }
+
+  private async run(cmd: ParsedCommand): Promise<CommandReply> {
+    try {
+      const reply = await this.hub.command(cmd.command, cmd.data);
+      this.emit('command', cmd, reply);
+      return reply;
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** A reply goes to its sender only, whatever its buffer (replies are small and rare). */
+  private reply(client: Client, reply: CommandReply): void {
+    if (client.ws.readyState === WebSocket.OPEN) client.ws.send(JSON.stringify(reply));
+  }
+
+  private broadcast(route: Route, data: string | Buffer, binary: boolean): void {
+    for (const c of this.clients) {
+      if (c.route !== route || c.ws.readyState !== WebSocket.OPEN) continue;
+      if (c.ws.bufferedAmount > this.cap) {
+        c.dropped++;
+        this.counters.dropped++;
+        continue;
+      }
+      c.ws.send(data, { binary });
+    }
+  }
+
+  private frame(jpeg: Buffer): void {
+    const now = this.clock.now();
+    if (!this.snapshot || now - this.snapshot.time >= this.snapshotEvery) this.snapshot = { jpeg, time: now };
+    this.broadcast('video', jpeg, true);
+  }
+
+  private pingAll(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        this.counters.reaped++;
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        // not open any more
+      }
+    }
+  }
+
+  private async tickMetrics(): Promise<void> {
+    if (this.sampling || this.closed) return;
+    let any = false;
+    for (const c of this.clients) if (c.route === 'metrics') any = true;
+    if (!any) return;
+    this.sampling = true;
+    try {
+      const m = await this.metrics.sample(this.clock.now());
+      if (!this.closed) this.broadcast('metrics', JSON.stringify(m), false);
+    } catch (err) {
+      this.emit('error', err);
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  stats(): ApiStats {
+    const clients: Record<Route, number> = { root: 0, metrics: 0, video: 0 };
+    for (const c of this.clients) clients[c.route]++;
+    return { clients, ...this.counters };
+  }
+
+  /** Bytes queued for each connected client (for tests and benches). */
+  buffered(route?: Route): number[] {
+    const out: number[] = [];
+    for (const c of this.clients) if (!route || c.route === route) out.push(c.ws.bufferedAmount);
+    return out;
+  }
+
+  /** Stop: close every client (1001 going away), timers, hub listeners and the own server. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clock.clearInterval(this.pingTimer);
+    this.clock.clearInterval(this.metricsTimer);
+    this.hub.off('status', this.onStatus);
+    this.hub.off('metrics', this.onMetrics);
+    this.hub.off('frame', this.onFrame);
+    for (const c of this.clients) {
+      try {
+        c.ws.close(1001, 'server shutting down');
+      } catch {
+        // ignore
+      }
+      // Don't wait for a slow or dead peer's close frame.
+      const t = setTimeout(() => c.ws.terminate(), 500);
+      t.unref();
+      c.ws.once('close', () => clearTimeout(t));
+    }
+    this.clients.clear();
+    this.wss.close();
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+}
+
+function normaliseBase(p: string): string {
+  let b = p.trim();
+  if (!b || b === '/') return '';
+  if (!b.startsWith('/')) b = '/' + b;
+  return b.replace(/\/+$/, '');
+}
