@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * isotel-sim: an Isotel IoT stand-in (the IoT side of the Service API) in one command.
+ * Run `isotel-sim --help` for the options.
+ */
+import { IsotelSim, SimParameter } from '../lib/isotel/sim';
+
+const HELP = `isotel-sim — an Isotel IoT stand-in for the Service API (demos and tests)
+
+Usage: isotel-sim [options]
+
+  --host <addr>           bind address (default 127.0.0.1)
+  --port <n>              Service TCP server port services connect to (default 6020)
+  --http-port <n>         HTTP front port (default 6021; 0 = any free port)
+  --param <uri>[@<ms>]    a device parameter that changes every <ms> (default 1000) and
+                          SIGNALs its subscribers; repeat for more. Default parameters:
+                          /me/device0/ec/E @1000, /me/device0/ec/T @2000, /me/device1/th/H @5000
+  --refuse <uri>          answer CONNECT <uri> with {"status":"Error"} (repeatable;
+                          unknown URIs are always refused)
+  --request-timeout <ms>  how long an HTTP request waits for the service (default 30000)
+  --quiet                 no log lines
+  -h, --help              this text
+
+Service TCP server (what a service sees):
+  IDENT …                 names the service; GET …?action=ident is relayed as
+                          {"action":"ident"} and answered from the IDENT reply
+  CONNECT <uri>[\\r\\n{"debounce_time":ms,"send_data":bool}]
+                          → CONNECT <uri> {"status":"OK"|"Error"}, then
+                          SIGNAL <uri> {"status":"OK","<last segment>":{"value":"12.75"},"time":"<s.ms>"}
+                          at most once per debounce_time (the latest value wins);
+                          send_data:false leaves the value out
+  DISCONNECT <uri>        ends that subscription; a bare DISCONNECT unbinds the service
+  NOTIFY {…}              appended to the activity log (module defaults to the service
+                          name, severity to API, receiver to null; message is required)
+  REPLY / HREPLY          answer the oldest relayed HTTP request (FIFO)
+
+HTTP front (http://<host>:<http-port>):
+  GET|POST /api/v1/me/services/<name>[.json]?<query>
+                          relayed to the service as one JSON object: the query
+                          parameters (a JSON object POSTed is merged in; any other body
+                          goes in "body"); answered from REPLY (200, JSON or text) or
+                          HREPLY (its status, MIME and body); 504 if no answer in time,
+                          503 if the service is not connected
+  …?action=stop           sends STOP to the service
+  GET /api/v1/me/services list of connected services
+  GET /api/v1/me          list of simulated devices
+  GET /api/v1/me/activity.json[?limit=n]  the NOTIFY log, oldest first
+
+Example:
+  isotel-sim --port 6020 --http-port 6021 &
+  curl 'http://127.0.0.1:6021/api/v1/me/services/vigil-demo?action=ident'
+`;
+
+function fail(msg: string): never {
+  process.stderr.write(`isotel-sim: ${msg}\n(see isotel-sim --help)\n`);
+  process.exit(2);
+}
+
+function intArg(name: string, v: string | undefined, min = 0): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < min || n > 65535 * 1000) fail(`${name} needs a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let host = '127.0.0.1';
+  let port = 6020;
+  let httpPort = 6021;
+  let requestTimeoutMs = 30000;
+  let quiet = false;
+  const params: SimParameter[] = [];
+  const refuse: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string | undefined => argv[++i];
+    switch (a) {
+      case '-h':
+      case '--help':
+        process.stdout.write(HELP);
+        return;
+      case '--host':
+        host = next() ?? fail('--host needs an address');
+        break;
+      case '--port':
+        port = intArg('--port', next());
+        break;
+      case '--http-port':
+        httpPort = intArg('--http-port', next());
+        break;
+      case '--request-timeout':
+        requestTimeoutMs = intArg('--request-timeout', next(), 1);
+        break;
+      case '--param': {
+        const v = next() ?? fail('--param needs <uri>[@<ms>]');
+        const [uri, ms] = v.split('@');
+        if (!uri || /\s/.test(uri)) fail(`bad parameter URI ${JSON.stringify(uri)}`);
+        params.push({ uri, intervalMs: ms === undefined ? 1000 : intArg('--param interval', ms, 1) });
+        break;
+      }
+      case '--refuse':
+        refuse.push(next() ?? fail('--refuse needs a URI'));
+        break;
+      case '--quiet':
+        quiet = true;
+        break;
+      default:
+        fail(`unknown option ${a}`);
+    }
+  }
+  const log = quiet ? undefined : (line: string) => process.stdout.write(`[isotel-sim] ${line}\n`);
+  const sim = new IsotelSim({ host, port, httpPort, params: params.length > 0 ? params : undefined, refuse, requestTimeoutMs, log });
+  const addr = await sim.start();
+  process.stdout.write(
+    `[isotel-sim] Service TCP server on ${host}:${addr.port}, HTTP front on http://${host}:${addr.httpPort}/api/v1/me/services/<name>, parameters ${sim.parameterUris.join(', ')}\n`,
+  );
+  const shutdown = (): void => {
+    sim.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));

@@ -1,0 +1,575 @@
+/**
+ * The service side of the Isotel IoT Service API: one TCP link to the IoT's "Service TCP
+ * server" (shared/protocols/isotel.md).
+ *
+ * - `IDENT` on every connect and whenever the IoT asks (`{"action":"ident"}` or `IDENT`).
+ * - Requests relayed from the IoT's HTTP API carry no id, so they are answered strictly in
+ *   arrival order (FIFO): a reply given out of order waits for the ones before it, and a
+ *   request left unanswered past `requestTimeoutMs` is answered `HREPLY 504`.
+ * - Subscriptions (`CONNECT <uri>` + options) are re-sent after every reconnect.
+ * - `STOP` from the IoT: say `DISCONNECT`, close, and stay down until {@link connect}.
+ * - Reconnect with the package back-off (1 s → 30 s, jitter), TCP keep-alive, and a
+ *   half-open check (outbound bytes stuck in the socket; optional receive-idle limit).
+ * - A bounded outbound queue (oldest dropped and counted) that survives reconnects for
+ *   messages that are not tied to one connection (NOTIFY).
+ *
+ * All timing goes through the injected {@link Clock}.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { Backoff, BackoffOptions } from '../common/backoff';
+import { Clock, systemClock, TimerHandle } from '../common/clock';
+import { Body, ConnectOptions, defaultMime, encode, IdentBody, IsotelDecoder, IsotelMessage, Json, MAX_MESSAGE_BYTES, normalizeUri, NotifyBody } from './codec';
+
+export type LinkState =
+  | { state: 'idle' }
+  | { state: 'connecting'; attempt: number }
+  | { state: 'connected'; subscriptions: number }
+  | { state: 'reconnecting'; inMs: number; reason: string }
+  /** The IoT sent STOP: down until an explicit `connect()` or a redeploy. */
+  | { state: 'stopped' }
+  /** `disconnect()` was called: down until `connect()`. */
+  | { state: 'disconnected' }
+  | { state: 'closed' };
+
+export interface IsotelRequest {
+  /** Sequence number on this connection (1, 2, …). */
+  id: number;
+  /** Which connection the request came on (replies to an older one are dropped). */
+  epoch: number;
+  body: Body;
+  /** `body.action` when the body is an object with a string `action`. */
+  action?: string;
+  receivedAt: number;
+}
+
+export interface RequestRef {
+  id: number;
+  epoch: number;
+}
+
+/** How to answer a request. */
+export type Answer = { kind: 'reply'; body: unknown } | { kind: 'hreply'; status: number; mime?: string; body: unknown } | { kind: 'ident' };
+
+/** What became of an answer. */
+export type AnswerResult = 'accepted' | 'late' | 'duplicate' | 'stale' | 'unknown';
+
+export interface ClientStats {
+  requests: number;
+  replies: number;
+  timeouts: number;
+  signals: number;
+  notifies: number;
+  queued: number;
+  dropped: number;
+  reconnects: number;
+}
+
+export interface IsotelClientOptions {
+  host: string;
+  port: number;
+  ident: IdentBody;
+  /** Per-request timeout before `HREPLY 504` (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Outbound queue bound (default 1000). */
+  queueLimit?: number;
+  /** Back-off; defaults 1 s → 30 s, factor 2, jitter 0.2. */
+  backoff?: BackoffOptions;
+  /** Connect attempt timeout (default 10 s). */
+  connectTimeoutMs?: number;
+  /** TCP keep-alive initial delay (default 30 s). */
+  keepAliveMs?: number;
+  /** Half-open check period (default 5 s). */
+  checkIntervalMs?: number;
+  /** Reset the link when written bytes sit unsent this long (default 30 s). */
+  stallTimeoutMs?: number;
+  /** Reset the link when nothing was received this long (default 0 = off). */
+  idleTimeoutMs?: number;
+  /** Answer `{"action":"status"}` here (default true); false hands it to the flow. */
+  answerStatus?: boolean;
+  maxMessageBytes?: number;
+  clock?: Clock;
+}
+
+type Events = {
+  state: [LinkState];
+  request: [IsotelRequest];
+  signal: [string, Body];
+  /** A CONNECT acknowledgement: uri, accepted, the status body. */
+  subscription: [string, boolean, Body];
+  /** A request was answered 504 because nothing replied in time. */
+  timeout: [IsotelRequest];
+  warning: [string];
+};
+
+interface Pending {
+  req: IsotelRequest;
+  answer?: string;
+  timer?: TimerHandle;
+}
+
+interface Outbound {
+  text: string;
+  /** Bound to one connection (a reply, a CONNECT): dropped on reconnect. */
+  epoch?: number;
+}
+
+interface Subscription {
+  options?: ConnectOptions;
+  owners: Set<string>;
+  status: 'pending' | 'ok' | 'error';
+}
+
+/** Connections that lasted at least this long reset the back-off. */
+const STABLE_MS = 5000;
+
+export class IsotelClient extends EventEmitter<Events> {
+  readonly opts: Required<Omit<IsotelClientOptions, 'backoff' | 'clock'>>;
+  private readonly clock: Clock;
+  private readonly backoff: Backoff;
+  private link: LinkState = { state: 'idle' };
+  private socket?: net.Socket;
+  private connected = false;
+  private epoch = 0;
+  private nextId = 1;
+  private fifo: Pending[] = [];
+  private queue: Outbound[] = [];
+  private subs = new Map<string, Subscription>();
+  private retryTimer?: TimerHandle;
+  private connectTimer?: TimerHandle;
+  private checkTimer?: TimerHandle;
+  private connectedAt = 0;
+  private lastRx = 0;
+  private lastBytesWritten = 0;
+  private stalledSince = -1;
+  private attempt = 0;
+  private closing?: Promise<void>;
+  private readonly counters: Omit<ClientStats, 'queued'> = { requests: 0, replies: 0, timeouts: 0, signals: 0, notifies: 0, dropped: 0, reconnects: 0 };
+  private readonly startedAt: number;
+
+  constructor(opts: IsotelClientOptions) {
+    super();
+    this.opts = {
+      host: opts.host,
+      port: opts.port,
+      ident: opts.ident,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 10000,
+      queueLimit: Math.max(1, opts.queueLimit ?? 1000),
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10000,
+      keepAliveMs: opts.keepAliveMs ?? 30000,
+      checkIntervalMs: opts.checkIntervalMs ?? 5000,
+      stallTimeoutMs: opts.stallTimeoutMs ?? 30000,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+      answerStatus: opts.answerStatus ?? true,
+      maxMessageBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+    };
+    this.clock = opts.clock ?? systemClock;
+    this.backoff = new Backoff({ initialMs: 1000, maxMs: 30000, factor: 2, jitter: 0.2, ...opts.backoff });
+    this.startedAt = this.clock.now();
+  }
+
+  get state(): LinkState {
+    return this.link;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  get stats(): ClientStats {
+    return { ...this.counters, queued: this.queue.length };
+  }
+
+  /** Parameter URIs currently wanted, with their last known CONNECT status. */
+  get subscriptions(): Map<string, 'pending' | 'ok' | 'error'> {
+    return new Map([...this.subs].map(([uri, s]) => [uri, s.status]));
+  }
+
+  /** Requests waiting for an answer (or for an earlier one). */
+  get pendingRequests(): number {
+    return this.fifo.length;
+  }
+
+  /** Start (the first time) or reconnect now after STOP / `disconnect()` / while waiting to retry. */
+  connect(): void {
+    if (this.link.state === 'closed' || this.link.state === 'connected' || this.link.state === 'connecting') return;
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.backoff.reset();
+    this.open();
+  }
+
+  /** Graceful stop on command: DISCONNECT each parameter and the service, close, stay down. */
+  disconnect(): void {
+    if (this.link.state === 'closed') return;
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.shutdownSocket(true);
+    this.setState({ state: 'disconnected' });
+  }
+
+  /** Close for good (node close): DISCONNECT, end the socket, free every timer. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const sock = this.socket;
+    this.shutdownSocket(true);
+    this.setState({ state: 'closed' });
+    this.closing = new Promise<void>((resolve) => {
+      if (!sock || sock.destroyed) return resolve();
+      const t = this.clock.setTimeout(() => {
+        sock.destroy();
+        resolve();
+      }, 2000);
+      sock.once('close', () => {
+        this.clock.clearTimeout(t);
+        resolve();
+      });
+    });
+    return this.closing;
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------
+
+  subscribe(uri: string, options: ConnectOptions | undefined, owner: string): void {
+    const u = normalizeUri(uri);
+    const existing = this.subs.get(u);
+    if (existing) {
+      existing.owners.add(owner);
+      const changed = JSON.stringify(existing.options ?? {}) !== JSON.stringify(options ?? {});
+      existing.options = options;
+      if (!changed) return;
+    } else {
+      this.subs.set(u, { options, owners: new Set([owner]), status: 'pending' });
+    }
+    if (this.connected) this.write(encode.connect(u, options), this.epoch);
+    this.refreshConnectedState();
+  }
+
+  unsubscribe(uri: string, owner: string): void {
+    const u = normalizeUri(uri);
+    const s = this.subs.get(u);
+    if (!s) return;
+    s.owners.delete(owner);
+    if (s.owners.size > 0) return;
+    this.subs.delete(u);
+    if (this.connected) this.write(encode.disconnect(u), this.epoch);
+    this.refreshConnectedState();
+  }
+
+  // ---- outbound ------------------------------------------------------------------------
+
+  /** NOTIFY the IoT activity log; queued while the link is down. */
+  notify(body: NotifyBody): 'sent' | 'queued' {
+    this.counters.notifies++;
+    return this.write(encode.notify(body));
+  }
+
+  /** Answer a request. Answers go out in request order. */
+  answer(ref: RequestRef, answer: Answer): AnswerResult {
+    if (ref.epoch !== this.epoch || !this.connected) return 'stale';
+    const entry = this.fifo.find((p) => p.req.id === ref.id);
+    if (!entry) return ref.id < this.nextId ? 'late' : 'unknown';
+    if (entry.answer !== undefined) return 'duplicate';
+    this.settle(entry, this.encodeAnswer(answer));
+    return 'accepted';
+  }
+
+  private encodeAnswer(a: Answer): string {
+    if (a.kind === 'ident') return encode.ident(this.opts.ident);
+    if (a.kind === 'reply') return encode.reply(a.body);
+    const body = a.body === undefined ? null : a.body;
+    return encode.hreply(a.status, a.mime ?? defaultMime(body as Json), body);
+  }
+
+  private settle(entry: Pending, text: string): void {
+    entry.answer = text;
+    this.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
+    while (this.fifo.length > 0 && this.fifo[0].answer !== undefined) {
+      const head = this.fifo.shift() as Pending;
+      this.counters.replies++;
+      this.write(head.answer as string, head.req.epoch);
+    }
+  }
+
+  /** Write now when possible, otherwise queue (bounded, oldest dropped). */
+  private write(text: string, epoch?: number): 'sent' | 'queued' {
+    const s = this.socket;
+    if (this.connected && s && !s.destroyed && this.queue.length === 0 && !s.writableNeedDrain) {
+      s.write(text);
+      return 'sent';
+    }
+    this.queue.push({ text, epoch });
+    if (this.queue.length > this.opts.queueLimit) {
+      this.queue.shift();
+      this.counters.dropped++;
+      this.emit('warning', `outbound queue full (${this.opts.queueLimit}): oldest message dropped (${this.counters.dropped} dropped so far)`);
+    }
+    return 'queued';
+  }
+
+  private flushQueue(): void {
+    const s = this.socket;
+    while (this.connected && s && !s.destroyed && this.queue.length > 0 && !s.writableNeedDrain) {
+      const item = this.queue.shift() as Outbound;
+      if (item.epoch !== undefined && item.epoch !== this.epoch) continue;
+      s.write(item.text);
+    }
+  }
+
+  // ---- connection ----------------------------------------------------------------------
+
+  private setState(s: LinkState): void {
+    this.link = s;
+    this.emit('state', s);
+  }
+
+  private refreshConnectedState(): void {
+    if (this.link.state === 'connected' && this.link.subscriptions !== this.subs.size) {
+      this.setState({ state: 'connected', subscriptions: this.subs.size });
+    }
+  }
+
+  private open(): void {
+    this.attempt++;
+    this.setState({ state: 'connecting', attempt: this.attempt });
+    const sock = net.connect({ host: this.opts.host, port: this.opts.port });
+    this.socket = sock;
+    const decoder = new IsotelDecoder({
+      maxMessageBytes: this.opts.maxMessageBytes,
+      onMessage: (m) => this.onMessage(m),
+      onOversize: (n) => {
+        this.emit('warning', `a message grew past ${this.opts.maxMessageBytes} bytes without a terminator (${n} bytes): dropped, connection reset`);
+        this.dropSocket(sock, 'oversize message');
+      },
+    });
+    this.connectTimer = this.clock.setTimeout(() => {
+      this.emit('warning', `connect to ${this.opts.host}:${this.opts.port} timed out`);
+      this.dropSocket(sock, 'connect timeout');
+    }, this.opts.connectTimeoutMs);
+    sock.on('connect', () => {
+      if (this.socket !== sock) return;
+      this.clock.clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+      sock.setKeepAlive(true, this.opts.keepAliveMs);
+      sock.setNoDelay(true);
+      this.onConnected(sock);
+    });
+    sock.on('data', (chunk: Buffer) => {
+      if (this.socket !== sock) return;
+      this.lastRx = this.clock.now();
+      decoder.push(chunk);
+    });
+    sock.on('drain', () => {
+      if (this.socket === sock) this.flushQueue();
+    });
+    sock.on('error', (err) => {
+      if (this.socket === sock) this.lastError = err.message;
+    });
+    sock.on('close', () => {
+      if (this.socket === sock) this.onClosed(sock);
+    });
+  }
+
+  private lastError = '';
+
+  private onConnected(sock: net.Socket): void {
+    this.epoch++;
+    this.nextId = 1;
+    this.connected = true;
+    this.attempt = 0;
+    this.connectedAt = this.clock.now();
+    this.lastRx = this.connectedAt;
+    this.lastBytesWritten = sock.bytesWritten;
+    this.stalledSince = -1;
+    // Messages bound to an older connection are worthless now.
+    this.queue = this.queue.filter((q) => q.epoch === undefined);
+    sock.write(encode.ident(this.opts.ident));
+    for (const [uri, s] of this.subs) {
+      s.status = 'pending';
+      sock.write(encode.connect(uri, s.options));
+    }
+    this.flushQueue();
+    this.checkTimer = this.clock.setInterval(() => this.check(sock), this.opts.checkIntervalMs);
+    this.setState({ state: 'connected', subscriptions: this.subs.size });
+  }
+
+  /** Half-open detection: written bytes that never leave, or (optionally) a silent peer. */
+  private check(sock: net.Socket): void {
+    if (this.socket !== sock || !this.connected) return;
+    const now = this.clock.now();
+    if (sock.writableLength > 0 && sock.bytesWritten === this.lastBytesWritten) {
+      if (this.stalledSince < 0) this.stalledSince = now;
+      else if (now - this.stalledSince >= this.opts.stallTimeoutMs) {
+        this.emit('warning', `half-open link: ${sock.writableLength} bytes unsent for ${Math.round((now - this.stalledSince) / 1000)} s, reconnecting`);
+        this.dropSocket(sock, 'half-open link');
+        return;
+      }
+    } else {
+      this.stalledSince = -1;
+    }
+    this.lastBytesWritten = sock.bytesWritten;
+    if (this.opts.idleTimeoutMs > 0 && now - this.lastRx >= this.opts.idleTimeoutMs) {
+      this.emit('warning', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s, reconnecting`);
+      this.dropSocket(sock, 'idle link');
+    }
+  }
+
+  private dropSocket(sock: net.Socket, reason: string): void {
+    if (this.socket !== sock) return;
+    this.lastError = reason;
+    sock.destroy();
+  }
+
+  private clearConnection(): void {
+    this.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.clock.clearInterval(this.checkTimer);
+    this.checkTimer = undefined;
+    for (const p of this.fifo) this.clock.clearTimeout(p.timer);
+    this.fifo = [];
+    this.connected = false;
+    this.socket = undefined;
+  }
+
+  private onClosed(sock: net.Socket): void {
+    const wasUp = this.connected;
+    const lasted = wasUp ? this.clock.now() - this.connectedAt : 0;
+    this.clearConnection();
+    sock.removeAllListeners('data');
+    if (this.link.state === 'closed' || this.link.state === 'stopped' || this.link.state === 'disconnected') return;
+    if (lasted >= STABLE_MS) this.backoff.reset();
+    const delay = this.backoff.next();
+    this.counters.reconnects++;
+    const reason = this.lastError || (wasUp ? 'connection closed by the IoT' : 'connection failed');
+    this.lastError = '';
+    this.setState({ state: 'reconnecting', inMs: delay, reason });
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.open();
+    }, delay);
+  }
+
+  /** End the current socket; with `farewell`, say DISCONNECT per parameter and for the service first. */
+  private shutdownSocket(farewell: boolean): void {
+    const sock = this.socket;
+    const wasUp = this.connected;
+    this.clearConnection();
+    if (!sock) return;
+    if (wasUp && farewell && !sock.destroyed) {
+      for (const uri of this.subs.keys()) sock.write(encode.disconnect(uri));
+      sock.write(encode.disconnect());
+      sock.end();
+      // A peer that never closes its side must not keep the socket alive.
+      const t = this.clock.setTimeout(() => sock.destroy(), 2000);
+      sock.once('close', () => this.clock.clearTimeout(t));
+    } else {
+      sock.destroy();
+    }
+  }
+
+  // ---- inbound -------------------------------------------------------------------------
+
+  private onMessage(m: IsotelMessage): void {
+    switch (m.kind) {
+      case 'signal':
+        this.counters.signals++;
+        if (m.malformed) this.emit('warning', `SIGNAL ${m.uri}: malformed JSON data, passed on as text`);
+        this.emit('signal', m.uri, m.data);
+        return;
+      case 'request':
+        this.onRequest(m.body, m.malformed ? 'malformed JSON request' : undefined);
+        return;
+      case 'ident':
+        this.onRequest({ action: 'ident' });
+        return;
+      case 'unknown':
+        this.onRequest(m.body, `unknown keyword ${m.keyword}`);
+        return;
+      case 'connect': {
+        const s = this.subs.get(m.uri);
+        const status = m.body && typeof m.body === 'object' && !Array.isArray(m.body) ? m.body.status : m.body;
+        const ok = typeof status === 'string' && status.toUpperCase() === 'OK';
+        if (s) s.status = ok ? 'ok' : 'error';
+        this.emit('subscription', m.uri, ok, m.body);
+        return;
+      }
+      case 'disconnect':
+        if (m.uri && this.subs.has(m.uri)) {
+          const s = this.subs.get(m.uri) as Subscription;
+          s.status = 'error';
+          this.emit('subscription', m.uri, false, m.body ?? 'disconnected by the IoT');
+        }
+        return;
+      case 'stop':
+        this.onStop();
+        return;
+      case 'invalid':
+        this.emit('warning', `ignored: ${m.reason}`);
+        return;
+      default:
+        this.emit('warning', `ignored unexpected ${m.kind.toUpperCase()} from the IoT`);
+    }
+  }
+
+  private onStop(): void {
+    const sock = this.socket;
+    this.clearConnection();
+    this.setState({ state: 'stopped' });
+    if (sock && !sock.destroyed) {
+      sock.write(encode.disconnect());
+      sock.end();
+      const t = this.clock.setTimeout(() => sock.destroy(), 2000);
+      sock.once('close', () => this.clock.clearTimeout(t));
+    }
+  }
+
+  private onRequest(body: Body, problem?: string): void {
+    this.counters.requests++;
+    const action = body && typeof body === 'object' && !Array.isArray(body) && typeof body.action === 'string' ? body.action : undefined;
+    const req: IsotelRequest = { id: this.nextId++, epoch: this.epoch, body, action, receivedAt: this.clock.now() };
+    const entry: Pending = { req };
+    this.fifo.push(entry);
+    if (problem) {
+      this.emit('warning', `${problem}: answered HREPLY 400`);
+      this.settle(entry, encode.hreply(400, 'text/plain', problem));
+      return;
+    }
+    if (action === 'ident') {
+      this.settle(entry, encode.ident(this.opts.ident));
+      return;
+    }
+    if (action === 'status' && this.opts.answerStatus) {
+      this.settle(entry, encode.reply(this.statusBody()));
+      return;
+    }
+    if (this.listenerCount('request') === 0) {
+      this.settle(entry, encode.hreply(503, 'text/plain', 'no flow handles requests for this service'));
+      return;
+    }
+    entry.timer = this.clock.setTimeout(() => {
+      if (entry.answer !== undefined) return;
+      this.counters.timeouts++;
+      this.emit('timeout', req);
+      this.settle(entry, encode.hreply(504, 'text/plain', 'timeout'));
+    }, this.opts.requestTimeoutMs);
+    this.emit('request', req);
+  }
+
+  /** The body of the built-in `status` answer. */
+  statusBody(): { [k: string]: Json } {
+    return {
+      status: 'OK',
+      name: this.opts.ident.name,
+      vendor: this.opts.ident.vendor,
+      version: this.opts.ident.version,
+      uptime: Math.round((this.clock.now() - this.startedAt) / 1000),
+      subscriptions: [...this.subs.keys()],
+      pendingRequests: this.fifo.length,
+      queued: this.queue.length,
+      dropped: this.counters.dropped,
+    };
+  }
+}

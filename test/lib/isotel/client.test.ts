@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { FakeClock } from '../../../lib/common/clock';
+import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState } from '../../../lib/isotel/client';
+import { IsotelMessage } from '../../../lib/isotel/codec';
+import { IsotelSim, SimService } from '../../../lib/isotel/sim';
+
+async function until(pred: () => boolean, what: string, tries = 500): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (pred()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const IDENT = { name: 'svc-test', vendor: 'Vigil', version: '0.1.0' };
+
+describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () => {
+  let clock: FakeClock;
+  let sim: IsotelSim;
+  let client: IsotelClient | undefined;
+  let states: LinkState[];
+  let warnings: string[];
+
+  beforeEach(async () => {
+    clock = new FakeClock(1_700_000_000_000);
+    sim = new IsotelSim({
+      clock,
+      httpPort: false,
+      params: [{ uri: '/me/device0/ec/E', intervalMs: 1000, value: () => 12.75 }, { uri: '/me/device0/ec/T', intervalMs: 1000, value: () => 21 }],
+      refuse: ['/me/device0/ec/T'],
+    });
+    await sim.start();
+    states = [];
+    warnings = [];
+  });
+
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    await sim.stop();
+  });
+
+  function make(extra: Partial<IsotelClientOptions> = {}): IsotelClient {
+    const c = new IsotelClient({ host: '127.0.0.1', port: sim.port, ident: IDENT, clock, backoff: { random: () => 0 }, ...extra });
+    c.on('state', (s) => states.push(s));
+    c.on('warning', (w) => warnings.push(w));
+    client = c;
+    return c;
+  }
+
+  async function connected(c: IsotelClient): Promise<SimService> {
+    await until(() => c.state.state === 'connected', 'connected');
+    await until(() => sim.service(IDENT.name) !== undefined, 'IDENT at the sim');
+    return sim.service(IDENT.name) as SimService;
+  }
+
+  function kinds(s: SimService): string[] {
+    return s.received.map((m) => m.kind + ('uri' in m && m.uri ? ` ${m.uri}` : ''));
+  }
+
+  it('sends IDENT on connect, subscribes with options, passes SIGNALs on', async () => {
+    const c = make();
+    const signals: Array<[string, unknown]> = [];
+    const acks: Array<[string, boolean]> = [];
+    c.on('signal', (u, d) => signals.push([u, d]));
+    c.on('subscription', (u, ok) => acks.push([u, ok]));
+    c.subscribe('me/device0/ec/E', { debounce_time: 1000, send_data: true }, 'n1');
+    c.connect();
+    const s = await connected(c);
+    assert.deepEqual(s.ident, IDENT);
+    await until(() => acks.length === 1, 'CONNECT ack');
+    assert.deepEqual(acks, [['/me/device0/ec/E', true]]);
+    assert.deepEqual(s.received[1], { kind: 'connect', uri: '/me/device0/ec/E', body: { debounce_time: 1000, send_data: true } });
+    clock.advance(1000);
+    await until(() => signals.length === 1, 'SIGNAL');
+    assert.deepEqual(signals[0], ['/me/device0/ec/E', { status: 'OK', E: { value: '12.75' }, time: String((clock.now() / 1000).toFixed(3)) }]);
+    assert.deepEqual(c.state, { state: 'connected', subscriptions: 1 });
+  });
+
+  it('reports a refused CONNECT for that URI only', async () => {
+    const c = make();
+    const acks: Array<[string, boolean]> = [];
+    c.on('subscription', (u, ok) => acks.push([u, ok]));
+    c.subscribe('/me/device0/ec/E', undefined, 'a');
+    c.subscribe('/me/device0/ec/T', undefined, 'b');
+    c.connect();
+    await until(() => acks.length === 2, 'two acks');
+    assert.deepEqual(new Map(acks), new Map([['/me/device0/ec/E', true], ['/me/device0/ec/T', false]]));
+    assert.deepEqual(c.subscriptions, new Map([['/me/device0/ec/E', 'ok'], ['/me/device0/ec/T', 'error']]));
+  });
+
+  it('answers requests in arrival order even when the flow answers out of order', async () => {
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    await connected(c);
+    const order: number[] = [];
+    const p1 = sim.request(IDENT.name, { q: 1 }).then((r) => (order.push(1), r));
+    const p2 = sim.request(IDENT.name, { q: 2 }).then((r) => (order.push(2), r));
+    await until(() => reqs.length === 2, 'two requests');
+    assert.equal(c.answer(reqs[1], { kind: 'hreply', status: 201, mime: 'text/plain', body: 'second' }), 'accepted');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(order, [], 'the second answer waits for the first');
+    assert.equal(c.answer(reqs[0], { kind: 'reply', body: { n: 1 } }), 'accepted');
+    const [r1, r2] = await Promise.all([p1, p2]);
+    assert.deepEqual(order, [1, 2]);
+    assert.deepEqual(r1, { status: 200, mime: 'application/json', body: { n: 1 } });
+    assert.deepEqual(r2, { status: 201, mime: 'text/plain', body: 'second' });
+    assert.equal(c.answer(reqs[0], { kind: 'reply', body: 'again' }), 'late');
+  });
+
+  it('answers HREPLY 504 when nothing replies within requestTimeout; a later answer is refused as late', async () => {
+    const c = make({ requestTimeoutMs: 10000 });
+    const reqs: IsotelRequest[] = [];
+    const timeouts: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.on('timeout', (r) => timeouts.push(r));
+    c.connect();
+    await connected(c);
+    const p = sim.request(IDENT.name, { action: 'slow' });
+    await until(() => reqs.length === 1, 'request');
+    assert.equal(reqs[0].action, 'slow');
+    clock.advance(9999);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(timeouts.length, 0);
+    clock.advance(1);
+    assert.deepEqual(await p, { status: 504, mime: 'text/plain', body: 'timeout' });
+    assert.equal(timeouts.length, 1);
+    assert.equal(c.answer(reqs[0], { kind: 'reply', body: 1 }), 'late');
+    assert.equal(c.stats.timeouts, 1);
+  });
+
+  it('answers ident and status itself, malformed JSON and unknown keywords with HREPLY 400, and 503 without a handler', async () => {
+    const c = make();
+    c.connect();
+    const s = await connected(c);
+    assert.deepEqual(await sim.request(IDENT.name, { action: 'ident' }), { status: 200, mime: 'application/json', body: IDENT });
+    const st = await sim.request(IDENT.name, { action: 'status' });
+    assert.equal(st.status, 200);
+    assert.equal((st.body as { name: string }).name, IDENT.name);
+    assert.equal((await sim.request(IDENT.name, { action: 'other' })).status, 503);
+    // Raw bad input on the wire: the sim's FIFO gets an answer for each.
+    const answers: IsotelMessage[] = [];
+    sim.on('message', (_c, m) => answers.push(m));
+    s.write('{"broken":\n\nFROB {"x":1}\n\n');
+    await until(() => answers.length === 2, 'two error replies');
+    assert.deepEqual(answers, [
+      { kind: 'hreply', reply: { status: 400, mime: 'text/plain', body: 'malformed JSON request' } },
+      { kind: 'hreply', reply: { status: 400, mime: 'text/plain', body: 'unknown keyword FROB' } },
+    ]);
+    assert.equal(warnings.length, 2);
+  });
+
+  it('reconnects after the server drops the socket: back-off, re-IDENT, re-subscribe', async () => {
+    const c = make();
+    c.subscribe('/me/device0/ec/E', { send_data: false }, 'n1');
+    c.connect();
+    await connected(c);
+    sim.dropAll();
+    await until(() => c.state.state === 'reconnecting', 'reconnecting');
+    assert.deepEqual(c.state, { state: 'reconnecting', inMs: 1000, reason: 'connection closed by the IoT' });
+    clock.advance(999);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sim.connections.size, 0);
+    clock.advance(1);
+    const s2 = await connected(c);
+    await until(() => s2.received.length >= 2, 'IDENT + CONNECT again');
+    assert.deepEqual(kinds(s2).slice(0, 2), ['ident', 'connect /me/device0/ec/E']);
+    // The back-off doubles while the link keeps failing, and is capped at 30 s; a link
+    // that stayed up a while starts again at 1 s.
+    clock.advance(5000);
+    await sim.stop();
+    const delays: number[] = [];
+    c.on('state', (st) => st.state === 'reconnecting' && delays.push(st.inMs));
+    for (let i = 0; i < 7; i++) {
+      await until(() => c.state.state === 'reconnecting' && delays.length === i + 1, `failure ${i + 1}`);
+      clock.advance(delays[i]);
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    sim = new IsotelSim({ clock, httpPort: false });
+    await sim.start();
+  });
+
+  it('queues NOTIFYs while down (bounded, oldest dropped) and delivers each exactly once after reconnect', async () => {
+    const c = make({ queueLimit: 3 });
+    c.connect();
+    const s1 = await connected(c);
+    assert.equal(c.notify({ message: 'up' }), 'sent');
+    await until(() => sim.activity.length === 1, 'first notify');
+    assert.deepEqual(sim.activity[0], { time: new Date(clock.now()).toISOString(), service: IDENT.name, module: IDENT.name, severity: 'API', message: 'up', receiver: null });
+    s1.socket.destroy();
+    await until(() => c.state.state === 'reconnecting', 'reconnecting');
+    for (let i = 1; i <= 5; i++) assert.equal(c.notify({ message: `down ${i}`, severity: 'SYSLOG', receiver: 'app1' }), 'queued');
+    assert.equal(c.stats.dropped, 2);
+    assert.equal(c.stats.queued, 3);
+    clock.advance(1000);
+    await connected(c);
+    await until(() => sim.activity.length === 4, 'queued notifies');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(
+      sim.activity.map((a) => a.message),
+      ['up', 'down 3', 'down 4', 'down 5'],
+    );
+    assert.equal(sim.activity[1].receiver, 'app1');
+    assert.equal(c.stats.queued, 0);
+  });
+
+  it('STOP: says DISCONNECT, closes, stays down until connect()', async () => {
+    const c = make();
+    c.connect();
+    const s = await connected(c);
+    assert.ok(sim.sendStop(IDENT.name));
+    await until(() => c.state.state === 'stopped', 'stopped');
+    await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT and close at the sim');
+    clock.advance(120000);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(sim.connections.size, 0);
+    assert.equal(c.state.state, 'stopped');
+    c.connect();
+    await connected(c);
+  });
+
+  it('disconnect(): DISCONNECT per parameter and for the service, then stays down', async () => {
+    const c = make();
+    c.subscribe('/me/device0/ec/E', undefined, 'x');
+    c.connect();
+    const s = await connected(c);
+    c.disconnect();
+    await until(() => sim.connections.size === 0, 'closed');
+    assert.deepEqual(kinds(s).slice(-2), ['disconnect /me/device0/ec/E', 'disconnect']);
+    assert.equal(c.state.state, 'disconnected');
+  });
+
+  it('unsubscribe sends DISCONNECT <uri> only when the last owner leaves', async () => {
+    const c = make();
+    c.subscribe('/me/device0/ec/E', undefined, 'a');
+    c.subscribe('/me/device0/ec/E', undefined, 'b');
+    c.connect();
+    const s = await connected(c);
+    c.unsubscribe('/me/device0/ec/E', 'a');
+    c.unsubscribe('/me/device0/ec/E', 'b');
+    await until(() => kinds(s).includes('disconnect /me/device0/ec/E'), 'DISCONNECT');
+    assert.equal(kinds(s).filter((k) => k.startsWith('disconnect')).length, 1);
+    assert.deepEqual(c.state, { state: 'connected', subscriptions: 0 });
+  });
+
+  it('a message growing past the cap without a terminator is dropped, warned, and the link re-established', async () => {
+    const c = make({ maxMessageBytes: 4096 });
+    c.connect();
+    const s = await connected(c);
+    s.write('x'.repeat(5000));
+    await until(() => c.state.state === 'reconnecting', 'reset');
+    assert.match(warnings.join('\n'), /grew past 4096 bytes/);
+    clock.advance(1000);
+    await connected(c);
+  });
+
+  it('half-open check: a silent link is reset when idleTimeout is set', async () => {
+    const c = make({ idleTimeoutMs: 60000, checkIntervalMs: 5000 });
+    c.connect();
+    await connected(c);
+    clock.advance(55000);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(c.state.state, 'connected');
+    clock.advance(5000);
+    await until(() => c.state.state === 'reconnecting', 'reset');
+    assert.match(warnings.join('\n'), /nothing received for 60 s/);
+  });
+
+  it('keeps trying while the IoT is not there, and close() frees every timer', async () => {
+    const port = sim.port;
+    await sim.stop();
+    const c = make({ connectTimeoutMs: 5000 });
+    c.connect();
+    await until(() => c.state.state === 'reconnecting', 'reconnecting');
+    assert.equal((c.state as { reason: string }).reason.length > 0, true);
+    await c.close();
+    assert.equal(clock.pending, 0, 'no timers left');
+    assert.equal(c.state.state, 'closed');
+    // a fresh sim for afterEach
+    sim = new IsotelSim({ clock, httpPort: false, port });
+    await sim.start().catch(async () => {
+      sim = new IsotelSim({ clock, httpPort: false });
+      await sim.start();
+    });
+  });
+
+  it('never lets a socket error escape', async () => {
+    const srv = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const c = make({ port: (srv.address() as net.AddressInfo).port });
+    c.connect();
+    await until(() => c.state.state === 'reconnecting', 'reconnecting');
+    await c.close();
+    await new Promise<void>((r) => srv.close(() => r()));
+  });
+});
