@@ -191,9 +191,17 @@ export class SystemHub extends EventEmitter {
     return [];
   }
 
-  /** Runtime changes to persist (see the file comment). */
+  /**
+   * Runtime changes to persist (see the file comment). Secrets are masked: a secret changed
+   * at run time is not written to storage and reverts to the node's credential after a restart.
+   */
   exportOverrides(): Overrides {
-    return clone(this.overrides);
+    const out: Overrides = {};
+    for (const [section, entry] of Object.entries(this.overrides)) {
+      const member = this.members.get(section);
+      out[section] = member ? { base: this.mask(member, clone(entry.base)), value: this.mask(member, clone(entry.value)) } : clone(entry);
+    }
+    return out;
   }
 
   /** Runtime changes restored from storage; applied to members as they register. */
@@ -230,18 +238,20 @@ export class SystemHub extends EventEmitter {
     const entry = this.overrides[member.section];
     if (!entry) return;
     const current = member.get();
-    if (!deepEqual(current, entry.base)) {
+    if (!deepEqual(this.mask(member, clone(current)), this.mask(member, clone(entry.base)))) {
       // The editor settings changed since the runtime change: the deploy wins.
       delete this.overrides[member.section];
       this.emit('overrides', this.exportOverrides());
       return;
     }
-    if (member.validate(clone(entry.value)).length > 0) {
+    const value = this.unmask(member, clone(entry.value));
+    if (member.validate(clone(value)).length > 0) {
       delete this.overrides[member.section];
       this.emit('overrides', this.exportOverrides());
       return;
     }
-    if (!deepEqual(current, entry.value)) member.apply(clone(entry.value));
+    this.overrides[member.section] = { base: clone(current), value: clone(value) };
+    if (!deepEqual(current, value)) member.apply(clone(value));
   }
 
   private mask(member: SectionMember, value: ConfigSection): ConfigSection {

@@ -186,4 +186,17 @@ describe('lib/system/hub', () => {
     hub2.updateSection('alerting', { start_time: '19:00' });
     assert.deepEqual(hub2.exportOverrides(), {});
   });
+
+  it('never persists secrets: they are masked in the overrides and come back from the member', () => {
+    const hub1 = new SystemHub();
+    hub1.register(member('alerters.telegram', { enabled: true, api_key: 'k:secret' }, ['api_key']));
+    hub1.updateSection('alerters.telegram', { enabled: false });
+    const saved = JSON.parse(JSON.stringify(hub1.exportOverrides()));
+    assert.ok(!JSON.stringify(saved).includes('k:secret'));
+    const hub2 = new SystemHub();
+    const m = member('alerters.telegram', { enabled: true, api_key: 'k:secret' }, ['api_key']);
+    hub2.register(m);
+    hub2.importOverrides(saved); // late import (async context store): applied to the registered member
+    assert.deepEqual(m.value, { enabled: false, api_key: 'k:secret' });
+  });
 });
