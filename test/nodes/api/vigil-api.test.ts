@@ -1,0 +1,180 @@
+/**
+ * vigil-api in Node-RED (node-red-node-test-helper): its own port with a token, mounted on
+ * Node-RED's server under a path, honest status, errors without a system or with a taken
+ * port, and a close that frees the port, the upgrade handler and the routes.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { WebSocket } from 'ws';
+import { SystemHub } from '../../../lib/system/hub';
+import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+
+type Mod = (RED: NodeAPI) => void;
+const apiModule = nodeModule('vigil-api') as Mod;
+
+/** A stand-in `vigil-system` (the real config node lives in the alarm area): it only holds a hub. */
+const hubs: SystemHub[] = [];
+const systemStub: Mod = (RED) => {
+  RED.nodes.registerType('vigil-system', function (this: Node & { hub: SystemHub }, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    this.hub = new SystemHub({ name: config.name });
+    this.hub.setCommandHandler((name, data) => (name === 'test' ? { status: 'OK' } : { error: `no ${name} here: ${JSON.stringify(data)}` }));
+    hubs.push(this.hub);
+    this.on('close', (done: () => void) => {
+      this.hub.dispose();
+      done();
+    });
+  });
+};
+
+function open(url: string, headers?: Record<string, string>): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+}
+
+function nextText(ws: WebSocket, pred: (m: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const on = (data: Buffer, binary: boolean): void => {
+      if (binary) return;
+      const m = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (pred(m)) {
+        ws.off('message', on);
+        resolve(m);
+      }
+    };
+    ws.on('message', on);
+  });
+}
+
+function closeWs(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    ws.once('close', () => resolve());
+    ws.terminate();
+  });
+}
+
+describe('vigil-api node', function () {
+  const sockets: WebSocket[] = [];
+  beforeEach(async () => {
+    hubs.length = 0;
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    for (const ws of sockets.splice(0)) await closeWs(ws);
+    await helper.unload();
+    await helper.stopServer();
+  });
+
+  it('own port: serves the API for its system, with a bearer token on every route, and shows client count', async function () {
+    const port = await freePort();
+    const flow = [
+      { id: 's1', type: 'vigil-system', name: 'home' },
+      { id: 'a1', type: 'vigil-api', name: '', system: 's1', listen: 'port', host: '127.0.0.1', port },
+    ];
+    await helper.load([systemStub, apiModule], flow, { a1: { token: 'tok' } });
+    const api = helper.getNode('a1');
+    const hub = hubs[0];
+    await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening status');
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${base}/health`)).status, 401);
+    const h = await fetch(`${base}/health`, { headers: { Authorization: 'Bearer tok' } });
+    assert.equal(await h.text(), 'OK\n');
+    await assert.rejects(open(`ws://127.0.0.1:${port}/`), /401/);
+    const ws = await open(`ws://127.0.0.1:${port}/`, { Authorization: 'Bearer tok' });
+    sockets.push(ws);
+    await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.shape === 'dot', 'client status');
+    const status = nextText(ws);
+    hub.publishStatus({ timeStamp: 1, state: 'on', initialAlarm: 0, silencedTill: null });
+    assert.deepEqual(await status, { timeStamp: 1, state: 'on', initialAlarm: 0, silencedTill: null });
+    const reply = nextText(ws, (m) => 'status' in m || 'error' in m);
+    ws.send(JSON.stringify({ command: 'test', data: { excluded: [] } }));
+    assert.deepEqual(await reply, { status: 'OK' });
+    const cfg = (await (await fetch(`${base}/config?access_token=tok`)).json()) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(cfg.server, { host_name: '127.0.0.1', websocket_port: port, webserver_port: port });
+  });
+
+  it('node-red mode: mounted on RED.server under httpNodeRoot + path; close removes the upgrade handler and the routes', async function () {
+    let captured: NodeAPI | undefined;
+    const capture: Mod = (RED) => {
+      captured = RED;
+      apiModule(RED);
+    };
+    const flow = [
+      { id: 's1', type: 'vigil-system', name: 'home' },
+      { id: 'a1', type: 'vigil-api', system: 's1', listen: 'node-red', path: '/cam' },
+    ];
+    await helper.load([systemStub, capture], flow);
+    const RED = captured as NodeAPI;
+    const hub = hubs[0];
+    // RED.httpNode in the test helper is a bare express app: serve it ourselves.
+    const nodeApp = http.createServer(RED.httpNode as unknown as http.RequestListener);
+    await new Promise<void>((r) => nodeApp.listen(0, '127.0.0.1', () => r()));
+    try {
+      const hp = (nodeApp.address() as { port: number }).port;
+      assert.equal(await (await fetch(`http://127.0.0.1:${hp}/cam/health`)).text(), 'OK\n');
+      const page = await fetch(`http://127.0.0.1:${hp}/cam/`);
+      assert.match(await page.text(), /<html/i);
+      const js = await fetch(`http://127.0.0.1:${hp}/cam/static/monitor.js`);
+      assert.equal(js.status, 200);
+      const redirect = await fetch(`http://127.0.0.1:${hp}/cam`, { redirect: 'manual' });
+      assert.equal(redirect.status, 301);
+      assert.equal(redirect.headers.get('location'), '/cam/');
+      // websockets on Node-RED's own server
+      const wsBase = helper.url().replace(/^http/, 'ws');
+      const video = await open(`${wsBase}/cam/raw-video`);
+      sockets.push(video);
+      const got = new Promise<Buffer>((resolve) => video.once('message', (d: Buffer) => resolve(d)));
+      hub.publishFrame(Buffer.from([0xff, 0xd8, 1, 2, 0xff, 0xd9]), { seq: 1, width: 2, height: 2, timestamp: 0 });
+      assert.deepEqual([...(await got)], [0xff, 0xd8, 1, 2, 0xff, 0xd9]);
+      const before = RED.server.listenerCount('upgrade');
+      await helper.unload();
+      assert.equal(RED.server.listenerCount('upgrade'), before - 1, 'upgrade handler removed');
+      assert.equal((await fetch(`http://127.0.0.1:${hp}/cam/health`)).status, 404, 'routes removed');
+    } finally {
+      await new Promise<void>((r) => nodeApp.close(() => r()));
+    }
+  });
+
+  it('without a system: red status and a clear error, no server', async function () {
+    const flow = [{ id: 'a1', type: 'vigil-api', listen: 'port', port: 1 }];
+    await helper.load([systemStub, apiModule], flow);
+    const api = helper.getNode('a1');
+    assert.equal((api.status as unknown as sinon.SinonSpy).lastCall.args[0].fill, 'red');
+    assert.match(String((api.error as unknown as sinon.SinonSpy).lastCall.args[0]), /noSystem/);
+  });
+
+  it('a port in use: red status and an error naming it; close frees its own port for a redeploy', async function () {
+    const port = await freePort();
+    const portFlow = [
+      { id: 's1', type: 'vigil-system' },
+      { id: 'a1', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
+    ];
+    const blocker = http.createServer();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    try {
+      await helper.load([systemStub, apiModule], portFlow);
+      const api = helper.getNode('a1');
+      await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'red', 'error status');
+      assert.match(String((api.error as unknown as sinon.SinonSpy).lastCall.args[0]), /listen/);
+      await helper.unload();
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+    // deploy, close, deploy again on the same port
+    for (let i = 0; i < 2; i++) {
+      await helper.load([systemStub, apiModule], portFlow);
+      const api = helper.getNode('a1');
+      await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      const ws = await open(`ws://127.0.0.1:${port}/metrics`);
+      sockets.push(ws);
+      await helper.unload();
+      await until(() => ws.readyState === WebSocket.CLOSED, 'client closed by close()');
+    }
+  });
+});
