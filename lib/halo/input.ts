@@ -1,0 +1,228 @@
+/**
+ * The halo-in core: receiver (TCP/UDP) or HTTP request handler → decoder → messages for
+ * output 1 (set/reset/unknown) and output 2 (heartbeats, watchdog online/offline), plus
+ * the counters the node shows in its status. Framework-free; the node only wires it.
+ */
+import type { Clock } from '../common/clock';
+import { AllowList, normaliseAddress, remoteString } from './allow';
+import { HaloDecoder, type HaloDecoded, type HaloFormat } from './decode';
+import { HaloReceiver, type HaloFraming } from './receiver';
+import { HeartbeatWatchdog, type OnlineChange } from './watchdog';
+
+export type HaloTransport = 'tcp' | 'udp' | 'http';
+
+export interface HaloInputOptions {
+  transport: HaloTransport;
+  host?: string;
+  port?: number;
+  framing?: HaloFraming;
+  delimiter?: string;
+  maxMessageBytes?: number;
+  idleTimeoutMs?: number;
+  maxConnections?: number;
+  format?: HaloFormat;
+  setTemplate?: string;
+  resetTemplate?: string;
+  heartbeatTemplate?: string;
+  /** IPs/CIDRs, comma or space separated; empty = everyone. */
+  allow?: string;
+  /** Heartbeat interval in ms (0 = no watchdog). */
+  heartbeatIntervalMs?: number;
+  missedHeartbeats?: number;
+  clock: Clock;
+}
+
+/** A message for a node output (the node adds `_msgid`). */
+export interface HaloOutMessage {
+  topic: string;
+  payload: Record<string, unknown>;
+  raw?: string;
+}
+
+export type HaloWarning =
+  | { code: 'oversize'; remote: string; bytes: number; max: number }
+  | { code: 'unknown'; remote: string; reason: string }
+  | { code: 'refused'; address: string }
+  | { code: 'capacity'; remote: string; max: number }
+  | { code: 'socket'; message: string };
+
+export interface HaloInputHandlers {
+  event(out: HaloOutMessage): void;
+  health(out: HaloOutMessage): void;
+  warn(w: HaloWarning): void;
+  /** Something shown in the status changed. */
+  changed?(): void;
+}
+
+export interface HaloHttpRequest {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  body: string;
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+export class HaloInput {
+  private readonly opts: HaloInputOptions;
+  private readonly h: HaloInputHandlers;
+  private readonly decoder: HaloDecoder;
+  private readonly allow: AllowList;
+  private readonly receiver?: HaloReceiver;
+  private readonly watchdog?: HeartbeatWatchdog;
+  private readonly devices = new Set<string>();
+  private readonly refusedOnce = new Set<string>();
+  private readonly maxBytes: number;
+  /** Senders refused by the allow list (count of attempts). */
+  refusedCount = 0;
+  /** Messages handled (all kinds). */
+  messageCount = 0;
+  /** "<device>/<event> set" of the last event, for the status. */
+  lastEvent: string | undefined;
+
+  constructor(opts: HaloInputOptions, handlers: HaloInputHandlers) {
+    this.opts = opts;
+    this.h = handlers;
+    this.maxBytes = opts.maxMessageBytes ?? 65536;
+    this.allow = new AllowList(opts.allow); // throws on a bad entry: the node reports it
+    if (opts.transport !== 'http') {
+      this.receiver = new HaloReceiver(
+        {
+          transport: opts.transport,
+          host: opts.host,
+          port: opts.port ?? 0,
+          framing: opts.framing,
+          delimiter: opts.delimiter,
+          maxMessageBytes: this.maxBytes,
+          idleTimeoutMs: opts.idleTimeoutMs,
+          maxConnections: opts.maxConnections,
+          allow: this.allow,
+        },
+        {
+          message: (text, remote, address) => this.handle(text, undefined, remote, address),
+          oversize: (remote, bytes) => this.h.warn({ code: 'oversize', remote, bytes, max: this.maxBytes }),
+          refused: (address) => this.refused(address),
+          garbage: (text, remote, address) => this.handle(text, undefined, remote, address),
+          overCapacity: (remote) => this.h.warn({ code: 'capacity', remote, max: opts.maxConnections ?? 100 }),
+          connections: () => this.h.changed?.(),
+          error: (err) => this.h.warn({ code: 'socket', message: err.message }),
+        },
+      );
+    }
+    this.decoder = new HaloDecoder({
+      format: opts.format,
+      setTemplate: opts.setTemplate,
+      resetTemplate: opts.resetTemplate,
+      heartbeatTemplate: opts.heartbeatTemplate,
+      terminators: this.receiver?.terminators,
+      http: opts.transport === 'http',
+    });
+    const interval = opts.heartbeatIntervalMs ?? 60000;
+    if (interval > 0) {
+      this.watchdog = new HeartbeatWatchdog({
+        clock: opts.clock,
+        intervalMs: interval,
+        missed: Math.max(1, opts.missedHeartbeats ?? 3),
+        onChange: (c) => this.online(c),
+      });
+    }
+  }
+
+  /** Start listening (TCP/UDP); a no-op for HTTP (the node mounts the route). */
+  async start(): Promise<void> {
+    if (this.receiver) await this.receiver.start();
+  }
+
+  get port(): number | undefined {
+    return this.receiver?.port;
+  }
+
+  get connections(): number {
+    return this.receiver?.connections ?? 0;
+  }
+
+  get deviceCount(): number {
+    return this.devices.size;
+  }
+
+  /** Devices with a watchdog and their state. */
+  deviceStates(): OnlineChange[] {
+    return this.watchdog?.list() ?? [];
+  }
+
+  private refused(address: string): void {
+    this.refusedCount++;
+    if (!this.refusedOnce.has(address)) {
+      this.refusedOnce.add(address);
+      this.h.warn({ code: 'refused', address });
+    }
+    this.h.changed?.();
+  }
+
+  /**
+   * One HTTP request from a HALO. Returns the status code to answer with: 200, or 403
+   * for a refused sender, 413 for an oversize body.
+   */
+  handleHttp(req: HaloHttpRequest): number {
+    if (!this.allow.allows(req.remoteAddress)) {
+      this.refused(normaliseAddress(req.remoteAddress ?? '?'));
+      return 403;
+    }
+    const remote = remoteString(req.remoteAddress, req.remotePort);
+    if (Buffer.byteLength(req.body) > this.maxBytes || req.url.length > this.maxBytes) {
+      this.h.warn({ code: 'oversize', remote, bytes: Math.max(Buffer.byteLength(req.body), req.url.length), max: this.maxBytes });
+      return 413;
+    }
+    let path = req.url;
+    try {
+      path = decodeURIComponent(req.url.replace(/\+/g, ' '));
+    } catch {
+      /* keep the raw path */
+    }
+    const raw = req.body.trim() !== '' ? req.body : path;
+    this.handle(raw, path, remote, normaliseAddress(req.remoteAddress ?? '?'));
+    return 200;
+  }
+
+  private handle(text: string, path: string | undefined, remote: string, address: string): void {
+    this.messageCount++;
+    const receivedAt = this.opts.clock.now();
+    const d: HaloDecoded = this.decoder.decode(path === undefined ? text : { text, path }, address);
+    if (d.kind === 'heartbeat') {
+      const { tokens, ...rest } = d;
+      this.noteDevice(d.device);
+      this.h.health({ topic: `${d.device}/heartbeat`, payload: { ...rest, receivedAt, remote, tokens }, raw: text });
+      this.watchdog?.beat(d.device);
+      return;
+    }
+    if (d.kind === 'unknown') {
+      const { tokens, reason, ...rest } = d;
+      this.h.warn({ code: 'unknown', remote, reason });
+      this.h.event({ topic: `${d.device}/unknown`, payload: { ...rest, reason, receivedAt, remote, tokens }, raw: text });
+      return;
+    }
+    const { tokens, ...rest } = d;
+    this.noteDevice(d.device);
+    if (this.watchdog?.isOnline(d.device) !== undefined) this.watchdog.beat(d.device);
+    this.lastEvent = `${d.device}/${d.event} ${d.kind}`;
+    this.h.event({ topic: `${d.device}/${d.event}`, payload: { ...rest, receivedAt, remote, tokens }, raw: text });
+    this.h.changed?.();
+  }
+
+  private noteDevice(device: string): void {
+    if (!this.devices.has(device)) {
+      this.devices.add(device);
+      this.h.changed?.();
+    }
+  }
+
+  private online(c: OnlineChange): void {
+    this.h.health({ topic: `${c.device}/online`, payload: { device: c.device, online: c.online, lastSeen: c.lastSeen } });
+    this.h.changed?.();
+  }
+
+  async close(): Promise<void> {
+    this.watchdog?.close();
+    if (this.receiver) await this.receiver.close();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The socket side of the HALO push receiver: a TCP server (many HALOs, many connections,
+ * framed by the one {@link Framer}) or a UDP socket (one datagram = one message). It
+ * enforces the allow list, a connection cap, an idle timeout and a per-message byte cap
+ * (which also bounds each connection's buffer), and hands complete messages on as text.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { Framer, type FramerOptions } from '../common/framer';
+import { AllowList, normaliseAddress, remoteString } from './allow';
+import { parseTemplate } from './template';
+
+export type HaloFraming = 'newline' | 'delimiter' | 'json' | 'close';
+
+export interface ReceiverOptions {
+  transport: 'tcp' | 'udp';
+  host?: string;
+  port: number;
+  framing?: HaloFraming;
+  /** For `delimiter` framing; backslash escapes (`\n`, `\r`, `\t`, `\uXXXX`) are decoded. */
+  delimiter?: string;
+  maxMessageBytes?: number;
+  /** Close a TCP connection after this long without data (0 = never). */
+  idleTimeoutMs?: number;
+  /** Most simultaneous TCP connections; more are closed at once. */
+  maxConnections?: number;
+  allow?: AllowList;
+}
+
+export interface ReceiverHandlers {
+  message(text: string, remote: string, address: string): void;
+  /** A message over `maxMessageBytes` was dropped (TCP: the connection was closed). */
+  oversize(remote: string, bytes: number): void;
+  /** A sender not on the allow list was refused. */
+  refused(address: string): void;
+  /** Bytes that cannot start a JSON value (json framing). */
+  garbage(text: string, remote: string, address: string): void;
+  /** A TCP connection was closed because of the connection cap. */
+  overCapacity?(remote: string): void;
+  connections?(count: number): void;
+  error?(err: Error): void;
+}
+
+/** Decode the user's delimiter string (`\n`, `;`, `\r\n`, …). */
+export function decodeDelimiter(text: string): string {
+  return parseTemplate(text)
+    .map((p) => (p.kind === 'text' ? p.text : `%${p.name}%`))
+    .join('');
+}
+
+export class HaloReceiver {
+  private readonly opts: Required<Omit<ReceiverOptions, 'allow' | 'delimiter'>> & { allow?: AllowList; delimiter: string };
+  private readonly h: ReceiverHandlers;
+  private tcp?: net.Server;
+  private udp?: dgram.Socket;
+  private readonly sockets = new Set<net.Socket>();
+  private boundPort = 0;
+
+  constructor(opts: ReceiverOptions, handlers: ReceiverHandlers) {
+    this.opts = {
+      transport: opts.transport,
+      host: opts.host && opts.host.trim() !== '' ? opts.host.trim() : '0.0.0.0',
+      port: opts.port,
+      framing: opts.framing ?? 'newline',
+      delimiter: decodeDelimiter(opts.delimiter ?? ''),
+      maxMessageBytes: opts.maxMessageBytes ?? 65536,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 300000,
+      maxConnections: opts.maxConnections ?? 100,
+      allow: opts.allow,
+    };
+    if (this.opts.framing === 'delimiter' && this.opts.delimiter === '') throw new Error('delimiter framing needs a delimiter');
+    this.h = handlers;
+  }
+
+  /** Open connections (TCP). */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** The terminators a message may still carry (for template matching). */
+  get terminators(): string[] {
+    return this.opts.framing === 'delimiter' ? [this.opts.delimiter] : [];
+  }
+
+  start(): Promise<void> {
+    return this.opts.transport === 'udp' ? this.startUdp() : this.startTcp();
+  }
+
+  private allowed(address: string | undefined): boolean {
+    if (!this.opts.allow || this.opts.allow.allows(address)) return true;
+    this.h.refused(normaliseAddress(address ?? '?'));
+    return false;
+  }
+
+  private startTcp(): Promise<void> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.tcp = server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.h.error?.(err));
+        const a = server.address();
+        this.boundPort = typeof a === 'object' && a ? a.port : this.opts.port;
+        resolve();
+      });
+    });
+  }
+
+  private framerFor(socket: net.Socket, remote: string, address: string): Framer {
+    const o = this.opts;
+    const mode: FramerOptions['mode'] = o.framing === 'json' ? 'json' : o.framing === 'close' ? 'close' : 'delimiter';
+    const delimiters = o.framing === 'delimiter' ? [o.delimiter] : ['\r\n', '\n'];
+    return new Framer({
+      mode,
+      delimiters,
+      maxMessageBytes: o.maxMessageBytes,
+      onMessage: (b) => this.h.message(b.toString('utf8'), remote, address),
+      onOversize: (bytes) => {
+        this.h.oversize(remote, bytes);
+        socket.destroy();
+      },
+      onGarbage: (b) => this.h.garbage(b.toString('utf8'), remote, address),
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const address = normaliseAddress(socket.remoteAddress ?? '?');
+    const remote = remoteString(socket.remoteAddress, socket.remotePort);
+    socket.on('error', () => {
+      /* resets from senders are normal; the close handler tidies up */
+    });
+    if (!this.allowed(socket.remoteAddress)) {
+      socket.destroy();
+      return;
+    }
+    if (this.sockets.size >= this.opts.maxConnections) {
+      this.h.overCapacity?.(remote);
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.h.connections?.(this.sockets.size);
+    const framer = this.framerFor(socket, remote, address);
+    let ended = false;
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      framer.end();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (!ended) framer.push(chunk);
+    });
+    socket.on('end', () => {
+      finish();
+      socket.end();
+    });
+    socket.on('close', () => {
+      if (this.opts.framing === 'close') finish();
+      this.sockets.delete(socket);
+      this.h.connections?.(this.sockets.size);
+    });
+    if (this.opts.idleTimeoutMs > 0) {
+      socket.setTimeout(this.opts.idleTimeoutMs, () => {
+        // An idle connection in `close` framing has said all it will say.
+        if (this.opts.framing === 'close') finish();
+        socket.destroy();
+      });
+    }
+  }
+
+  private startUdp(): Promise<void> {
+    const type = net.isIPv6(this.opts.host) ? 'udp6' : 'udp4';
+    const sock = dgram.createSocket({ type, reuseAddr: false });
+    this.udp = sock;
+    sock.on('message', (buf, rinfo) => {
+      if (!this.allowed(rinfo.address)) return;
+      const remote = remoteString(rinfo.address, rinfo.port);
+      if (buf.length > this.opts.maxMessageBytes) {
+        this.h.oversize(remote, buf.length);
+        return;
+      }
+      this.h.message(buf.toString('utf8'), remote, normaliseAddress(rinfo.address));
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      sock.once('error', onError);
+      sock.bind(this.opts.port, this.opts.host, () => {
+        sock.off('error', onError);
+        sock.on('error', (err) => this.h.error?.(err));
+        this.boundPort = sock.address().port;
+        resolve();
+      });
+    });
+  }
+
+  /** Stop listening and drop every connection. */
+  close(): Promise<void> {
+    const waits: Array<Promise<void>> = [];
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (this.tcp) {
+      const srv = this.tcp;
+      this.tcp = undefined;
+      waits.push(new Promise((r) => srv.close(() => r())));
+    }
+    if (this.udp) {
+      const u = this.udp;
+      this.udp = undefined;
+      waits.push(
+        new Promise((r) => {
+          try {
+            u.close(() => r());
+          } catch {
+            r();
+          }
+        }),
+      );
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+}

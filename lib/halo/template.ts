@@ -1,0 +1,186 @@
+/**
+ * The one HALO template engine. A template is the string a user types on the HALO's
+ * Integration page (set, reset or heartbeat string). The same parse serves two ends:
+ *
+ * - {@link expandTemplate}: fill tokens with values (what the HALO / the simulator sends);
+ * - {@link compileTemplate}: turn the template into a matcher that pulls the token values
+ *   back out of a received message (what the receiver does).
+ *
+ * Escapes typed into the template (`\n`, `\r`, `\t`, `\\`, `\uXXXX`; halo.md §3.3) are
+ * decoded as the HALO does before sending. Text between `%…%` that is not a documented
+ * token (halo.md §3.1) stays literal, exactly like the HALO leaves `%UNKNOWN%` alone.
+ */
+import { isToken, type TokenValues } from './tokens';
+
+export type TemplatePart = { kind: 'text'; text: string } | { kind: 'token'; name: string };
+
+/** Longest token name we look for between two `%` (keeps scanning linear). */
+const MAX_TOKEN_LENGTH = 48;
+
+/** Split a template into literal text and tokens, decoding backslash escapes in the text. */
+export function parseTemplate(template: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let text = '';
+  const flush = (): void => {
+    if (text.length > 0) parts.push({ kind: 'text', text });
+    text = '';
+  };
+  let i = 0;
+  while (i < template.length) {
+    const c = template[i];
+    if (c === '\\' && i + 1 < template.length) {
+      const n = template[i + 1];
+      if (n === 'n') text += '\n';
+      else if (n === 'r') text += '\r';
+      else if (n === 't') text += '\t';
+      else if (n === '\\') text += '\\';
+      else if (n === 'u' && /^[0-9a-fA-F]{4}$/.test(template.slice(i + 2, i + 6))) {
+        text += String.fromCharCode(parseInt(template.slice(i + 2, i + 6), 16));
+        i += 6;
+        continue;
+      } else {
+        text += c; // not an escape the HALO knows: the backslash stays
+        i += 1;
+        continue;
+      }
+      i += 2;
+      continue;
+    }
+    if (c === '%') {
+      const end = template.indexOf('%', i + 1);
+      if (end > i + 1 && end - i - 1 <= MAX_TOKEN_LENGTH) {
+        const name = template.slice(i + 1, end);
+        if (isToken(name)) {
+          flush();
+          parts.push({ kind: 'token', name });
+          i = end + 1;
+          continue;
+        }
+      }
+    }
+    text += c;
+    i += 1;
+  }
+  flush();
+  return parts;
+}
+
+/** Replace every token with its value; tokens without a value stay literal (`%UID%`). */
+export function expandTemplate(template: string | TemplatePart[], values: TokenValues): string {
+  const parts = typeof template === 'string' ? parseTemplate(template) : template;
+  let out = '';
+  for (const p of parts) {
+    if (p.kind === 'text') out += p.text;
+    else {
+      const v = values[p.name];
+      out += v === undefined ? `%${p.name}%` : v;
+    }
+  }
+  return out;
+}
+
+/** Token values pulled out of a message: token name (no `%`) → text as received. */
+export type MatchedTokens = Record<string, string>;
+
+export interface CompiledTemplate {
+  readonly source: string;
+  readonly parts: readonly TemplatePart[];
+  /** Names of the tokens in the template, in order (duplicates kept). */
+  readonly tokens: readonly string[];
+  /** Characters of literal text: more literal text = a more specific template. */
+  readonly literalLength: number;
+  /** The token values if `message` is an expansion of this template, else `undefined`. */
+  match(message: string): MatchedTokens | undefined;
+}
+
+export interface CompileOptions {
+  /**
+   * Message terminators the transport may strip or leave (e.g. `;` with delimiter framing).
+   * A template that ends with one matches a message with or without it. Trailing white
+   * space (the usual `\n`) is always optional.
+   */
+  terminators?: string[];
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * Specific shapes, used only where two tokens touch with no literal text between them
+ * (e.g. `%IP%%MAC%`); elsewhere the literal text around a token delimits it.
+ */
+const TIGHT_PATTERNS: Record<string, string> = {
+  MAC: '[0-9A-Fa-f]{12}|[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}',
+  IP: '\\d{1,3}(?:\\.\\d{1,3}){3}|[0-9A-Fa-f:]+',
+  VAL: '-?\\d+(?:\\.\\d+)?',
+  THR: '-?\\d+(?:\\.\\d+)?',
+  RSSI: '-?\\d+(?:\\.\\d+)?',
+  SIGSTRENG: '-?\\d+(?:\\.\\d+)?',
+  DATE: '[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}',
+  TIME: '\\d{1,2}:\\d{2}(?::\\d{2})?(?:\\s?[AaPp][Mm])?',
+  SIM: '(?:SIMULATED)?',
+};
+
+/** Compile a template into a matcher (see {@link CompiledTemplate}). */
+export function compileTemplate(template: string, opts: CompileOptions = {}): CompiledTemplate {
+  const parts = parseTemplate(template).slice();
+  const terminators = (opts.terminators ?? []).filter((t) => t.length > 0);
+  // Drop trailing white space and terminators from the template: they are optional at the end.
+  for (;;) {
+    const last = parts[parts.length - 1];
+    if (!last || last.kind !== 'text') break;
+    let t = last.text.replace(/\s+$/, '');
+    for (const term of terminators) {
+      if (t.endsWith(term)) t = t.slice(0, -term.length).replace(/\s+$/, '');
+    }
+    if (t === last.text) break;
+    if (t.length === 0) parts.pop();
+    else parts[parts.length - 1] = { kind: 'text', text: t };
+  }
+  const first = parts[0];
+  if (first && first.kind === 'text') {
+    const t = first.text.replace(/^\s+/, '');
+    if (t.length === 0) parts.shift();
+    else parts[0] = { kind: 'text', text: t };
+  }
+
+  const tokens: string[] = [];
+  let literalLength = 0;
+  let re = '^\\s*';
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (p.kind === 'text') {
+      re += escapeRegExp(p.text);
+      literalLength += p.text.length;
+      continue;
+    }
+    tokens.push(p.name);
+    const next = parts[i + 1];
+    const tight = next !== undefined && next.kind === 'token' ? TIGHT_PATTERNS[p.name] : undefined;
+    re += tight ? `(%${escapeRegExp(p.name)}%|${tight})` : '([\\s\\S]*?)';
+  }
+  const tail = ['\\s', ...terminators.map(escapeRegExp)].join('|');
+  re += `(?:${tail})*$`;
+  const regex = new RegExp(re);
+
+  return {
+    source: template,
+    parts,
+    tokens,
+    literalLength,
+    match(message: string): MatchedTokens | undefined {
+      const m = regex.exec(message);
+      if (!m) return undefined;
+      const out: MatchedTokens = {};
+      for (let i = 0; i < tokens.length; i++) {
+        const name = tokens[i];
+        const v = m[i + 1];
+        // A token the HALO had no value for arrives verbatim: it carries nothing.
+        if (v === undefined || v === `%${name}%` || name in out) continue;
+        out[name] = v;
+      }
+      return out;
+    },
+  };
+}
