@@ -218,7 +218,9 @@ export class ApiServer extends EventEmitter {
       res.end(body);
       return true;
     }
-    if (!this.authorised(req, query)) {
+    // The page's script and style are public code (a <script src> cannot carry the token);
+    // the page itself and every API route need the token.
+    if (!rel.startsWith('/static/') && !this.authorised(req, query)) {
       this.counters.refused++;
       const body = Buffer.from('unauthorized\n');
       res.writeHead(401, {

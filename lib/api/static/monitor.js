@@ -125,7 +125,11 @@
       img.src = url;
     },
   });
-  setInterval(function () { $('fps').textContent = frames ? frames + ' frames' : ''; }, 1000);
+  var lastFrames = 0;
+  setInterval(function () {
+    $('fps').textContent = frames ? (frames - lastFrames) + ' fps' : '';
+    lastFrames = frames;
+  }, 1000);
 
   // ---- metrics sparkline
   var samples = [];
@@ -143,7 +147,7 @@
       ctx.lineWidth = 2 * (window.devicePixelRatio || 1);
       ctx.beginPath();
       samples.forEach(function (s, i) {
-        var x = samples.length < 2 ? 0 : (i / 59) * w;
+        var x = (i / Math.max(samples.length - 1, 1)) * w;
         var y = h - ((s[k[0]] || 0) / max) * (h - 4) - 2;
         if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
       });
