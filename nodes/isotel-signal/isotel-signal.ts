@@ -1,0 +1,131 @@
+/**
+ * isotel-signal: subscribes to device parameters (`CONNECT <uri>` with optional
+ * `{"debounce_time","send_data"}`), re-subscribes after every reconnect, and sends each
+ * `SIGNAL` as a message. `msg.topic` `connect` / `disconnect` with a URI (or a list) in
+ * `msg.payload` changes the subscriptions at run time; without a URI it connects or
+ * disconnects the service link itself. Thin adapter over isotel-service.
+ */
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import { isValidUri, normalizeUri, type ConnectOptions } from '../../lib/isotel/codec';
+import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
+import { numberSetting } from '../util';
+
+interface SignalDef extends NodeDef {
+  service?: string;
+  uris?: unknown;
+  debounceTime?: number | string;
+  sendData?: boolean;
+}
+
+export = function (RED: NodeAPI): void {
+  function IsotelSignalNode(this: Node, config: SignalDef): void {
+    RED.nodes.createNode(this, config);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the node is used in callbacks
+    const node = this;
+    const service = config.service ? (RED.nodes.getNode(config.service) as IsotelServiceNode | null) : null;
+    if (!service) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-signal.status.noService') });
+      node.error(RED._('isotel-signal.errors.noService'));
+      node.on('input', (_msg, _send, done) => done(new Error(RED._('isotel-signal.errors.noService'))));
+      node.on('close', (_removed: boolean, done: () => void) => done());
+      return;
+    }
+    const debounce = config.debounceTime === undefined || config.debounceTime === '' ? undefined : Math.round(numberSetting(config.debounceTime, 0, 0, 86_400_000));
+    const sendData = config.sendData !== false;
+    let options: ConnectOptions | undefined;
+    if (debounce !== undefined && debounce > 0) options = { debounce_time: debounce, send_data: sendData };
+    else if (!sendData) options = { send_data: false };
+
+    const configured = Array.isArray(config.uris) ? config.uris : typeof config.uris === 'string' ? config.uris.split(/[\s,]+/) : [];
+    const uris = new Set<string>();
+    const refused = new Map<string, string>();
+    let link: NodeStatus = {};
+
+    const show = (): void => {
+      if (refused.size > 0) {
+        const [uri] = refused.keys();
+        node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-signal.status.refused', { uri, count: refused.size }) });
+      } else {
+        node.status(link);
+      }
+    };
+
+    const user: IsotelUser = {
+      id: node.id,
+      onStatus: (st) => {
+        link = st;
+        show();
+      },
+      onSignal: (uri, data) => {
+        node.send({ topic: uri, payload: data === undefined ? null : data });
+      },
+      onSubscription: (uri, ok, body) => {
+        if (ok) {
+          if (refused.delete(uri)) show();
+          return;
+        }
+        const why = typeof body === 'string' ? body : JSON.stringify(body ?? null);
+        refused.set(uri, why);
+        show();
+        node.error(RED._('isotel-signal.errors.refused', { uri, body: why }), { topic: uri, payload: body ?? null });
+      },
+    };
+    service.register(user);
+
+    const add = (uri: string): void => {
+      const u = normalizeUri(uri);
+      if (uris.has(u)) return;
+      uris.add(u);
+      service.subscribe(user, u, options);
+    };
+    const remove = (uri: string): boolean => {
+      const u = normalizeUri(uri);
+      if (!uris.delete(u)) return false;
+      refused.delete(u);
+      service.unsubscribe(user, u);
+      show();
+      return true;
+    };
+
+    const bad = configured.filter((u) => !isValidUri(u));
+    if (bad.length > 0) node.warn(RED._('isotel-signal.errors.badUri', { uri: JSON.stringify(bad) }));
+    for (const u of configured) if (isValidUri(u)) add(u);
+
+    node.on('input', (msg, _send, done) => {
+      const topic = typeof msg.topic === 'string' ? msg.topic.trim().toLowerCase() : '';
+      if (topic !== 'connect' && topic !== 'disconnect') {
+        done(new Error(RED._('isotel-signal.errors.badCommand', { topic: String(msg.topic) })));
+        return;
+      }
+      const p = msg.payload;
+      const list = Array.isArray(p) ? p : p === undefined || p === null || p === '' ? [] : [p];
+      if (list.length === 0) {
+        // No URI: the command is for the service link itself.
+        if (topic === 'connect') service.client.connect();
+        else service.client.disconnect();
+        done();
+        return;
+      }
+      const bad = list.filter((u) => !isValidUri(u));
+      if (bad.length > 0) {
+        done(new Error(RED._('isotel-signal.errors.badUri', { uri: JSON.stringify(bad) })));
+        return;
+      }
+      for (const u of list as string[]) {
+        if (topic === 'connect') add(u);
+        else remove(u);
+      }
+      done();
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      // deregister unsubscribes (DISCONNECT <uri> for URIs no other node wants).
+      service.deregister(user);
+      uris.clear();
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('isotel-signal', IsotelSignalNode);
+};

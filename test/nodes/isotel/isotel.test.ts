@@ -1,0 +1,297 @@
+/**
+ * The Isotel nodes in Node-RED (node-red-node-test-helper) against isotel-sim on loopback:
+ * IDENT, REPLY/HREPLY, ordered replies, 504, CONNECT/SIGNAL/DISCONNECT, run-time commands,
+ * reconnect with re-IDENT and re-subscribe, NOTIFYs queued while down, STOP, bad input.
+ */
+import assert from 'node:assert/strict';
+import type { Node, NodeMessage } from 'node-red';
+import { IsotelSim, SimService } from '../../../lib/isotel/sim';
+import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+
+const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
+
+type Flow = Array<Record<string, unknown>>;
+
+interface SpyCall {
+  args: unknown[];
+}
+
+/** Record the calls of a spied node method (`call:<method>` events of the test helper). */
+function calls(node: Node, method: 'error' | 'warn' | 'status'): SpyCall[] {
+  const list: SpyCall[] = [];
+  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
+  return list;
+}
+
+function texts(list: SpyCall[]): string[] {
+  return list.map((c) => String((c.args[0] as { text?: unknown })?.text ?? ''));
+}
+
+const SVC = 'svc1';
+const NAME = 'test-service';
+
+describe('isotel nodes (against isotel-sim on loopback)', function () {
+  let sim: IsotelSim;
+
+  beforeEach(async () => {
+    const port = await freePort();
+    sim = new IsotelSim({
+      port,
+      httpPort: 0,
+      params: [
+        { uri: '/me/device0/ec/E', intervalMs: 3_600_000, value: () => 12.75 },
+        { uri: '/me/device0/ec/T', intervalMs: 3_600_000, value: () => 21.5 },
+      ],
+      refuse: ['/me/device0/ec/T'],
+    });
+    await sim.start();
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    await sim.stop();
+  });
+
+  function service(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { id: SVC, type: 'isotel-service', name: NAME, host: '127.0.0.1', port: sim.port, vendor: 'Vigil', version: '9.9', requestTimeout: 10, queueSize: 1000, ...extra };
+  }
+
+  async function load(flow: Flow): Promise<void> {
+    await helper.load(modules, flow as never);
+  }
+
+  async function connected(): Promise<SimService> {
+    await until(() => sim.service(NAME) !== undefined, 'the service to connect and IDENT');
+    return sim.service(NAME) as SimService;
+  }
+
+  function kinds(s: SimService): string[] {
+    return s.received.map((m) => m.kind + ('uri' in m && m.uri ? ` ${m.uri}` : ''));
+  }
+
+  function http(path: string): Promise<{ status: number; type: string; body: string }> {
+    return fetch(`http://127.0.0.1:${sim.httpPort}${path}`).then(async (r) => ({ status: r.status, type: r.headers.get('content-type') ?? '', body: await r.text() }));
+  }
+
+  const inReplyFlow = (extra: Record<string, unknown> = {}): Flow => [
+    service(extra),
+    { id: 'in1', type: 'isotel-in', service: SVC, wires: [['out1']] },
+    { id: 'out1', type: 'helper' },
+    { id: 'rep1', type: 'isotel-reply', service: SVC },
+  ];
+
+  it('sends IDENT on connect and answers ?action=ident itself', async () => {
+    await load(inReplyFlow());
+    const s = await connected();
+    assert.deepEqual(s.ident, { name: NAME, vendor: 'Vigil', version: '9.9' });
+    const r = await http(`/api/v1/me/services/${NAME}?action=ident`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { name: NAME, vendor: 'Vigil', version: '9.9' });
+    const st = await http(`/api/v1/me/services/${NAME}.json?action=status`);
+    assert.equal(JSON.parse(st.body).status, 'OK');
+  });
+
+  it('relays a request to isotel-in and answers REPLY / HREPLY from isotel-reply', async () => {
+    await load(inReplyFlow());
+    await connected();
+    const out = helper.getNode('out1');
+    const rep = helper.getNode('rep1');
+    const msgs: NodeMessage[] = [];
+    out.on('input', (m: NodeMessage) => msgs.push(m));
+    const p1 = http(`/api/v1/me/services/${NAME}?action=read&id=7`);
+    await until(() => msgs.length === 1, 'request 1');
+    assert.equal(msgs[0].topic, 'read');
+    assert.deepEqual(msgs[0].payload, { action: 'read', id: '7' });
+    rep.receive({ ...msgs[0], payload: { value: 123 } });
+    const r1 = await p1;
+    assert.deepEqual([r1.status, r1.type, JSON.parse(r1.body)], [200, 'application/json', { value: 123 }]);
+    const p2 = http(`/api/v1/me/services/${NAME}?action=page`);
+    await until(() => msgs.length === 2, 'request 2');
+    rep.receive({ ...msgs[1], payload: '<h1>hi</h1>', statusCode: 201, mime: 'text/html' } as NodeMessage);
+    const r2 = await p2;
+    assert.deepEqual([r2.status, r2.type, r2.body], [201, 'text/html', '<h1>hi</h1>']);
+  });
+
+  it('keeps replies in request order when the flow answers out of order', async () => {
+    await load(inReplyFlow());
+    await connected();
+    const out = helper.getNode('out1');
+    const rep = helper.getNode('rep1');
+    const msgs: NodeMessage[] = [];
+    out.on('input', (m: NodeMessage) => msgs.push(m));
+    const order: string[] = [];
+    const a = http(`/api/v1/me/services/${NAME}?q=a`).then((r) => (order.push('a'), r));
+    await until(() => msgs.length === 1, 'request a');
+    const b = http(`/api/v1/me/services/${NAME}?q=b`).then((r) => (order.push('b'), r));
+    await until(() => msgs.length === 2, 'request b');
+    rep.receive({ ...msgs[1], payload: 'B' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(order, []);
+    rep.receive({ ...msgs[0], payload: 'A' });
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.deepEqual(order, ['a', 'b']);
+    assert.deepEqual([ra.body, rb.body], ['A', 'B']);
+  });
+
+  it('answers HREPLY 504 when the flow does not reply in time, and refuses the late reply', async () => {
+    await load(inReplyFlow({ requestTimeout: 0.2 }));
+    await connected();
+    const out = helper.getNode('out1');
+    const rep = helper.getNode('rep1');
+    const msgs: NodeMessage[] = [];
+    out.on('input', (m: NodeMessage) => msgs.push(m));
+    const r = await http(`/api/v1/me/services/${NAME}?action=slow`);
+    assert.deepEqual([r.status, r.body], [504, 'timeout']);
+    const errors = calls(rep, 'error');
+    rep.receive({ ...msgs[0], payload: 'too late' });
+    await until(() => errors.length === 1, 'late reply error');
+    assert.match(String(errors[0].args[0]), /isotel-reply\.errors\.late/);
+  });
+
+  it('subscribes (CONNECT with options), passes SIGNALs on, reports a refused CONNECT, DISCONNECTs on close', async () => {
+    await load([
+      service(),
+      { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['me/device0/ec/E', '/me/device0/ec/T'], debounceTime: 500, sendData: true, wires: [['out1']] },
+      { id: 'out1', type: 'helper' },
+    ]);
+    const sig = helper.getNode('sig1');
+    const errors = calls(sig, 'error');
+    const statuses = calls(sig, 'status');
+    const s = await connected();
+    await until(() => s.subs.has('/me/device0/ec/E'), 'subscription');
+    assert.deepEqual(s.received.find((m) => m.kind === 'connect' && m.uri === '/me/device0/ec/E'), {
+      kind: 'connect',
+      uri: '/me/device0/ec/E',
+      body: { debounce_time: 500, send_data: true },
+    });
+    await until(() => errors.length === 1, 'refused CONNECT error');
+    assert.match(String(errors[0].args[0]), /isotel-signal\.errors\.refused/);
+    assert.equal((errors[0].args[1] as NodeMessage).topic, '/me/device0/ec/T');
+    await until(() => texts(statuses).includes('isotel-signal.status.refused'), 'refused status');
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    sim.setValue('/me/device0/ec/E', 13.5);
+    await until(() => msgs.length === 1, 'SIGNAL');
+    assert.equal(msgs[0].topic, '/me/device0/ec/E');
+    assert.deepEqual((msgs[0].payload as { E: unknown }).E, { value: '13.50' });
+    await helper.unload();
+    await until(() => s.unbound, 'bare DISCONNECT');
+    assert.ok(kinds(s).includes('disconnect /me/device0/ec/E'));
+  });
+
+  it('changes subscriptions at run time and connects / disconnects the link on command', async () => {
+    await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: [], wires: [['out1']] }, { id: 'out1', type: 'helper' }]);
+    const sig = helper.getNode('sig1');
+    const s = await connected();
+    sig.receive({ topic: 'connect', payload: ['/me/device0/ec/E'] });
+    await until(() => s.subs.has('/me/device0/ec/E'), 'run-time CONNECT');
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    sim.setValue('/me/device0/ec/E', 1);
+    await until(() => msgs.length === 1, 'SIGNAL');
+    sig.receive({ topic: 'disconnect', payload: '/me/device0/ec/E' });
+    await until(() => !s.subs.has('/me/device0/ec/E'), 'run-time DISCONNECT');
+    const errors = calls(sig, 'error');
+    sig.receive({ topic: 'connect', payload: 'not a uri' });
+    sig.receive({ topic: 'frobnicate' });
+    await until(() => errors.length === 2, 'two errors');
+    // the link itself
+    sig.receive({ topic: 'disconnect' });
+    await until(() => s.unbound && sim.connections.size === 0, 'link closed');
+    sig.receive({ topic: 'connect' });
+    await until(() => sim.connections.size === 1 && sim.service(NAME) !== undefined, 'link re-opened');
+  });
+
+  it('reconnects after the IoT drops the socket: status, re-IDENT, re-subscribe; NOTIFYs queued while down arrive exactly once', async function () {
+    await load([
+      service(),
+      { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [[]] },
+      { id: 'not1', type: 'isotel-notify', service: SVC, severity: 'API' },
+    ]);
+    const sig = helper.getNode('sig1');
+    const notify = helper.getNode('not1');
+    const statuses = calls(sig, 'status');
+    const s1 = await connected();
+    await until(() => s1.subs.has('/me/device0/ec/E'), 'subscribed');
+    // Keep the IoT away long enough to queue: close the listener, then drop the socket.
+    const port = sim.port;
+    await sim.stop();
+    await until(() => texts(statuses).includes('isotel-service.status.reconnecting'), 'reconnecting status');
+    notify.receive({ payload: 'while down 1' });
+    notify.receive({ payload: { message: 'while down 2', severity: 'SYSLOG', receiver: 'app1' } });
+    sim = new IsotelSim({ port, httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }] });
+    await sim.start();
+    const s2 = await (async () => {
+      await until(() => sim.service(NAME) !== undefined, 'reconnect', 1000);
+      return sim.service(NAME) as SimService;
+    })();
+    await until(() => sim.activity.length === 2 && s2.subs.has('/me/device0/ec/E'), 'queued NOTIFYs and re-subscribe');
+    assert.equal(kinds(s2)[0], 'ident');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      sim.activity.map((a) => [a.module, a.severity, a.message, a.receiver]),
+      [
+        [NAME, 'API', 'while down 1', null],
+        [NAME, 'SYSLOG', 'while down 2', 'app1'],
+      ],
+    );
+    await until(() => texts(statuses).pop() === 'isotel-service.status.connected', 'connected status');
+  });
+
+  it('STOP from the IoT: DISCONNECT, status "stopped by IoT", no reconnect until a connect command', async () => {
+    await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: [], wires: [[]] }]);
+    const sig = helper.getNode('sig1');
+    const statuses = calls(sig, 'status');
+    const s = await connected();
+    const r = await http(`/api/v1/me/services/${NAME}?action=stop`);
+    assert.equal(r.status, 200);
+    await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT + close');
+    await until(() => texts(statuses).includes('isotel-service.status.stopped'), 'stopped status');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(sim.connections.size, 0, 'no reconnect after STOP');
+    sig.receive({ topic: 'connect' });
+    await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
+  });
+
+  it('bad input: malformed JSON and unknown keywords get HREPLY 400 and a warning; bad messages to reply/notify fail clearly', async () => {
+    await load([...inReplyFlow(), { id: 'not1', type: 'isotel-notify', service: SVC }]);
+    const s = await connected();
+    const svc = helper.getNode(SVC);
+    const warns = calls(svc, 'warn');
+    const answers: string[] = [];
+    sim.on('message', (_c, m) => m.kind === 'hreply' && answers.push(`${m.reply.status} ${String(m.reply.body)}`));
+    s.write('{"action":\n\nWHAT is this\n\n');
+    await until(() => answers.length === 2, 'error replies');
+    assert.deepEqual(answers, ['400 malformed JSON request', '400 unknown keyword WHAT']);
+    await until(() => warns.length >= 2, 'warnings');
+    const rep = helper.getNode('rep1');
+    const not = helper.getNode('not1');
+    const errors = calls(rep, 'error');
+    const errors2 = calls(not, 'error');
+    rep.receive({ payload: 'no ref' });
+    not.receive({ payload: { severity: 'API' } });
+    await until(() => errors.length === 1 && errors2.length === 1, 'two errors');
+    // (the test helper's RED._ returns catalog keys)
+    assert.match(String(errors[0].args[0]), /isotel-reply\.errors\.noRef/);
+    assert.match(String(errors2[0].args[0]), /isotel-notify\.errors\.noMessage/);
+    // A message growing past 1 MiB with no terminator: dropped, warned, link re-established.
+    const before = sim.connections.size;
+    assert.equal(before, 1);
+    s.write('x'.repeat(1024 * 1024 + 10));
+    await until(() => warns.some((c) => /grew past 1048576 bytes/.test(String(c.args[0]))), 'oversize warning');
+    await until(() => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 1000);
+  });
+
+  it('shows an error status without a service, and for a service without host/port', async () => {
+    await load([
+      { id: 'svcBad', type: 'isotel-service', name: 'x', host: '', port: '' },
+      { id: 'in1', type: 'isotel-in', service: 'svcBad', wires: [[]] },
+      { id: 'in2', type: 'isotel-in', service: '', wires: [[]] },
+    ]);
+    const errorLogs = (): string[] =>
+      (helper.log().args as unknown[][]).map((a) => a[0] as { level: number; msg: unknown }).filter((e) => e.level === 20).map((e) => String(e.msg));
+    await until(() => errorLogs().length >= 2, 'errors logged');
+    assert.ok(errorLogs().some((m) => /isotel-service\.errors\.badAddress/.test(m)));
+    assert.ok(errorLogs().some((m) => /isotel-in\.errors\.noService/.test(m)));
+  });
+});
