@@ -184,6 +184,12 @@ export class HaloInput {
     return 200;
   }
 
+  /** An HTTP body grew past `maxMessageBytes` while being read: warn, answer 413. */
+  httpOversize(req: { remoteAddress?: string; remotePort?: number }, bytes: number): number {
+    this.h.warn({ code: 'oversize', remote: remoteString(req.remoteAddress, req.remotePort), bytes, max: this.maxBytes });
+    return 413;
+  }
+
   private handle(text: string, path: string | undefined, remote: string, address: string): void {
     this.messageCount++;
     const receivedAt = this.opts.clock.now();
