@@ -1,0 +1,30 @@
+/**
+ * Engine selection: `auto` takes OpenCV when @u4/opencv4nodejs loads, else sharp, and
+ * says which and why; `opencv` insists (an error with the reason when it cannot load);
+ * `sharp` always works.
+ */
+import { EngineChoice, EngineSettings, MotionEngine } from './engine';
+import { OpenCvEngine, loadOpenCv } from './opencv';
+import { SharpEngine } from './sharp';
+
+export interface EngineSelection {
+  engine: MotionEngine;
+  /** A one-line description for the log: which engine and why. */
+  description: string;
+  /** Set when `auto` fell back to sharp: why OpenCV is unavailable. */
+  fallbackReason?: string;
+}
+
+export function createEngine(choice: EngineChoice, settings: EngineSettings): EngineSelection {
+  if (choice === 'sharp') return { engine: new SharpEngine(settings), description: 'sharp engine (chosen in the settings)' };
+  const { cv, reason } = loadOpenCv();
+  if (cv) {
+    const v = cv.version;
+    return {
+      engine: new OpenCvEngine(cv, settings),
+      description: `opencv engine (OpenCV ${v.major}.${v.minor}.${v.revision}${choice === 'auto' ? ', picked by auto' : ''})`,
+    };
+  }
+  if (choice === 'opencv') throw new Error(`the opencv engine is unavailable: ${reason}`);
+  return { engine: new SharpEngine(settings), description: `sharp engine (auto: ${reason})`, fallbackReason: reason };
+}

@@ -1,0 +1,191 @@
+/**
+ * The OpenCV engine: `@u4/opencv4nodejs` built against the system's OpenCV. Decodes straight
+ * to grey (reduced by 2/4/8 inside the JPEG decoder when the frame is at least that many
+ * times wider than `resizeWidth`), resizes with INTER_AREA keeping the aspect ratio, blurs,
+ * accumulates, differences, thresholds, dilates, counts. Every intermediate `Mat` is
+ * released explicitly: the GC does not see their native size, and at 1080p RSS otherwise
+ * climbs past 1 GB.
+ *
+ * The decode (the heavy step) runs on libuv's thread pool (`imdecodeAsync`); the rest runs
+ * at the processing size (640 wide by default), about a millisecond, on the caller's thread.
+ * The module is optional: {@link loadOpenCv} reports why when it cannot be loaded.
+ */
+import { EngineResult, EngineSettings, FrameError, MotionEngine, checkJpeg, targetSize } from './engine';
+
+/** The part of @u4/opencv4nodejs' Mat this engine uses (the package is optional, so no type import). */
+export interface CvMat {
+  readonly rows: number;
+  readonly cols: number;
+  release(): void;
+  convertTo(type: number, alpha?: number, beta?: number): CvMat;
+  absdiff(other: CvMat): CvMat;
+  threshold(thresh: number, maxVal: number, type: number): CvMat;
+  dilate(kernel: CvMat, anchor?: unknown, iterations?: number, borderType?: number): CvMat;
+  countNonZero(): number;
+  gaussianBlur(kSize: unknown, sigmaX: number, sigmaY?: number, borderType?: number): CvMat;
+  gaussianBlurAsync(kSize: unknown, sigmaX: number, sigmaY?: number, borderType?: number): Promise<CvMat>;
+  resize(rows: number, cols: number, fx?: number, fy?: number, interpolation?: number): CvMat;
+  copy(): CvMat;
+  getData(): Buffer;
+}
+
+/** The part of the @u4/opencv4nodejs module this engine uses. */
+export interface CvModule {
+  version: { major: number; minor: number; revision: number };
+  imdecode(buf: Buffer, flags?: number): CvMat;
+  imdecodeAsync(buf: Buffer, flags?: number): Promise<CvMat>;
+  accumulateWeighted(src: CvMat, dst: CvMat, alpha: number): void;
+  getStructuringElement(shape: number, size: unknown): CvMat;
+  Size: new (width: number, height: number) => unknown;
+  Point2: new (x: number, y: number) => unknown;
+  Mat: new (rows: number, cols: number, type: number, fill?: number) => CvMat;
+  CV_8UC1: number;
+  CV_32F: number;
+  THRESH_BINARY: number;
+  INTER_AREA: number;
+  MORPH_RECT: number;
+  IMREAD_GRAYSCALE: number;
+  IMREAD_REDUCED_GRAYSCALE_2: number;
+  IMREAD_REDUCED_GRAYSCALE_4: number;
+  IMREAD_REDUCED_GRAYSCALE_8: number;
+}
+
+let cached: { cv?: CvModule; reason?: string } | undefined;
+
+/**
+ * Load @u4/opencv4nodejs once (about 0.7 s the first time). Returns the module, or the
+ * reason it is unavailable (not installed, binding not built, system OpenCV missing).
+ */
+export function loadOpenCv(): { cv?: CvModule; reason?: string } {
+  if (cached) return cached;
+  try {
+    try {
+      // Keep opencv-build's npmlog quiet (it prints build-environment chatter on require).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional module, loaded on demand
+      (require('@u4/opencv-build') as { Log: { silence: boolean } }).Log.silence = true;
+    } catch {
+      // opencv-build is a dependency of opencv4nodejs; if it is absent the next require says why.
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native module, loaded on demand
+    const cv = require('@u4/opencv4nodejs') as CvModule;
+    if (typeof cv.imdecodeAsync !== 'function' || typeof cv.accumulateWeighted !== 'function') {
+      cached = { reason: '@u4/opencv4nodejs loaded but lacks imdecodeAsync/accumulateWeighted (version mismatch?)' };
+    } else {
+      cached = { cv };
+    }
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    const code = (err as { code?: string }).code;
+    cached = {
+      reason:
+        code === 'MODULE_NOT_FOUND' && /opencv4nodejs/.test(msg)
+          ? '@u4/opencv4nodejs is not installed (optional; needs the system OpenCV, e.g. apt-get install libopencv-dev)'
+          : `@u4/opencv4nodejs failed to load: ${msg}`,
+    };
+  }
+  return cached;
+}
+
+/** The IMREAD flag and reduction factor for decoding `srcWidth` towards `resizeWidth`. */
+export function reducedDecode(cv: CvModule, srcWidth: number, resizeWidth: number): { flag: number; factor: number } {
+  if (resizeWidth > 0) {
+    if (srcWidth >= resizeWidth * 8) return { flag: cv.IMREAD_REDUCED_GRAYSCALE_8, factor: 8 };
+    if (srcWidth >= resizeWidth * 4) return { flag: cv.IMREAD_REDUCED_GRAYSCALE_4, factor: 4 };
+    if (srcWidth >= resizeWidth * 2) return { flag: cv.IMREAD_REDUCED_GRAYSCALE_2, factor: 2 };
+  }
+  return { flag: cv.IMREAD_GRAYSCALE, factor: 1 };
+}
+
+export class OpenCvEngine implements MotionEngine {
+  readonly name = 'opencv' as const;
+  private readonly cv: CvModule;
+  private settings: EngineSettings;
+  private avg?: CvMat;
+  private width = 0;
+  private height = 0;
+  private kernel?: CvMat;
+  private closed = false;
+
+  constructor(cv: CvModule, settings: EngineSettings) {
+    this.cv = cv;
+    this.settings = { ...settings };
+  }
+
+  configure(settings: EngineSettings): void {
+    this.settings = { ...settings };
+    this.reset();
+  }
+
+  reset(): void {
+    this.avg?.release();
+    this.avg = undefined;
+  }
+
+  async process(jpeg: Buffer): Promise<EngineResult> {
+    if (this.closed) throw new Error('opencv engine closed');
+    const cv = this.cv;
+    const s = this.settings;
+    const src = checkJpeg(jpeg);
+    const size = targetSize(src.width, src.height, s.resizeWidth);
+    const { flag } = reducedDecode(cv, src.width, s.resizeWidth);
+    let grey: CvMat;
+    try {
+      grey = await cv.imdecodeAsync(jpeg, flag);
+    } catch (err) {
+      throw new FrameError(`JPEG could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (this.closed) {
+      grey.release();
+      throw new Error('opencv engine closed');
+    }
+    if (!grey || grey.rows === 0 || grey.cols === 0) {
+      grey?.release();
+      throw new FrameError('JPEG could not be decoded (empty image)');
+    }
+    const mats: CvMat[] = [grey];
+    try {
+      let g = grey;
+      if (g.cols !== size.width || g.rows !== size.height) {
+        g = grey.resize(size.height, size.width, 0, 0, cv.INTER_AREA);
+        mats.push(g);
+      }
+      let resized = false;
+      if (this.avg && (g.cols !== this.width || g.rows !== this.height)) {
+        this.reset();
+        resized = true;
+      }
+      this.width = g.cols;
+      this.height = g.rows;
+      const k = Math.max(1, Math.floor(s.gaussKsize));
+      const blurred = k > 1 ? g.gaussianBlur(new cv.Size(k, k), 0) : g;
+      if (blurred !== g) mats.push(blurred);
+      const f = blurred.convertTo(cv.CV_32F);
+      if (!this.avg) {
+        this.avg = f;
+        return { count: 0, width: g.cols, height: g.rows, resized };
+      }
+      mats.push(f);
+      cv.accumulateWeighted(f, this.avg, s.avgWeighting);
+      const diff = this.avg.absdiff(f);
+      mats.push(diff);
+      let mask = diff.threshold(s.fixedLvlThreshold, 255, cv.THRESH_BINARY);
+      mats.push(mask);
+      const iterations = Math.max(0, Math.floor(s.dilationIterations));
+      if (iterations > 0) {
+        if (!this.kernel) this.kernel = cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3));
+        mask = mask.dilate(this.kernel, new cv.Point2(-1, -1), iterations);
+        mats.push(mask);
+      }
+      return { count: mask.countNonZero(), width: g.cols, height: g.rows, resized };
+    } finally {
+      for (const m of mats) m.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.reset();
+    this.kernel?.release();
+    this.kernel = undefined;
+  }
+}

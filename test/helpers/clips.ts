@@ -1,0 +1,44 @@
+/**
+ * Test clips (lib/camera/testclips.ts), generated once per test process and cached, plus
+ * small frame helpers for the camera and motion tests.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { ClipKind, generateClip } from '../../lib/camera/testclips';
+
+const cache = new Map<string, Promise<Buffer[]>>();
+
+/** The clip's JPEG frames (640×480, 60 frames at 15 fps unless told). */
+export function clip(kind: ClipKind, opts: { width?: number; height?: number; frames?: number } = {}): Promise<Buffer[]> {
+  const key = `${kind}/${opts.width ?? 640}/${opts.height ?? 480}/${opts.frames ?? 60}`;
+  let p = cache.get(key);
+  if (!p) {
+    p = generateClip(kind, opts);
+    cache.set(key, p);
+  }
+  return p;
+}
+
+/** A temporary directory removed by the returned cleanup. */
+export function tempDir(prefix = 'vigil-cam-'): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A lossless-as-possible grey JPEG (quality 100, no chroma) of a grey frame. */
+export function greyJpeg(grey: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(grey.buffer, grey.byteOffset, grey.byteLength), { raw: { width, height, channels: 1 } })
+    .jpeg({ quality: 100 })
+    .toBuffer();
+}
+
+/** A uniform frame with optional 40×40 squares of value 200 at the given top-left corners. */
+export function squareFrame(width: number, height: number, background: number, squares: Array<[number, number]> = []): Uint8Array {
+  const g = new Uint8Array(width * height).fill(background);
+  for (const [x0, y0] of squares) {
+    for (let y = y0; y < y0 + 40; y++) for (let x = x0; x < x0 + 40; x++) g[y * width + x] = 200;
+  }
+  return g;
+}

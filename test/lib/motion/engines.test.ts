@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { EngineSettings, FrameError, MotionEngine } from '../../../lib/motion/engine';
+import { createEngine } from '../../../lib/motion/engines';
+import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
+import { SharpEngine } from '../../../lib/motion/sharp';
+import { clip, greyJpeg, squareFrame } from '../../helpers/clips';
+
+const W = 640;
+const H = 480;
+const base: EngineSettings = { avgWeighting: 0.5, fixedLvlThreshold: 5, gaussKsize: 7, dilationIterations: 0, resizeWidth: 640 };
+
+type Factory = (s: EngineSettings) => MotionEngine;
+const opencv = loadOpenCv();
+const engines: Array<[string, Factory | undefined]> = [
+  ['opencv', opencv.cv ? (s) => new OpenCvEngine(opencv.cv!, s) : undefined],
+  ['sharp', (s) => new SharpEngine(s)],
+];
+
+async function counts(factory: Factory, frames: Buffer[], settings: Partial<EngineSettings> = {}): Promise<number[]> {
+  const e = factory({ ...base, ...settings });
+  try {
+    const out: number[] = [];
+    for (const f of frames) out.push((await e.process(f)).count);
+    return out;
+  } finally {
+    await e.close();
+  }
+}
+
+/** Within 2% (or 40 px): JPEG quality 100 is not lossless at the square's edges. */
+function near(actual: number[], expected: number[], what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]) <= Math.max(40, expected[i] * 0.02), `${what}: frame ${i} gave ${a}, reference ${expected[i]} (all: ${actual.join(',')})`));
+}
+
+describe('motion engines', function () {
+  this.timeout(60000);
+
+  for (const [name, factory] of engines) {
+    describe(`${name} engine`, () => {
+      before(function () {
+        if (!factory) {
+          console.log(`      (opencv engine skipped: ${opencv.reason})`);
+          this.skip();
+        }
+      });
+
+      it('reproduces camera-alarm.md §3.5 on JPEG frames (within the note\'s small tolerance)', async () => {
+        const j = (g: Uint8Array): Promise<Buffer> => greyJpeg(g, W, H);
+        const sq = await j(squareFrame(W, H, 100, [[296, 216]]));
+        const bg = await j(squareFrame(W, H, 100));
+        near(await counts(factory!, [bg, await j(squareFrame(W, H, 112)), await j(squareFrame(W, H, 112)), await j(squareFrame(W, H, 112))]), [0, 307200, 0, 0], 'jump to 112');
+        near(await counts(factory!, [bg, await j(squareFrame(W, H, 110)), await j(squareFrame(W, H, 110))]), [0, 0, 0], 'jump to 110');
+        near(await counts(factory!, [sq, sq, sq, sq, sq]), [0, 0, 0, 0, 0], 'static square');
+        near(await counts(factory!, [bg, sq, sq, sq, sq]), [0, 1916, 1760, 1600, 1440], 'square appears');
+        const moving = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => j(squareFrame(W, H, 100, [[200 + 10 * i, 216]]))));
+        near(await counts(factory!, moving), [0, 1192, 1956, 2684, 3256, 3288], 'moving k=7');
+        near(await counts(factory!, moving, { gaussKsize: 5 }), [0, 1000, 1840, 2564, 3214, 3250], 'moving k=5');
+        near(await counts(factory!, moving, { dilationIterations: 1 }), [0, 1432, 2232, 2996, 3598, 3632], 'moving k=7 dilated once');
+      });
+
+      it('reports a corrupt or truncated JPEG as a FrameError and carries on', async () => {
+        const frames = await clip('moving');
+        const e = factory!({ ...base, gaussKsize: 13 });
+        try {
+          assert.equal((await e.process(frames[0])).count, 0);
+          await assert.rejects(e.process(frames[1].subarray(0, frames[1].length >> 1)), FrameError);
+          const garbage = Buffer.concat([frames[2].subarray(0, 700), Buffer.alloc(4000, 0x55)]);
+          await assert.rejects(e.process(garbage), FrameError);
+          await assert.rejects(e.process(Buffer.from('hello')), FrameError);
+          const r = await e.process(frames[8]);
+          assert.ok(r.count > 0, 'the next good frame is processed against the background');
+        } finally {
+          await e.close();
+        }
+      });
+
+      it('resizes to resizeWidth keeping the aspect ratio, and resets on a size change', async () => {
+        const big = await clip('still', { width: 1280, height: 720, frames: 2 });
+        const small = await clip('still', { frames: 1 });
+        const e = factory!({ ...base });
+        try {
+          const a = await e.process(big[0]);
+          assert.deepEqual([a.width, a.height, a.resized], [640, 360, false]);
+          const b = await e.process(small[0]);
+          assert.deepEqual([b.width, b.height, b.resized, b.count], [640, 480, true, 0]);
+        } finally {
+          await e.close();
+        }
+      });
+    });
+  }
+
+  it('the two engines agree within 1% on the clips', async function () {
+    if (!opencv.cv) this.skip();
+    for (const kind of ['moving', 'still', 'lighting'] as const) {
+      const frames = (await clip(kind)).filter((_, i) => i % 4 === 0);
+      const a = await counts(engines[0][1]!, frames, { gaussKsize: 13 });
+      const b = await counts(engines[1][1]!, frames, { gaussKsize: 13 });
+      const sa = a.reduce((x, y) => x + y, 0);
+      const sb = b.reduce((x, y) => x + y, 0);
+      assert.ok(Math.abs(sa - sb) <= Math.max(10, 0.01 * Math.max(sa, sb)), `${kind}: opencv ${a.join(',')} vs sharp ${b.join(',')}`);
+      if (kind === 'moving') a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= Math.max(10, 0.01 * x), `moving frame ${i}: ${x} vs ${b[i]}`));
+    }
+  });
+
+  it('engine auto picks opencv when it loads, else sharp with the reason', async () => {
+    const sel = createEngine('auto', { ...base });
+    try {
+      if (opencv.cv) {
+        assert.equal(sel.engine.name, 'opencv');
+        assert.match(sel.description, /OpenCV 4\./);
+      } else {
+        assert.equal(sel.engine.name, 'sharp');
+        assert.ok(sel.fallbackReason);
+      }
+    } finally {
+      await sel.engine.close();
+    }
+    const s = createEngine('sharp', { ...base });
+    assert.equal(s.engine.name, 'sharp');
+    await s.engine.close();
+  });
+});
