@@ -366,6 +366,8 @@ export class ApiServer extends EventEmitter {
   }
 
   private broadcast(route: Route, data: string | Buffer, binary: boolean): void {
+    // Encode a text message once, not once per client.
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     for (const c of this.clients) {
       if (c.route !== route || c.ws.readyState !== WebSocket.OPEN) continue;
       if (c.ws.bufferedAmount > this.cap) {
@@ -373,7 +375,7 @@ export class ApiServer extends EventEmitter {
         this.counters.dropped++;
         continue;
       }
-      c.ws.send(data, { binary });
+      c.ws.send(payload, { binary });
     }
   }
 
