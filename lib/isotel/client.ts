@@ -542,7 +542,7 @@ export class IsotelClient extends EventEmitter<Events> {
       return;
     }
     if (action === 'status' && this.opts.answerStatus) {
-      this.settle(entry, encode.reply(this.statusBody()));
+      this.settle(entry, encode.reply(this.statusBody(1)));
       return;
     }
     if (this.listenerCount('request') === 0) {
@@ -558,8 +558,8 @@ export class IsotelClient extends EventEmitter<Events> {
     this.emit('request', req);
   }
 
-  /** The body of the built-in `status` answer. */
-  statusBody(): { [k: string]: Json } {
+  /** The body of the built-in `status` answer (`self` = requests not to count: the status request itself). */
+  statusBody(self = 0): { [k: string]: Json } {
     return {
       status: 'OK',
       name: this.opts.ident.name,
@@ -567,7 +567,7 @@ export class IsotelClient extends EventEmitter<Events> {
       version: this.opts.ident.version,
       uptime: Math.round((this.clock.now() - this.startedAt) / 1000),
       subscriptions: [...this.subs.keys()],
-      pendingRequests: this.fifo.length,
+      pendingRequests: Math.max(0, this.fifo.length - self),
       queued: this.queue.length,
       dropped: this.counters.dropped,
     };
