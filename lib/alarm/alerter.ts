@@ -93,3 +93,25 @@ export async function retry<T>(attempt: (n: number) => Promise<T>, opts: RetryOp
     }
   }
 }
+
+/** Errors for the `enabled` / `test_grp` keys every alerter section has (§6.1). */
+export function validateAlerterFlags(p: Record<string, unknown>, prefix: Array<string | number>): Array<{ loc: Array<string | number>; msg: string; type: string }> {
+  const errors: Array<{ loc: Array<string | number>; msg: string; type: string }> = [];
+  for (const k of ['enabled', 'test_grp']) {
+    if (p[k] === undefined || p[k] === null) errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
+    else if (typeof p[k] !== 'boolean') errors.push({ loc: [...prefix, k], msg: 'value could not be parsed to a boolean', type: 'type_error.bool' });
+  }
+  return errors;
+}
+
+/** Optional string keys: present → must be a string. */
+export function validateStrings(p: Record<string, unknown>, keys: string[], prefix: Array<string | number>): Array<{ loc: Array<string | number>; msg: string; type: string }> {
+  return keys
+    .filter((k) => p[k] !== undefined && p[k] !== null && typeof p[k] !== 'string')
+    .map((k) => ({ loc: [...prefix, k], msg: 'str type expected', type: 'type_error.str' }));
+}
+
+/** An alerter name usable as `alerters.<name>`. */
+export function isValidAlerterName(name: unknown): name is string {
+  return typeof name === 'string' && /^[A-Za-z0-9_-]+$/.test(name);
+}

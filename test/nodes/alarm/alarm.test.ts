@@ -1,0 +1,261 @@
+/**
+ * vigil-system + vigil-alarm + vigil-telegram in Node-RED (node-red-node-test-helper), on a
+ * FakeClock injected through the `vigilClock` runtime setting: sustained activity raises the
+ * alarm after alertTimeS − minMovementS seconds, silence/unsilence, test alerts honouring
+ * testGroup/excluded/enabled, config_update through the system, alerter re-enable at off→on,
+ * and state restored after a restart with a file-backed context store.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import { FakeClock } from '../../../lib/common/clock';
+import type { SystemHub } from '../../../lib/system/hub';
+import type { AlarmStatus } from '../../../lib/system/types';
+import { helper, nodeModule, until } from '../../helpers/nodered';
+
+type Mod = (RED: NodeAPI) => void;
+const systemModule = nodeModule('vigil-system') as Mod;
+const alarmModule = nodeModule('vigil-alarm') as Mod;
+const telegramModule = nodeModule('vigil-telegram') as Mod;
+
+interface RedNodes {
+  loadContextsPlugin(): Promise<void>;
+  closeContextsPlugin(): Promise<void>;
+}
+const redNodes = (): RedNodes => (helper as unknown as { _redNodes: RedNodes })._redNodes;
+
+type Msg = { topic?: string; payload: Record<string, unknown> };
+const T0 = Date.parse('2026-06-01T12:00:00Z');
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function collect(id: string): Msg[] {
+  const out: Msg[] = [];
+  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as Msg));
+  return out;
+}
+
+/** A stand-in Bot API: records sendMessage bodies. */
+async function botServer(): Promise<{ server: http.Server; base: string; bodies: Array<Record<string, unknown>> }> {
+  const bodies: Array<Record<string, unknown>> = [];
+  const server = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (c) => (b += c));
+    req.on('end', () => {
+      bodies.push({ url: req.url, ...(JSON.parse(b || '{}') as Record<string, unknown>) });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"result":{}}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
+}
+
+const alwaysOn = { startTime: '00:00', endTime: '00:00', timezone: 'UTC' };
+
+describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
+  let clock: FakeClock;
+  beforeEach(async () => {
+    clock = new FakeClock(T0);
+    helper.settings({ vigilClock: clock } as never);
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    helper.settings({});
+  });
+
+  it('activity at 1 Hz raises Alarm after alertTimeS − minMovementS seconds; status every second and at once on change', async () => {
+    const flow = [
+      { id: 'al', type: 'vigil-alarm', ...alwaysOn, alertTimeS: 10, minMovementS: 3, alarmHysteresisS: 60, initialAlarmDurationM: 30, wires: [['st'], ['alerts']] },
+      { id: 'st', type: 'helper' },
+      { id: 'alerts', type: 'helper' },
+    ];
+    await helper.load([alarmModule], flow);
+    const st = collect('st');
+    const alerts = collect('alerts');
+    const al = helper.getNode('al');
+    clock.advance(0);
+    await until(() => st.length >= 1, 'first status');
+    assert.equal(st[0].payload.state, 'on');
+    for (let t = 1; t <= 9; t++) {
+      clock.advance(1000);
+      al.receive({ payload: true } as never);
+      await flush();
+    }
+    await until(() => alerts.length === 1, 'alert');
+    assert.deepEqual(alerts[0].payload, { message: 'Alarm', test: false, excluded: [] });
+    assert.equal(alerts[0].topic, 'alarm');
+    const firstAlarm = st.find((m) => m.payload.state === 'alarm');
+    assert.ok(firstAlarm);
+    assert.equal(firstAlarm.payload.timeStamp, T0 / 1000 + 7, 'alarm at t = 10 − 3');
+    assert.equal(firstAlarm.payload.initialAlarm, T0 / 1000 + 7);
+    // 1 Hz: one tick status per second plus one per change
+    const ticks = st.filter((m) => m.topic === 'status').length;
+    assert.ok(ticks >= 10, `statuses: ${ticks}`);
+  });
+
+  it('non-boolean activity is an error for that message (done(err))', async () => {
+    const flow = [{ id: 'al', type: 'vigil-alarm', ...alwaysOn, wires: [[], []] }];
+    await helper.load([alarmModule], flow);
+    const al = helper.getNode('al');
+    al.receive({ payload: 'yes' } as never);
+    await until(() => (al.error as unknown as { called: boolean }).called, 'error');
+    assert.match(String((al.error as unknown as { args: unknown[][] }).args[0][0]), /vigil-alarm.errors.notBoolean/);
+  });
+
+  it('invalid settings: the node refuses to start with a clear status and log line', async () => {
+    const flow = [{ id: 'al', type: 'vigil-alarm', ...alwaysOn, alertTimeS: 5, minMovementS: 9, wires: [[], []] }];
+    await helper.load([alarmModule], flow);
+    const al = helper.getNode('al');
+    assert.match(String((al.error as unknown as { args: unknown[][] }).args[0][0]), /vigil-alarm.errors.invalid/);
+    assert.deepEqual((al.status as unknown as { lastCall: { args: unknown[] } }).lastCall.args[0], { fill: 'red', shape: 'ring', text: 'vigil-alarm.status.invalid' });
+  });
+
+  it('silence and unsilence by command message; silence from off is refused with the reference message', async () => {
+    const flow = [
+      { id: 'al', type: 'vigil-alarm', ...alwaysOn, wires: [['st'], []] },
+      { id: 'st', type: 'helper' },
+    ];
+    await helper.load([alarmModule], flow);
+    const st = collect('st');
+    const al = helper.getNode('al');
+    al.receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 30 } } } as never);
+    await until(() => st.some((m) => m.topic === 'reply'), 'reply');
+    assert.deepEqual(st.find((m) => m.topic === 'reply')?.payload, { status: 'OK' });
+    const silenced = st.find((m) => m.payload.state === 'silenced');
+    assert.equal(silenced?.payload.silencedTill, T0 / 1000 + 30);
+    clock.advance(30000);
+    await until(() => st.at(-1)?.payload.state === 'on', 'unsilenced');
+    assert.equal(st.at(-1)?.payload.silencedTill, null);
+    al.receive({ topic: 'command', payload: { command: 'off' } } as never);
+    await until(() => st.at(-1)?.payload.state === 'off' || st.filter((m) => m.topic === 'reply').length === 2, 'off');
+    st.length = 0;
+    al.receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 5 } } } as never);
+    await until(() => st.some((m) => m.topic === 'reply'), 'refusal');
+    assert.match(String(st.find((m) => m.topic === 'reply')?.payload.error), /^Current state is State.OFF. silence allows transitions from/);
+  });
+
+  it('test alerts honour testGroup, excluded and enabled; config_update through the system; re-enable at off→on', async () => {
+    const bot = await botServer();
+    clock.set(T0 - 3600000); // 11:00, outside the 12:00–12:30 window: state off
+    try {
+      const flow = [
+        { id: 'sys', type: 'vigil-system', name: 'home' },
+        { id: 'al', type: 'vigil-alarm', system: 'sys', startTime: '12:00', endTime: '12:30', timezone: 'UTC', wires: [[], ['tg1', 'tg2', 'tg3']] },
+        { id: 'tg1', type: 'vigil-telegram', system: 'sys', alerterName: 'telegram', enabled: true, testGroup: true, chatIds: '111', apiBase: bot.base, title: 'Home', wires: [['out']] },
+        { id: 'tg2', type: 'vigil-telegram', system: 'sys', alerterName: 'family', enabled: true, testGroup: false, chatIds: '222', apiBase: bot.base, wires: [['out']] },
+        { id: 'tg3', type: 'vigil-telegram', system: 'sys', alerterName: 'night', enabled: false, testGroup: true, chatIds: '333', apiBase: bot.base, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await helper.load([systemModule, alarmModule, telegramModule], flow, { tg1: { apiKey: '1:a' }, tg2: { apiKey: '2:b' }, tg3: { apiKey: '3:c' } });
+      clock.advance(0);
+      const out = collect('out');
+      const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+      const cfg = hub.getConfig({ maskSecrets: true });
+      assert.deepEqual(Object.keys(cfg.alerters).sort(), ['family', 'night', 'telegram']);
+      assert.equal(cfg.alerters.telegram.api_key, '********');
+      assert.equal(cfg.alerting?.start_time, '12:00');
+
+      assert.deepEqual(await hub.command('test', { excluded: [] }), { status: 'OK' });
+      await until(() => out.length === 1, 'test delivered');
+      await flush();
+      assert.deepEqual(bot.bodies.map((b) => b.chat_id), [111], 'only the enabled test-group alerter');
+      assert.equal(bot.bodies[0].text, '<b>Home</b>\r\nTest, Test');
+
+      assert.deepEqual(await hub.command('test', { excluded: ['telegram'] }), { status: 'OK' });
+      await flush();
+      await flush();
+      assert.equal(bot.bodies.length, 1, 'excluded');
+
+      // config_update: disable "telegram", move the window; a bad document changes nothing
+      const doc = hub.getConfig({ maskSecrets: true }) as unknown as { alerters: Record<string, Record<string, unknown>>; alerting: Record<string, unknown> };
+      doc.alerters.telegram.enabled = false;
+      doc.alerting.min_movement_s = 999;
+      const bad = await hub.command('config_update', { config: doc });
+      assert.ok('error' in bad && Array.isArray(bad.error));
+      assert.deepEqual((bad.error as Array<{ loc: unknown[] }>)[0].loc, ['data', 'config', 'alerting', 'min_movement_s']);
+      assert.equal(hub.getConfig().alerters.telegram.enabled, true, 'nothing applied');
+      doc.alerting.min_movement_s = 10;
+      doc.alerting.start_time = '13:00';
+      doc.alerting.end_time = '14:00';
+      assert.deepEqual(await hub.command('config_update', { config: doc }), { status: 'OK' });
+      assert.equal(hub.getConfig().alerters.telegram.enabled, false);
+      assert.equal(hub.getConfig().alerters.telegram.api_key, '1:a', 'masked secret kept');
+      assert.equal(hub.status?.state, 'off', 'the new window applies at once');
+
+      // off→on at 13:00 re-enables the disabled alerters (telegram and night)
+      clock.set(Date.parse('2026-06-01T13:00:00Z'));
+      await until(() => hub.status?.state === 'on', 'on at 13:00');
+      assert.equal(hub.getConfig().alerters.telegram.enabled, true);
+      assert.equal(hub.getConfig().alerters.night.enabled, true);
+    } finally {
+      await new Promise<void>((r) => bot.server.close(() => r()));
+    }
+  });
+
+  it('state survives a restart with a file-backed context store', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ctx-'));
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ctx2-'));
+    const useFileStore: Mod = () => redNodes().loadContextsPlugin() as unknown as void;
+    try {
+      helper.settings(({ vigilClock: clock, contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir, flushInterval: 3600 } } } }) as never);
+      const flow = [
+        { id: 'tab', type: 'tab' },
+        { id: 'al', z: 'tab', type: 'vigil-alarm', ...alwaysOn, contextStore: 'file', wires: [['st'], []] },
+        { id: 'st', z: 'tab', type: 'helper' },
+      ];
+      await helper.load([useFileStore, alarmModule], flow);
+      let st = collect('st');
+      const al = helper.getNode('al');
+      al.receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 300 } } } as never);
+      await until(() => st.some((m) => m.payload.state === 'silenced'), 'silenced');
+      await flush();
+      await redNodes().closeContextsPlugin(); // flushes the store to disk, as a shutdown does
+      fs.cpSync(dir, dir2, { recursive: true }); // what survives the restart
+      await helper.unload();
+
+      // "restart": a new runtime reading the stored files, 100 s later
+      clock.advance(100000);
+      helper.settings(({ vigilClock: clock, contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir: dir2, flushInterval: 3600 } } } }) as never);
+      await helper.load([useFileStore, alarmModule], flow);
+      st = collect('st');
+      clock.advance(1000);
+      await until(() => st.length > 0, 'status after restart');
+      assert.equal(st[0].payload.state, 'silenced');
+      assert.equal((st[0].payload as unknown as AlarmStatus).silencedTill, T0 / 1000 + 300);
+      clock.advance(199000);
+      await until(() => st.at(-1)?.payload.state === 'on', 'unsilenced on time');
+      await redNodes().closeContextsPlugin();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+  it('runtime config changes survive a redeploy of the system; an editor change of the member wins', async () => {
+    const flow = (start: string): never =>
+      [
+        { id: 'sys', type: 'vigil-system', name: 'home' },
+        { id: 'al', type: 'vigil-alarm', system: 'sys', startTime: start, endTime: '07:00', timezone: 'UTC', wires: [[], []] },
+      ] as never;
+    await helper.load([systemModule, alarmModule], flow('19:00'));
+    let hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    const doc = hub.getConfig() as unknown as Record<string, Record<string, unknown>>;
+    doc.alerting = { ...doc.alerting, start_time: '20:00' };
+    assert.deepEqual(await hub.command('config_update', { config: doc }), { status: 'OK' });
+    await flush();
+    // full redeploy, same editor settings: the runtime change is re-applied
+    await helper.setFlows(flow('19:00') as never, 'full');
+    hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    await until(() => hub.getConfig().alerting?.start_time === '20:00', 'restored');
+    // the user edits the alarm in the editor and deploys: the editor wins
+    await helper.setFlows(flow('18:00') as never, 'full');
+    hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    await flush();
+    assert.equal(hub.getConfig().alerting?.start_time, '18:00');
+  });
+});
