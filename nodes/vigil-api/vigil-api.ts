@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Clock } from '../../lib/common/clock';
 import { ApiServer, type ApiStats } from '../../lib/api/server';
 import { serverSection } from '../../lib/api/section';
 import type { ApiHub } from '../../lib/api/types';
@@ -76,7 +77,9 @@ export = function (RED: NodeAPI): void {
         if (basePath === '/' || basePath === '') throw new Error(RED._('vigil-api.errors.badPath', { path: p }));
         if (mounted.has(basePath)) throw new Error(RED._('vigil-api.errors.pathInUse', { path: basePath }));
       }
-      api = new ApiServer({ hub, token, basePath });
+      // A flow-wide fake clock for tests, like vigil-system's (settings.vigilClock).
+      const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+      api = new ApiServer({ hub, token, basePath, clock });
     } catch (err) {
       node.status({ fill: 'red', shape: 'ring', text: 'vigil-api.status.error' });
       node.error(errorMessage(err));

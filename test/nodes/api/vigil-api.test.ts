@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { WebSocket } from 'ws';
+import { FakeClock } from '../../../lib/common/clock';
 import { SystemHub } from '../../../lib/system/hub';
 import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
 
@@ -138,6 +139,57 @@ describe('vigil-api node', function () {
       assert.equal((await fetch(`http://127.0.0.1:${hp}/cam/health`)).status, 404, 'routes removed');
     } finally {
       await new Promise<void>((r) => nodeApp.close(() => r()));
+    }
+  });
+
+  it('with the real vigil-system and vigil-alarm: status, silence, test, /config and shutdown through a real ws client', async function () {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 22, 0, 0));
+    helper.settings({ vigilClock: clock } as unknown as Parameters<typeof helper.settings>[0]);
+    try {
+      const port = await freePort();
+      const flow = [
+        { id: 'tab', type: 'tab', label: 'api' },
+        { id: 's1', type: 'vigil-system', name: 'home', allowExit: false },
+        { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', alertTimeS: 45, minMovementS: 2, initialAlarmDurationM: 60, alarmHysteresisS: 30, wires: [[], []] },
+        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
+      ];
+      await helper.load([nodeModule('vigil-system') as Mod, nodeModule('vigil-alarm') as Mod, apiModule], flow);
+      const api = helper.getNode('a1');
+      await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      const ws = await open(`ws://127.0.0.1:${port}/`);
+      sockets.push(ws);
+      const first = nextText(ws, (m) => 'state' in m);
+      clock.advance(1000);
+      const s = await first;
+      assert.deepEqual(Object.keys(s).sort(), ['initialAlarm', 'silencedTill', 'state', 'timeStamp']);
+      assert.equal(s.state, 'on');
+      const silenced = nextText(ws, (m) => m.state === 'silenced');
+      const ok = nextText(ws, (m) => 'status' in m || 'error' in m);
+      ws.send(JSON.stringify({ command: 'silence', data: { silenceFor: 1 } }));
+      assert.deepEqual(await ok, { status: 'OK' });
+      const sil = await silenced;
+      assert.equal(sil.silencedTill, clock.now() / 1000 + 1);
+      const back = nextText(ws, (m) => m.state === 'on');
+      clock.advance(1000);
+      await back;
+      const tested = nextText(ws, (m) => 'status' in m || 'error' in m);
+      ws.send(JSON.stringify({ command: 'test', data: { excluded: ['telegram'] } }));
+      assert.deepEqual(await tested, { status: 'OK' });
+      const cfg = (await (await fetch(`http://127.0.0.1:${port}/config`)).json()) as Record<string, Record<string, unknown>>;
+      assert.equal(cfg.alerting.alert_time_s, 45);
+      cfg.alerting.alarm_hysteresis_s = 90;
+      const updated = nextText(ws, (m) => 'status' in m || 'error' in m);
+      ws.send(JSON.stringify({ command: 'config_update', data: { config: cfg } }));
+      assert.deepEqual(await updated, { status: 'OK' });
+      const after = (await (await fetch(`http://127.0.0.1:${port}/config`)).json()) as Record<string, Record<string, unknown>>;
+      assert.equal(after.alerting.alarm_hysteresis_s, 90);
+      const shut = nextText(ws, (m) => 'status' in m || 'error' in m);
+      ws.send(JSON.stringify({ command: 'shutdown', data: { shutdownIn: 0 } }));
+      assert.deepEqual(await shut, { status: 'OK' });
+      clock.advance(0);
+      assert.equal(ws.readyState, WebSocket.OPEN);
+    } finally {
+      helper.settings({});
     }
   });
 
