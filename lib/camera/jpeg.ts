@@ -55,7 +55,7 @@ export function jpegEnd(buf: Buffer, start = 0): number {
   if (buf.length < start + 4 || buf[start] !== 0xff || buf[start + 1] !== 0xd8) return -1;
   let i = start + 2;
   for (;;) {
-    if (i + 4 > buf.length) return -1;
+    if (i + 2 > buf.length) return -1;
     if (buf[i] !== 0xff) return -1;
     const marker = buf[i + 1];
     if (marker === 0xff) {
@@ -67,6 +67,7 @@ export function jpegEnd(buf: Buffer, start = 0): number {
       i += 2;
       continue;
     }
+    if (i + 4 > buf.length) return -1;
     const len = buf.readUInt16BE(i + 2);
     i += 2 + len;
     if (marker === 0xda) {

@@ -111,6 +111,9 @@ export class MjpegParser {
     if (nl < 0) return;
     p = p.subarray(nl + 1);
     if (p.length === 0) return;
+    // An empty header block: the blank line comes straight after the boundary line.
+    if (p[0] === 0x0d && p[1] === 0x0a) p = p.subarray(2);
+    else if (p[0] === 0x0a) p = p.subarray(1);
     // Headers end at the first blank line, looked for only in the first 8 KiB and only when
     // the part does not start straight away with a JPEG (whose bytes may contain "\n\n").
     const head = isJpeg(p) ? Buffer.alloc(0) : p.subarray(0, 8192);
