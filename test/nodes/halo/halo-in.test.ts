@@ -1,0 +1,344 @@
+/**
+ * halo-in in Node-RED (node-red-node-test-helper) over real loopback sockets: TCP, UDP and
+ * HTTP transports fed by the HALO simulator, heartbeats and the watchdog, a 1000-message
+ * burst over 10 connections, and every bad-input case of the issue.
+ */
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import http from 'node:http';
+import net from 'node:net';
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { HaloSim, parseTarget } from '../../../lib/halo/sim';
+import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { withCatalog } from './catalog';
+
+type Flow = Array<Record<string, unknown>>;
+type Msg = NodeMessage & { raw?: string; payload: Record<string, unknown> };
+
+interface SpyCall {
+  args: unknown[];
+}
+
+function calls(node: Node, method: 'error' | 'warn' | 'status'): SpyCall[] {
+  const list: SpyCall[] = [];
+  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
+  return list;
+}
+
+const haloInModule = nodeModule('halo-in') as (RED: NodeAPI) => void;
+
+const haloIn = withCatalog(haloInModule, 'halo-in');
+
+function sendTcp(port: number, chunks: Array<string | Buffer>, keepOpen = false): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, async () => {
+      for (const c of chunks) {
+        s.write(c);
+        await new Promise((r) => setImmediate(r));
+      }
+      if (!keepOpen) s.end();
+      resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
+
+function closed(s: net.Socket): Promise<void> {
+  return new Promise((r) => {
+    if (s.destroyed || s.readyState === 'closed') return r();
+    s.on('close', () => r());
+  });
+}
+
+describe('halo-in (loopback sockets)', function () {
+  const sims: HaloSim[] = [];
+  const servers: http.Server[] = [];
+
+  afterEach(async () => {
+    await helper.unload();
+    for (const s of sims.splice(0)) await s.close();
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  });
+
+  async function load(cfg: Record<string, unknown>): Promise<{ node: Node; events: Msg[]; health: Msg[] }> {
+    const flow: Flow = [
+      { id: 'in1', type: 'halo-in', name: '', transport: 'tcp', host: '127.0.0.1', framing: 'newline', format: 'auto', heartbeatInterval: 60, missedHeartbeats: 3, wires: [['ev'], ['hb']], ...cfg },
+      { id: 'ev', type: 'helper' },
+      { id: 'hb', type: 'helper' },
+    ];
+    await helper.load(haloIn as never, flow as never);
+    const events: Msg[] = [];
+    const health: Msg[] = [];
+    helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
+    helper.getNode('hb').on('input', (m: object) => health.push(m as Msg));
+    return { node: helper.getNode('in1'), events, health };
+  }
+
+  async function sim(target: string, extra: Partial<ConstructorParameters<typeof HaloSim>[0]> = {}): Promise<HaloSim> {
+    const s = new HaloSim({ device: { name: 'Hallway-2F', mac: '0011223344AA', ip: '10.1.2.3' }, targets: [parseTarget(target)], ...extra });
+    await s.start();
+    sims.push(s);
+    return s;
+  }
+
+  it('tcp: set, reset and heartbeat from the simulator with the recommended strings', async () => {
+    const port = await freePort();
+    const { node, events, health } = await load({ port });
+    assert.ok(node);
+    const s = await sim(`tcp://127.0.0.1:${port}`);
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const r = await s.trigger('set', 'Vape', { value: 7.5 });
+      ok = r?.[0].ok ?? false;
+      if (!ok) await new Promise((r2) => setTimeout(r2, 20));
+    }
+    await s.trigger('reset', 'Vape');
+    await s.command('test', 'Help');
+    await s.push('heartbeat');
+    await until(() => events.length === 3 && health.length === 2, 'messages');
+    const set = events[0];
+    assert.equal(set.topic, 'Hallway-2F/Vape');
+    assert.equal(set.payload.kind, 'set');
+    assert.equal(set.payload.active, true);
+    assert.equal(set.payload.value, 7.5);
+    assert.equal(set.payload.threshold, 5);
+    assert.equal(set.payload.source, 'pmsensor/raw/2');
+    assert.equal(set.payload.mac, '0011223344AA');
+    assert.equal(set.payload.ip, '10.1.2.3');
+    assert.equal(set.payload.simulated, false);
+    assert.match(String(set.payload.remote), /^127\.0\.0\.1:\d+$/);
+    assert.equal(typeof set.payload.receivedAt, 'number');
+    assert.ok(typeof set.payload.deviceTime === 'string' && set.payload.deviceTime.length > 0);
+    assert.equal((set.payload.tokens as Record<string, string>).EID, 'Vape');
+    assert.ok(set.raw?.startsWith('{"type":"set"'));
+    assert.equal(events[1].payload.kind, 'reset');
+    assert.equal(events[1].payload.active, false);
+    assert.equal(events[2].payload.simulated, true);
+    // health: the first heartbeat brings the device online, then the heartbeat itself
+    const hb = health.find((m) => m.topic === 'Hallway-2F/heartbeat');
+    assert.ok(hb);
+    assert.deepEqual(hb.payload.active, ['Help']);
+    assert.equal((hb.payload.events as Record<string, number>).Help, 62.5);
+    assert.equal((hb.payload.sensors as Record<string, number>).RH, s.state.sensors.RH);
+    assert.equal(hb.payload.online, true);
+    const online = health.find((m) => m.topic === 'Hallway-2F/online');
+    assert.deepEqual(online?.payload.online, true);
+  });
+
+  it('udp: one datagram = one message', async () => {
+    const port = await freePort();
+    const { events, health } = await load({ transport: 'udp', port });
+    const s = await sim(`udp://127.0.0.1:${port}`);
+    await until(() => true, 'bound');
+    await s.trigger('set', 'CO2cal');
+    await s.push('heartbeat');
+    await until(() => events.length === 1 && health.length === 2, 'udp messages');
+    assert.equal(events[0].topic, 'Hallway-2F/CO2cal');
+    assert.equal(events[0].payload.kind, 'set');
+  });
+
+  it('http: a route on Node-RED’s server (GET/POST/PUT), answered 200 at once', async () => {
+    let captured: NodeAPI | undefined;
+    const flow: Flow = [
+      { id: 'in1', type: 'halo-in', transport: 'http', path: '/halo/events', format: 'auto', heartbeatInterval: 60, missedHeartbeats: 3, wires: [['ev'], ['hb']] },
+      { id: 'ev', type: 'helper' },
+      { id: 'hb', type: 'helper' },
+    ];
+    await helper.load(((RED: NodeAPI) => {
+      captured = RED;
+      haloIn(RED);
+    }) as never, flow as never);
+    assert.ok(captured);
+    // RED.httpNode is not mounted on the helper's server: serve it ourselves.
+    const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const events: Msg[] = [];
+    helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
+    const s = await sim(`http://127.0.0.1:${port}/halo/events`);
+    const r = await s.trigger('set', 'Vape');
+    assert.equal(r?.[0].status, 200);
+    // A HALO HTTP string: PUT with [JSONBODY]
+    s.state.device.name = 'Gym';
+    const put = new HaloSim({
+      device: { name: 'Gym' },
+      targets: [parseTarget(`http://127.0.0.1:${port}/`)],
+      templates: { reset: `PUT:http://127.0.0.1:${port}/halo/events[HEADER]X-Test:%NAME%[JSONBODY]{"device":"%NAME%","event":"%EID%","alarm":"no"}` },
+    });
+    sims.push(put);
+    const r2 = await put.trigger('reset', 'Help');
+    assert.equal(r2?.[0].status, 200);
+    // GET with the data in the query string
+    const get = await fetch(`http://127.0.0.1:${port}/halo/events?device=Lab&event=Tamper&alarm=yes`);
+    assert.equal(get.status, 200);
+    assert.equal(await get.text(), 'OK\n');
+    await until(() => events.length === 3, 'http messages');
+    assert.equal(events[0].topic, 'Hallway-2F/Vape');
+    assert.equal(events[1].topic, 'Gym/Help');
+    assert.equal(events[1].payload.kind, 'reset');
+    assert.equal(events[2].payload.kind, 'unknown', 'a bare query matches no template and is not JSON');
+    const del = await fetch(`http://127.0.0.1:${port}/halo/events`, { method: 'DELETE' });
+    assert.equal(del.status, 404);
+    await helper.unload();
+    const after = await fetch(`http://127.0.0.1:${port}/halo/events`, { method: 'POST', body: '{}' });
+    assert.equal(after.status, 404, 'the route is removed on close');
+  });
+
+  it('heartbeat watchdog: offline after missed intervals of silence, online again on the next heartbeat', async () => {
+    const port = await freePort();
+    const { health } = await load({ port, heartbeatInterval: 0.1, missedHeartbeats: 2 });
+    const hb = (name: string): string => `{"type":"heartbeat","name":"${name}","mac":"","ip":"","active":"","events":"","sensors":"C=20","date":"","time":""}\n`;
+    await sendTcp(port, [hb('A')]);
+    await until(() => health.some((m) => m.topic === 'A/online' && m.payload.online === false), 'offline');
+    const online = health.filter((m) => m.topic === 'A/online').map((m) => m.payload.online);
+    assert.deepEqual(online, [true, false]);
+    const off = health.find((m) => m.topic === 'A/online' && m.payload.online === false);
+    assert.equal(typeof off?.payload.lastSeen, 'number');
+    await sendTcp(port, [hb('A')]);
+    await until(() => health.filter((m) => m.topic === 'A/online').length === 3, 'back online');
+    assert.equal(health.filter((m) => m.topic === 'A/online')[2].payload.online, true);
+  });
+
+  it('a burst of 1000 messages over 10 connections arrives exactly once each', async () => {
+    const port = await freePort();
+    const { events } = await load({ port, format: 'json' });
+    const conns = Array.from({ length: 10 }, (_, c) => {
+      let text = '';
+      for (let i = 0; i < 100; i++) text += JSON.stringify({ device: `D${c}`, event: `E${i}`, alarm: i % 2 ? 'no' : 'yes' }) + (i % 3 ? '\n' : '\r\n');
+      // cut into uneven chunks so messages straddle chunk boundaries
+      const chunks: string[] = [];
+      for (let at = 0; at < text.length; ) {
+        const n = 1 + ((at * 7919) % 97);
+        chunks.push(text.slice(at, at + n));
+        at += n;
+      }
+      return sendTcp(port, chunks);
+    });
+    await Promise.all(conns);
+    await until(() => events.length >= 1000, '1000 messages', 1000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(events.length, 1000);
+    const seen = new Set(events.map((m) => m.topic));
+    assert.equal(seen.size, 1000);
+    for (let c = 0; c < 10; c++) for (let i = 0; i < 100; i++) assert.ok(seen.has(`D${c}/E${i}`));
+    assert.equal(events.filter((m) => m.payload.kind === 'set').length, 500);
+  });
+
+  it('framing: delimiter, json and close modes', async () => {
+    for (const [cfg, chunks, expect] of [
+      [{ framing: 'delimiter', delimiter: ';', heartbeatTemplate: 'DeviceId=%NAME% %ALLSENSORS@%;' }, ['DeviceId=G1 C=@19.4@ RH=@4', '8.5@;DeviceId=G2 C=@1@;'], ['G1/heartbeat', 'G2/heartbeat']],
+      [{ framing: 'json' }, ['{"device":"Q","event":"Vape","Status":"true"}{"dev', 'ice":"Q","event":"Vape","Status":"reset"}'], ['Q/Vape', 'Q/Vape']],
+      [{ framing: 'close', format: 'template', setTemplate: 'halo.event.%EID% from %NAME%\\n' }, ['halo.event.Vape ', 'from Lobby\n'], ['Lobby/Vape']],
+    ] as Array<[Record<string, unknown>, string[], string[]]>) {
+      const port = await freePort();
+      const { events, health } = await load({ port, ...cfg });
+      await sendTcp(port, chunks);
+      await until(() => events.length + health.filter((m) => m.topic?.endsWith('/heartbeat')).length >= expect.length, JSON.stringify(cfg));
+      const topics = [...events, ...health.filter((m) => m.topic?.endsWith('/heartbeat'))].map((m) => m.topic);
+      assert.deepEqual(topics, expect);
+      await helper.unload();
+    }
+  });
+
+  it('oversize: dropped with a warning naming the remote, that connection closed, others unaffected', async () => {
+    const port = await freePort();
+    const { node, events } = await load({ port, maxMessageBytes: 1024, format: 'json' });
+    const warns = calls(node, 'warn');
+    const good = await sendTcp(port, ['{"device":"A","event":"E1","alarm":"yes"}\n'], true);
+    const bad = await sendTcp(port, ['x'.repeat(3000)], true);
+    const badPort = bad.localPort;
+    await closed(bad);
+    good.write('{"device":"A","event":"E2","alarm":"yes"}\n');
+    await until(() => events.length === 2, 'good messages');
+    assert.deepEqual(
+      events.map((m) => m.topic),
+      ['A/E1', 'A/E2'],
+    );
+    const w = warns.map((c) => String(c.args[0])).find((t) => t.includes('over 1024 bytes'));
+    assert.ok(w, 'oversize warning');
+    assert.match(w, new RegExp(`127\\.0\\.0\\.1:${badPort}`));
+    good.end();
+  });
+
+  it('garbage and unmatched text: kind "unknown" plus a warning, never lost', async () => {
+    const port = await freePort();
+    const { node, events } = await load({ port });
+    const warns = calls(node, 'warn');
+    await sendTcp(port, [Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a]), 'hello there\n', '{"foo":1}\n', '{"device":broken\n']);
+    await until(() => events.length === 4, 'unknown messages');
+    assert.ok(events.every((m) => m.payload.kind === 'unknown'));
+    assert.equal(events[1].raw, 'hello there');
+    assert.deepEqual(events[2].payload.json, { foo: 1 });
+    assert.ok(warns.some((c) => /not understood/.test(String(c.args[0]))));
+  });
+
+  it('refused source IPs: counted, shown in status, warned once per address', async () => {
+    const port = await freePort();
+    const { node, events } = await load({ port, allow: '10.0.0.0/8, ::2' });
+    const warns = calls(node, 'warn');
+    const statuses = calls(node, 'status');
+    for (let i = 0; i < 3; i++) {
+      const s = await sendTcp(port, ['{"device":"A","event":"E","alarm":"yes"}\n'], true);
+      await closed(s);
+    }
+    await until(() => statuses.some((c) => /3 refused/.test(String((c.args[0] as { text?: string }).text))), 'status with count');
+    assert.equal(warns.filter((c) => /refused 127\.0\.0\.1/.test(String(c.args[0]))).length, 1);
+    assert.equal(events.length, 0);
+  });
+
+  it('udp: refused and oversize datagrams', async () => {
+    const port = await freePort();
+    const { node, events } = await load({ transport: 'udp', port, maxMessageBytes: 100 });
+    const warns = calls(node, 'warn');
+    const u = dgram.createSocket('udp4');
+    await new Promise<void>((r) => u.send('y'.repeat(500), port, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => u.send('{"device":"U","event":"E","alarm":"yes"}', port, '127.0.0.1', () => r()));
+    await until(() => events.length === 1, 'the good datagram');
+    assert.ok(warns.some((c) => /over 100 bytes/.test(String(c.args[0]))));
+    u.close();
+  });
+
+  it('connection cap and idle timeout', async () => {
+    const port = await freePort();
+    const { node } = await load({ port, maxConnections: 2, idleTimeout: 0.2 });
+    const warns = calls(node, 'warn');
+    const a = await sendTcp(port, [], true);
+    const b = await sendTcp(port, [], true);
+    await new Promise((r) => setTimeout(r, 20));
+    const c = await sendTcp(port, [], true);
+    await closed(c);
+    assert.ok(warns.some((w) => /already 2 connections/.test(String(w.args[0]))));
+    await Promise.all([closed(a), closed(b)]); // closed by the idle timeout
+  });
+
+  it('reports a port already in use and frees its port on close', async () => {
+    const port = await freePort();
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    const { node } = await load({ port });
+    const errors = calls(node, 'error');
+    await until(() => errors.length > 0, 'listen error');
+    assert.match(String(errors[0].args[0]), /cannot listen/);
+    await helper.unload();
+    await new Promise((r) => blocker.close(r));
+    await load({ port });
+    await helper.unload();
+    const again = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', () => resolve());
+    });
+    again.close();
+  });
+
+  it('bad settings: a clear error, no crash', async () => {
+    const { node } = await load({ port: 0 });
+    const errorsNow = (node as unknown as { error: { callCount: number } }).error.callCount;
+    assert.ok(errorsNow >= 1);
+    await helper.unload();
+    const port = await freePort();
+    const r = await load({ port, allow: 'not-an-ip' });
+    assert.ok((r.node as unknown as { error: { callCount: number } }).error.callCount >= 1);
+  });
+});

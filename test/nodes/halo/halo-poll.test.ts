@@ -1,0 +1,174 @@
+/**
+ * halo-sensor + halo-poll in Node-RED against the HALO simulator's Event Data URL on
+ * loopback: the three output modes, Basic/Digest/HTTPS, the one-request-per-second
+ * ceiling, start/stop, and errors (red status, one Catch message per change, recovery).
+ */
+import assert from 'node:assert/strict';
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { HaloSim } from '../../../lib/halo/sim';
+import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { withCatalog } from './catalog';
+
+type Flow = Array<Record<string, unknown>>;
+type Msg = NodeMessage & { payload: Record<string, unknown>; error?: { message: string } };
+
+interface SpyCall {
+  args: unknown[];
+}
+
+function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log'): SpyCall[] {
+  const list: SpyCall[] = [];
+  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
+  return list;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's core Catch node has no typings
+const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: NodeAPI) => void;
+const modules = [withCatalog(nodeModule('halo-sensor') as (RED: NodeAPI) => void, 'halo-sensor'), withCatalog(nodeModule('halo-poll') as (RED: NodeAPI) => void, 'halo-poll'), catchNode];
+
+describe('halo-poll with halo-sensor (against halo-sim)', function () {
+  let sim: HaloSim | undefined;
+
+  afterEach(async () => {
+    await helper.unload();
+    await sim?.close();
+    sim = undefined;
+  });
+
+  async function startSim(auth: 'basic' | 'digest' | 'none', port = 0): Promise<HaloSim> {
+    sim = new HaloSim({ device: { name: 'Sim-1' }, serve: { httpPort: port, httpsPort: 0, auth, username: 'admin', password: 'pw' } });
+    await sim.start();
+    return sim;
+  }
+
+  async function load(sensor: Record<string, unknown>, poll: Record<string, unknown>, creds = { username: 'admin', password: 'pw' }): Promise<{ node: Node; out: Msg[]; caught: Msg[] }> {
+    const flow: Flow = [
+      { id: 'tab1', type: 'tab', label: 'halo' },
+      { id: 'sens', type: 'halo-sensor', z: 'tab1', name: 'Lab-HALO', host: '127.0.0.1', https: false, auth: 'auto', ...sensor },
+      { id: 'poll', type: 'halo-poll', z: 'tab1', sensor: 'sens', interval: 3600, output: 'changes', wires: [['out']], ...poll },
+      { id: 'out', type: 'helper', z: 'tab1' },
+      { id: 'c1', type: 'catch', z: 'tab1', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'tab1' },
+    ];
+    await helper.load(modules as never, flow as never, { sens: creds } as never);
+    const out: Msg[] = [];
+    const caught: Msg[] = [];
+    helper.getNode('out').on('input', (m: object) => out.push(m as Msg));
+    helper.getNode('caught').on('input', (m: object) => caught.push(m as Msg));
+    return { node: helper.getNode('poll'), out, caught };
+  }
+
+  it('changes mode (Digest, auto): every event first, then only what changed', async () => {
+    const s = await startSim('digest');
+    const { node, out } = await load({ port: s.ports.http }, { output: 'changes' });
+    await until(() => out.length === 26, 'first poll');
+    const co2 = out.find((m) => m.topic === 'Lab-HALO/CO2cal');
+    assert.equal(co2?.payload.threshold, 1000);
+    assert.equal(co2?.payload.previous, null);
+    s.state.set('Vape', 9);
+    node.receive({ payload: 'poll' });
+    await until(() => out.length === 27, 'change');
+    assert.equal(out[26].topic, 'Lab-HALO/Vape');
+    assert.equal(out[26].payload.kind, 'set');
+    assert.equal(out[26].payload.value, 9);
+  });
+
+  it('snapshot mode (Basic)', async () => {
+    const s = await startSim('basic');
+    const { out } = await load({ port: s.ports.http, auth: 'basic' }, { output: 'snapshot' });
+    await until(() => out.length === 1, 'snapshot');
+    assert.equal(out[0].topic, 'Lab-HALO/snapshot');
+    assert.equal(out[0].payload.device, 'Lab-HALO');
+    assert.equal(typeof out[0].payload.polledAt, 'number');
+    assert.equal(Object.keys(out[0].payload.events as object).length, 26);
+  });
+
+  it('transitions mode over HTTPS with a self-signed certificate (Digest)', async () => {
+    const s = await startSim('digest');
+    s.state.set('Help');
+    const { node, out } = await load({ port: s.ports.https, https: true, rejectUnauthorized: false, auth: 'digest' }, { output: 'transitions' });
+    await until(() => out.length === 1, 'set already at start');
+    assert.deepEqual([out[0].topic, out[0].payload.kind, out[0].payload.active], ['Lab-HALO/Help', 'set', true]);
+    s.state.reset('Help');
+    node.receive({ payload: 'now' });
+    await until(() => out.length === 2, 'reset edge');
+    assert.equal(out[1].payload.kind, 'reset');
+    assert.deepEqual(Object.keys(out[1].payload).sort(), ['active', 'device', 'event', 'kind', 'operator', 'raw', 'receivedAt', 'remote', 'source', 'threshold', 'tokens', 'value'].sort());
+  });
+
+  it('rate limit: 100 inputs within a second cause at most 2 requests', async () => {
+    const s = await startSim('basic');
+    const { node, out } = await load({ port: s.ports.http, auth: 'basic', thresholdsPath: '' }, { output: 'snapshot' });
+    await until(() => out.length === 1, 'first poll');
+    const before = s.requests;
+    for (let i = 0; i < 100; i++) {
+      node.receive({ payload: i });
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 90)); // spread over ~0.9 s
+    }
+    await until(() => out.length >= 2, 'the coalesced poll');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(s.requests - before <= 2, `${s.requests - before} requests`);
+  });
+
+  it('start / stop', async () => {
+    const s = await startSim('none');
+    const { node, out } = await load({ port: s.ports.http, auth: 'none' }, { output: 'snapshot', interval: 1 });
+    await until(() => out.length >= 1, 'polling');
+    const statuses = calls(node, 'status');
+    node.receive({ payload: 'stop' });
+    await until(() => statuses.some((c) => /paused/.test(String((c.args[0] as { text?: string }).text))), 'paused status');
+    const n = out.length;
+    await new Promise((r) => setTimeout(r, 1300));
+    assert.equal(out.length, n, 'no polls while stopped');
+    node.receive({ payload: 'start' });
+    await until(() => out.length > n, 'polling again');
+  });
+
+  it('errors: red status, one Catch message per change of error, back-off, recovery logged', async () => {
+    const port = await freePort();
+    const { node, caught } = await load({ port, auth: 'auto' }, { output: 'snapshot', interval: 1 });
+    const statuses = calls(node, 'status');
+    const logs = calls(node, 'log');
+    await until(() => caught.length === 1, 'first error');
+    assert.match(String(caught[0].error?.message), /refused/);
+    assert.equal(caught[0].payload.code, 'refused');
+    node.receive({ payload: 'poll' });
+    node.receive({ payload: 'poll' });
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(caught.length, 1, 'the same error is reported once');
+    assert.ok(statuses.some((c) => (c.args[0] as { fill?: string }).fill === 'red'));
+    // the HALO comes up with Digest, but our password is wrong: a new error
+    await startSim('digest', port);
+    await helper.unload();
+    const second = await load({ port, auth: 'auto' }, { output: 'snapshot', interval: 1 }, { username: 'admin', password: 'wrong' });
+    await until(() => second.caught.length === 1, 'auth error');
+    assert.equal(second.caught[0].payload.code, 'auth');
+    assert.equal(second.caught[0].payload.status, 401);
+    void logs;
+    await helper.unload();
+    // right password: no error, recovery from an earlier failure is logged
+    const third = await load({ port, auth: 'auto' }, { output: 'snapshot', interval: 1 });
+    await until(() => third.out.length === 1, 'good poll');
+    assert.equal(third.caught.length, 0);
+  });
+
+  it('recovery after errors is logged and shown', async () => {
+    const port = await freePort();
+    const { node, out, caught } = await load({ port, auth: 'none' }, { output: 'snapshot', interval: 1 });
+    const logs = calls(node, 'log');
+    await until(() => caught.length === 1, 'refused');
+    await startSim('none', port);
+    node.receive({ payload: 'poll' });
+    await until(() => out.length === 1, 'recovered poll');
+    await until(() => logs.some((c) => /answers again/.test(String(c.args[0]))), 'recovery log');
+  });
+
+  it('without a sensor: red status and done(err) on input', async () => {
+    const flow: Flow = [{ id: 'poll', type: 'halo-poll', sensor: '', interval: 10, output: 'changes', wires: [[]] }];
+    await helper.load(modules as never, flow as never);
+    const node = helper.getNode('poll');
+    const errors = calls(node, 'error');
+    node.receive({ payload: 1 });
+    await until(() => errors.length >= 1, 'error');
+  });
+});
