@@ -127,7 +127,7 @@ describe('editor (Node-RED + Chromium)', function () {
       } catch {
         /* no deploy warning: good */
       }
-      await waitForLine(nr, mark, /Started flows/, 'Started flows');
+      await waitForLine(nr, mark, /Started flows|Waiting for missing types/, 'Started flows');
       // Let the example run a little so runtime errors show up.
       await new Promise((res) => setTimeout(res, 2500));
       const shot = path.join(results, 'examples', `${file.replace(/[\\/]/g, '__').replace(/\.json$/, '')}.png`);
