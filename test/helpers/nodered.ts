@@ -12,6 +12,16 @@ helper.init(redPath);
 
 export { helper };
 
+/**
+ * A core node module (e.g. `core/common/25-catch.js`) from the Node-RED under test — not
+ * from the devDependency — so test:nr5 registers Node-RED 5's own catch/status nodes.
+ */
+export function coreNode(rel: string): unknown {
+  const file = require.resolve(`@node-red/nodes/${rel}`, { paths: [path.dirname(redPath)] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a core node file of the Node-RED under test
+  return require(file);
+}
+
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
