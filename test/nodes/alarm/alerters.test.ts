@@ -9,13 +9,13 @@ import type { Node, NodeAPI } from 'node-red';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { sha256Fingerprint } from '../../../lib/alarm/siren';
-import { helper, nodeModule, until } from '../../helpers/nodered';
+import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const telegramModule = nodeModule('vigil-telegram') as Mod;
 const sirenModule = nodeModule('vigil-siren') as Mod;
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's core Catch node has no typings
-const catchModule = require('@node-red/nodes/core/common/25-catch.js') as Mod;
+// Node-RED's core Catch node, from the Node-RED under test (4.x, or 5.x for test:nr5)
+const catchModule = coreNode('core/common/25-catch.js') as Mod;
 
 type Msg = { payload: Record<string, unknown>; error?: { message: string } };
 function collect(id: string): Msg[] {

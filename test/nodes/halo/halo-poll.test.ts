@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { HaloSim } from '../../../lib/halo/sim';
-import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { coreNode, freePort, helper, nodeModule, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
@@ -22,8 +22,8 @@ function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log'): SpyCall
   return list;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's core Catch node has no typings
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: NodeAPI) => void;
+// Node-RED's core Catch node, from the Node-RED under test (4.x, or 5.x for test:nr5)
+const catchNode = coreNode('core/common/25-catch.js') as (RED: NodeAPI) => void;
 const modules = [withCatalog(nodeModule('halo-sensor') as (RED: NodeAPI) => void, 'halo-sensor'), withCatalog(nodeModule('halo-poll') as (RED: NodeAPI) => void, 'halo-poll'), catchNode];
 
 describe('halo-poll with halo-sensor (against halo-sim)', function () {
