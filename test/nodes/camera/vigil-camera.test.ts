@@ -1,0 +1,242 @@
+/**
+ * vigil-camera in Node-RED against real loopback sources: an MJPEG HTTP server (camera-sim,
+ * with Digest auth), a snapshot server, a file, ffmpeg on a generated video file; plus
+ * start/stop, the missing-ffmpeg error, input frames and the system's camera section.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
+import type { SystemHub } from '../../../lib/system/hub';
+import type { FrameInfo } from '../../../lib/system/types';
+import { clip, tempDir } from '../../helpers/clips';
+import { helper, nodeModule, until } from '../../helpers/nodered';
+
+type Mod = (RED: NodeAPI) => void;
+const cameraModule = nodeModule('vigil-camera') as Mod;
+const systemModule = nodeModule('vigil-system') as Mod;
+
+type FrameMsg = { payload: Buffer; frame: FrameInfo; topic: string };
+
+function collect(id: string): FrameMsg[] {
+  const out: FrameMsg[] = [];
+  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as FrameMsg));
+  return out;
+}
+
+type Spy = { called: boolean; args: unknown[][] };
+const spy = (n: Node, method: 'error' | 'warn' | 'status'): Spy => (n as unknown as Record<string, Spy>)[method];
+
+function hasFfmpeg(): boolean {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line mentions `needle` (Linux /proc). */
+function processesWith(needle: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+describe('vigil-camera node', function () {
+  this.timeout(30000);
+  let sim: CameraSim | undefined;
+  let frames: Buffer[];
+
+  before(async () => {
+    frames = (await clip('moving')).slice(0, 8);
+  });
+  beforeEach(async () => {
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it('streams MJPEG from an HTTP camera with Digest credentials', async () => {
+    sim = await startCameraSim({ frames, fps: 30, auth: 'digest', username: 'viewer', password: 's3cret' });
+    const flow = [
+      { id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, fps: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([cameraModule], flow, { cam: { username: 'viewer', password: 's3cret' } });
+    const got = collect('out');
+    await until(() => got.length >= 5, 'five frames', 1000);
+    assert.ok(got.every((m) => Buffer.isBuffer(m.payload) && frames.some((f) => f.equals(m.payload))));
+    assert.deepEqual(
+      got.slice(0, 3).map((m) => [m.frame.seq, m.frame.width, m.frame.height, m.topic]),
+      [
+        [1, 640, 480, 'frame'],
+        [2, 640, 480, 'frame'],
+        [3, 640, 480, 'frame'],
+      ],
+    );
+    assert.ok(got[0].frame.timestamp > 0);
+    assert.equal(spy(helper.getNode('cam'), 'error').called, false);
+  });
+
+  it('wrong credentials: an error once, a red status, retries', async () => {
+    sim = await startCameraSim({ frames, fps: 30, auth: 'basic', username: 'viewer', password: 's3cret' });
+    const flow = [{ id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, wires: [[]] }];
+    await helper.load([cameraModule], flow, { cam: { username: 'viewer', password: 'nope' } });
+    const cam = helper.getNode('cam');
+    await until(() => spy(cam, 'error').called, 'error', 500);
+    assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
+    const statuses = spy(cam, 'status').args.map((a) => a[0] as { fill?: string });
+    assert.ok(statuses.some((s) => s.fill === 'red'));
+  });
+
+  it('polls a snapshot URL at the frame rate', async () => {
+    sim = await startCameraSim({ frames, fps: 30 });
+    const flow = [
+      { id: 'cam', type: 'vigil-camera', source: 'snapshot', url: `${sim.url}/snapshot.jpg`, fps: 20, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([cameraModule], flow);
+    const got = collect('out');
+    await until(() => got.length >= 4, 'four snapshots', 1000);
+    assert.ok(got.every((m) => frames.some((f) => f.equals(m.payload))));
+  });
+
+  it('plays a local MJPEG file in a loop; stop and start by message', async () => {
+    const t = tempDir();
+    try {
+      const file = path.join(t.dir, 'clip.mjpeg');
+      fs.writeFileSync(file, Buffer.concat(frames.slice(0, 3)));
+      const flow = [
+        { id: 'cam', type: 'vigil-camera', source: 'file', url: file, fps: 50, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await helper.load([cameraModule], flow);
+      const got = collect('out');
+      await until(() => got.length >= 7, 'the clip twice', 1000);
+      assert.ok(got[3].payload.equals(got[0].payload), 'looped');
+      const cam = helper.getNode('cam');
+      cam.receive({ payload: 'stop' } as never);
+      await new Promise((r) => setTimeout(r, 100));
+      const n = got.length;
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(got.length, n, 'no frames while stopped');
+      cam.receive({ payload: 'start' } as never);
+      await until(() => got.length > n + 2, 'frames again', 1000);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('runs ffmpeg on a generated video file and kills it on close', async function () {
+    if (!hasFfmpeg()) {
+      console.log('      (ffmpeg not installed: skipped; apt-get install ffmpeg)');
+      this.skip();
+    }
+    const t = tempDir('vigil-ffmpeg-node-');
+    try {
+      const raw = path.join(t.dir, 'clip.mjpeg');
+      fs.writeFileSync(raw, Buffer.concat(await clip('moving')));
+      const video = path.join(t.dir, 'moving.avi');
+      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-framerate', '15', '-i', raw, '-c:v', 'mpeg4', '-q:v', '3', video]);
+      const flow = [
+        { id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: video, fps: 0, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await helper.load([cameraModule], flow);
+      const got = collect('out');
+      await until(() => got.length >= 5, 'frames from ffmpeg', 1000);
+      assert.ok(got.every((m) => m.payload[0] === 0xff && m.payload[1] === 0xd8 && m.frame.width === 640 && m.frame.height === 480));
+      assert.equal(processesWith(video).length, 1, 'one ffmpeg running');
+      await helper.unload();
+      await until(() => processesWith(video).length === 0, 'ffmpeg gone after close', 500);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('ffmpeg missing: the error names apt-get install ffmpeg', async () => {
+    const flow = [{ id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://127.0.0.1:1/none', ffmpegPath: '/nonexistent/ffmpeg', wires: [[]] }];
+    await helper.load([cameraModule], flow);
+    const cam = helper.getNode('cam');
+    await until(() => spy(cam, 'error').called, 'error', 500);
+    assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
+    const payload = (spy(cam, 'error').args[0][1] as { payload: string }).payload;
+    assert.match(payload, /apt-get install ffmpeg/);
+  });
+
+  it('no URL or "start on deploy" off: stays stopped without an error', async () => {
+    const flow = [
+      { id: 'a', type: 'vigil-camera', source: 'ffmpeg', url: '', wires: [[]] },
+      { id: 'b', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://camera.invalid/stream', autoStart: false, wires: [[]] },
+    ];
+    await helper.load([cameraModule], flow);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const id of ['a', 'b']) {
+      const n = helper.getNode(id);
+      assert.equal(spy(n, 'error').called, false, id);
+      const last = spy(n, 'status').args.at(-1)?.[0] as { fill: string; text: string };
+      assert.equal(last.fill, 'grey', id);
+    }
+    const a = helper.getNode('a');
+    a.receive({ payload: 'start' } as never);
+    await until(() => spy(a, 'error').called, 'start without a URL is an error for that message');
+    assert.match(String(spy(a, 'error').args[0][0]), /noUrl/);
+  });
+
+  it('input source: JPEG buffers pass through the cap; anything else is an error', async () => {
+    const flow = [
+      { id: 'cam', type: 'vigil-camera', source: 'input', fps: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([cameraModule], flow);
+    const got = collect('out');
+    const cam = helper.getNode('cam');
+    cam.receive({ payload: frames[0] } as never);
+    await until(() => got.length === 1, 'frame');
+    assert.equal(got[0].frame.seq, 1);
+    cam.receive({ payload: Buffer.from('not a jpeg') } as never);
+    await until(() => spy(cam, 'error').called, 'error');
+    assert.match(String(spy(cam, 'error').args[0][0]), /notJpeg/);
+    cam.receive({ payload: 42 } as never);
+    await until(() => spy(cam, 'error').args.length === 2, 'second error');
+    assert.match(String(spy(cam, 'error').args[1][0]), /badInput/);
+  });
+
+  it('with a system: owns the camera section, publishes frames, stops on shutdown', async () => {
+    sim = await startCameraSim({ frames, fps: 30 });
+    const flow = [
+      { id: 'sys', type: 'vigil-system', name: 'test' },
+      { id: 'cam', type: 'vigil-camera', system: 'sys', source: 'mjpeg', url: '', fps: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([systemModule, cameraModule], flow);
+    const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    const got = collect('out');
+    assert.deepEqual(hub.getConfig().camera, { url: '' });
+    assert.deepEqual(hub.validateConfig({ ...hub.getConfig(), camera: { url: 5 } }).map((e) => e.loc), [['camera', 'url']]);
+    assert.deepEqual(hub.applyConfig({ ...hub.getConfig(), camera: { url: `${sim.url}/stream.mjpg` } }), []);
+    await until(() => got.length >= 2 && hub.frame !== undefined, 'frames after the URL was set', 1000);
+    assert.ok(hub.frame!.jpeg.equals(got[got.length - 1].payload) || frames.some((f) => f.equals(hub.frame!.jpeg)));
+    hub.shutdown();
+    await new Promise((r) => setTimeout(r, 100));
+    const n = got.length;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(got.length, n, 'stopped by the shutdown');
+    hub.start();
+    await until(() => got.length > n, 'started again', 1000);
+  });
+});
