@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Backoff, BackoffOptions } from '../common/backoff';
 import { Clock, systemClock, TimerHandle } from '../common/clock';
-import { Body, ConnectOptions, defaultMime, encode, IdentBody, IsotelDecoder, IsotelMessage, Json, MAX_MESSAGE_BYTES, normalizeUri, NotifyBody } from './codec';
+import { Body, ConnectOptions, defaultMime, encode, Frame, IdentBody, interpret, IsotelDecoder, IsotelMessage, Json, MAX_MESSAGE_BYTES, normalizeUri, NotifyBody, parseBody } from './codec';
 
 export type LinkState =
   | { state: 'idle' }
@@ -115,6 +115,7 @@ interface Outbound {
 }
 
 interface Subscription {
+  uri: string;
   options?: ConnectOptions;
   owners: Set<string>;
   status: 'pending' | 'ok' | 'error';
@@ -241,7 +242,7 @@ export class IsotelClient extends EventEmitter<Events> {
       existing.options = options;
       if (!changed) return;
     } else {
-      this.subs.set(u, { options, owners: new Set([owner]), status: 'pending' });
+      this.subs.set(u, { uri: u, options, owners: new Set([owner]), status: 'pending' });
     }
     if (this.connected) this.write(encode.connect(u, options), this.epoch);
     this.refreshConnectedState();
@@ -339,7 +340,7 @@ export class IsotelClient extends EventEmitter<Events> {
     this.socket = sock;
     const decoder = new IsotelDecoder({
       maxMessageBytes: this.opts.maxMessageBytes,
-      onMessage: (m) => this.onMessage(m),
+      onFrame: (f) => this.onFrame(f),
       onOversize: (n) => {
         this.emit('warning', `a message grew past ${this.opts.maxMessageBytes} bytes without a terminator (${n} bytes): dropped, connection reset`);
         this.dropSocket(sock, 'oversize message');
@@ -472,13 +473,23 @@ export class IsotelClient extends EventEmitter<Events> {
 
   // ---- inbound -------------------------------------------------------------------------
 
+  private onFrame(f: Frame): void {
+    if (f.keyword === 'SIGNAL' && f.uri !== undefined) {
+      // The hot path: parse the data only when someone subscribed to this URI.
+      this.counters.signals++;
+      const sub = this.subs.get(f.uri);
+      if (!sub) return;
+      const { body, malformed } = parseBody(f.text);
+      if (malformed) this.emit('warning', `SIGNAL ${f.uri}: malformed JSON data, passed on as text`);
+      // The subscription's own URI string: f.uri is a slice of a whole socket chunk.
+      this.emit('signal', sub.uri, body);
+      return;
+    }
+    this.onMessage(interpret(f));
+  }
+
   private onMessage(m: IsotelMessage): void {
     switch (m.kind) {
-      case 'signal':
-        this.counters.signals++;
-        if (m.malformed) this.emit('warning', `SIGNAL ${m.uri}: malformed JSON data, passed on as text`);
-        this.emit('signal', m.uri, m.data);
-        return;
       case 'request':
         this.onRequest(m.body, m.malformed ? 'malformed JSON request' : undefined);
         return;

@@ -8,6 +8,7 @@
  * dispatch ({@link decode}) and an encoder ({@link encode}) that can never put a blank
  * line inside a body.
  */
+import { isAscii } from 'node:buffer';
 import { Framer } from '../common/framer';
 
 /** The terminators a decoder accepts (the encoder always writes `\n\n`). */
@@ -85,23 +86,19 @@ export function parseBody(text: string): ParsedBody {
   }
 }
 
-function trimmedText(buf: Buffer, from: number, to: number): string {
-  while (from < to && isSpace(buf[from])) from++;
-  while (to > from && isSpace(buf[to - 1])) to--;
-  return from === to ? '' : buf.toString('utf8', from, to);
-}
-
-function keywordOf(word: string): Keyword | undefined {
-  switch (word) {
-    case 'REPLY':
-    case 'HREPLY':
-    case 'STOP':
-    case 'IDENT':
-    case 'CONNECT':
-    case 'DISCONNECT':
-    case 'SIGNAL':
-    case 'NOTIFY':
-      return word;
+function keywordAt(s: string, p: number, q: number): Keyword | undefined {
+  // Compare in place first (no substring for the common case), then name it.
+  switch (q - p) {
+    case 4:
+      return s.startsWith('STOP', p) ? 'STOP' : undefined;
+    case 5:
+      return s.startsWith('REPLY', p) ? 'REPLY' : s.startsWith('IDENT', p) ? 'IDENT' : undefined;
+    case 6:
+      return s.startsWith('SIGNAL', p) ? 'SIGNAL' : s.startsWith('HREPLY', p) ? 'HREPLY' : s.startsWith('NOTIFY', p) ? 'NOTIFY' : undefined;
+    case 7:
+      return s.startsWith('CONNECT', p) ? 'CONNECT' : undefined;
+    case 10:
+      return s.startsWith('DISCONNECT', p) ? 'DISCONNECT' : undefined;
     default:
       return undefined;
   }
@@ -113,65 +110,91 @@ function flag<T extends object>(m: T, malformed: boolean): T {
 }
 
 /**
- * Decode one framed message (without its terminator). Never throws: whatever the bytes,
- * the result is a message of some kind (`request`, `unknown` or `invalid` for odd input).
+ * A message with its keyword, URI and body text found but the body not yet parsed: the
+ * cheap first half of {@link decode}. `keyword` is undefined for a request; `word` holds
+ * an unknown keyword; `noUri` marks SIGNAL/CONNECT/DISCONNECT without a URI.
  */
-export function decode(buf: Buffer): IsotelMessage {
-  const end = buf.length;
-  let p = 0;
-  while (p < end && isSpace(buf[p])) p++;
+export interface Frame {
+  keyword?: Keyword;
+  word?: string;
+  uri?: string;
+  noUri?: true;
+  /** The body, trimmed ('' when empty). */
+  text: string;
+}
+
+/** Find keyword, URI and body text of one framed message (`buf[start..end)`, without its terminator). Never throws. */
+export function scan(buf: Buffer, start = 0, end = buf.length): Frame {
+  return scanText(buf.toString('utf8', start, end), 0, end - start);
+}
+
+/** {@link scan} on text: the message is `s[start..end)`. */
+export function scanText(s: string, start: number, end: number): Frame {
+  let p = start;
+  while (p < end && isSpace(s.charCodeAt(p))) p++;
   // An upper-case word (A-Z, 0-9, _) of 2+ characters followed by whitespace or the end.
   let q = p;
   while (q < end) {
-    const c = buf[q];
+    const c = s.charCodeAt(q);
     if ((c >= 0x41 && c <= 0x5a) || c === 0x5f || (q > p && c >= 0x30 && c <= 0x39)) q++;
     else break;
   }
-  if (q - p < 2 || (q < end && !isSpace(buf[q]))) {
-    const { body, malformed } = parseBody(trimmedText(buf, p, end));
-    return flag({ kind: 'request', body }, malformed);
-  }
-  const word = buf.toString('latin1', p, q);
-  const kw = keywordOf(word);
-  if (!kw) {
-    const { body, malformed } = parseBody(trimmedText(buf, q, end));
-    return flag({ kind: 'unknown', keyword: word, body }, malformed);
-  }
+  if (q - p < 2 || (q < end && !isSpace(s.charCodeAt(q)))) return { text: trimmed(s, p, end) };
+  const kw = keywordAt(s, p, q);
+  if (!kw) return { word: s.slice(p, q), text: trimmed(s, q, end) };
   p = q;
+  if (kw === 'SIGNAL' || kw === 'CONNECT' || kw === 'DISCONNECT') {
+    // <KEYWORD> <uri> [data]: any run of spaces; CONNECT options may sit on the next line.
+    while (p < end && isInlineSpace(s.charCodeAt(p))) p++;
+    let u = p;
+    while (u < end && !isSpace(s.charCodeAt(u))) u++;
+    if (u === p) return { keyword: kw, noUri: true, text: trimmed(s, p, end) };
+    const raw = s.slice(p, u);
+    return { keyword: kw, uri: s.charCodeAt(p) === 0x2f ? raw : normalizeUri(raw), text: trimmed(s, u, end) };
+  }
+  return { keyword: kw, text: trimmed(s, p, end) };
+}
+
+function trimmed(s: string, from: number, to: number): string {
+  while (from < to && isSpace(s.charCodeAt(from))) from++;
+  while (to > from && isSpace(s.charCodeAt(to - 1))) to--;
+  return from === to ? '' : s.slice(from, to);
+}
+
+/** The second half of {@link decode}: parse the body of a scanned frame. */
+export function interpret(f: Frame): IsotelMessage {
+  const { body, malformed } = parseBody(f.text);
+  const kw = f.keyword;
+  if (!kw) return f.word === undefined ? flag({ kind: 'request', body }, malformed) : flag({ kind: 'unknown', keyword: f.word, body }, malformed);
+  if (f.noUri) {
+    if (kw === 'DISCONNECT' && f.text.length === 0) return { kind: 'disconnect', body: undefined };
+    return { kind: 'invalid', keyword: kw, reason: `${kw} without a parameter URI`, text: `${kw} ${f.text}`.trim() };
+  }
   switch (kw) {
     case 'SIGNAL':
+      return flag({ kind: 'signal', uri: f.uri as string, data: body }, malformed);
     case 'CONNECT':
-    case 'DISCONNECT': {
-      // <KEYWORD> <uri> [data]: any run of spaces; CONNECT options may sit on the next line.
-      while (p < end && isInlineSpace(buf[p])) p++;
-      let u = p;
-      while (u < end && !isSpace(buf[u])) u++;
-      const uri = u > p ? normalizeUri(buf.toString('utf8', p, u)) : undefined;
-      if (uri === undefined) {
-        // The rest (if anything) is on following lines: a URI is mandatory for SIGNAL/CONNECT.
-        const rest = trimmedText(buf, p, end);
-        if (kw === 'DISCONNECT' && rest.length === 0) return { kind: 'disconnect', body: undefined };
-        return { kind: 'invalid', keyword: kw, reason: `${kw} without a parameter URI`, text: buf.toString('utf8') };
-      }
-      const { body, malformed } = parseBody(trimmedText(buf, u, end));
-      if (kw === 'SIGNAL') return flag({ kind: 'signal', uri, data: body }, malformed);
-      if (kw === 'CONNECT') return flag({ kind: 'connect', uri, body }, malformed);
-      return flag({ kind: 'disconnect', uri, body }, malformed);
-    }
+      return flag({ kind: 'connect', uri: f.uri as string, body }, malformed);
+    case 'DISCONNECT':
+      return flag({ kind: 'disconnect', uri: f.uri as string, body }, malformed);
     case 'HREPLY': {
-      const { body, malformed } = parseBody(trimmedText(buf, p, end));
       const reply = toHttpReply(body);
-      if (!reply || malformed) {
-        return { kind: 'invalid', keyword: kw, reason: 'HREPLY needs a JSON object with a numeric "status"', text: buf.toString('utf8') };
-      }
+      if (!reply || malformed) return { kind: 'invalid', keyword: kw, reason: 'HREPLY needs a JSON object with a numeric "status"', text: `${kw} ${f.text}`.trim() };
       return { kind: 'hreply', reply };
     }
     default: {
-      const { body, malformed } = parseBody(trimmedText(buf, p, end));
       const kind = kw === 'REPLY' ? 'reply' : kw === 'IDENT' ? 'ident' : kw === 'STOP' ? 'stop' : 'notify';
       return flag({ kind, body }, malformed);
     }
   }
+}
+
+/**
+ * Decode one framed message (without its terminator). Never throws: whatever the bytes,
+ * the result is a message of some kind (`request`, `unknown` or `invalid` for odd input).
+ */
+export function decode(buf: Buffer): IsotelMessage {
+  return interpret(scan(buf));
 }
 
 function toHttpReply(body: Body): HttpReply | undefined {
@@ -295,7 +318,10 @@ export function isValidUri(uri: unknown): uri is string {
 // Stream decoder
 
 export interface DecoderOptions {
-  onMessage: (message: IsotelMessage, raw: Buffer) => void;
+  /** Every message, decoded (body parsed). */
+  onMessage?: (message: IsotelMessage) => void;
+  /** Or: every message scanned only, body parsing left to the caller ({@link interpret}). */
+  onFrame?: (frame: Frame) => void;
   /** A message grew past `maxMessageBytes` without a terminator (it is dropped). */
   onOversize?: (bytes: number) => void;
   maxMessageBytes?: number;
@@ -304,27 +330,41 @@ export interface DecoderOptions {
 /** Framer + decode: feed socket chunks, get messages. */
 export class IsotelDecoder {
   private readonly framer: Framer;
+  private textOf?: Buffer;
+  private text?: string;
 
   constructor(opts: DecoderOptions) {
+    const { onMessage, onFrame } = opts;
     this.framer = new Framer({
       mode: 'delimiter',
       delimiters: DELIMITERS,
       maxMessageBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES,
-      onMessage: (raw) => {
+      onRange: (buf, start, end) => {
         // Stray line breaks between messages (e.g. "\n\n\n") are not messages.
-        for (let i = 0; i < raw.length; i++) {
-          if (!isSpace(raw[i])) {
-            opts.onMessage(decode(raw), raw);
-            return;
-          }
+        let i = start;
+        while (i < end && isSpace(buf[i])) i++;
+        if (i === end) return;
+        // An ASCII buffer (the usual case) is turned into text once per push and every
+        // message is a slice of it; otherwise each message is decoded as UTF-8 on its own.
+        if (buf !== this.textOf) {
+          this.textOf = buf;
+          this.text = isAscii(buf) ? buf.toString('latin1') : undefined;
         }
+        const f = this.text !== undefined ? scanText(this.text, start, end) : scan(buf, start, end);
+        if (onFrame) onFrame(f);
+        else onMessage?.(interpret(f));
       },
       onOversize: opts.onOversize,
     });
   }
 
   push(chunk: Buffer): void {
-    this.framer.push(chunk);
+    try {
+      this.framer.push(chunk);
+    } finally {
+      this.textOf = undefined;
+      this.text = undefined;
+    }
   }
 
   /** Bytes of an unfinished message. */
