@@ -1,0 +1,173 @@
+/**
+ * vigil-motion in Node-RED on the generated clips: the moving object yields motion seconds,
+ * the still scene none, the lighting jump none (its counts are above hi). Frames are fed at
+ * 15 fps by their frame timestamps, each after the previous one was finished (a Complete
+ * node reports done()), so the run is deterministic. Also: metrics output, bad input, the
+ * system's processing section.
+ */
+import assert from 'node:assert/strict';
+import type { Node, NodeAPI } from 'node-red';
+import type { ClipKind } from '../../../lib/camera/testclips';
+import type { SystemHub } from '../../../lib/system/hub';
+import type { DetectorMetrics } from '../../../lib/system/types';
+import { clip } from '../../helpers/clips';
+import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
+
+type Mod = (RED: NodeAPI) => void;
+const motionModule = nodeModule('vigil-motion') as Mod;
+const systemModule = nodeModule('vigil-system') as Mod;
+const completeModule = coreNode('core/common/24-complete.js') as Mod;
+const catchModule = coreNode('core/common/25-catch.js') as Mod;
+
+type Msg = { topic?: string; payload: unknown; counts?: number[]; error?: { message: string } };
+type Spy = { called: boolean; args: unknown[][] };
+const spy = (n: Node, method: 'error' | 'warn' | 'log' | 'status'): Spy => (n as unknown as Record<string, Spy>)[method];
+
+function collect(id: string): Msg[] {
+  const out: Msg[] = [];
+  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as Msg));
+  return out;
+}
+
+function flow(extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+  return [
+    { id: 'tab', type: 'tab' },
+    { id: 'mo', z: 'tab', type: 'vigil-motion', fps: 2, avgWeighting: 0.5, dilationIterations: 0, fixedLvlThreshold: 5, gaussKsize: 13, pixelThresholdLo: 0, pixelThresholdHi: 10000, resizeWidth: 640, engine: 'auto', ...extra, wires: [['sec'], ['met']] },
+    { id: 'sec', z: 'tab', type: 'helper' },
+    { id: 'met', z: 'tab', type: 'helper' },
+    { id: 'cpl', z: 'tab', type: 'complete', scope: ['mo'], uncaught: false, wires: [['done']] },
+    { id: 'done', z: 'tab', type: 'helper' },
+    { id: 'ctch', z: 'tab', type: 'catch', scope: ['mo'], uncaught: false, wires: [['err']] },
+    { id: 'err', z: 'tab', type: 'helper' },
+  ];
+}
+
+/** Feed frames one after another at 15 fps (frame time), waiting for each done(). */
+async function feed(frames: Buffer[], passes = 2): Promise<void> {
+  const mo = helper.getNode('mo');
+  const done = collect('done');
+  const t0 = Date.now();
+  for (let i = 0; i < frames.length * passes; i++) {
+    mo.receive({ payload: frames[i % frames.length], frame: { seq: i + 1, width: 640, height: 480, timestamp: t0 + Math.round((i * 1000) / 15) } } as never);
+    await until(() => done.length === i + 1, `frame ${i} done`, 2000, 5);
+  }
+}
+
+describe('vigil-motion node', function () {
+  this.timeout(60000);
+  beforeEach(async () => {
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+  });
+
+  const cases: Array<[ClipKind, (m: boolean[]) => boolean, string]> = [
+    ['moving', (m) => m.filter(Boolean).length >= m.length - 1, 'motion seconds'],
+    ['still', (m) => m.every((x) => !x), 'no motion'],
+    ['lighting', (m) => m.every((x) => !x), 'no motion (the jump is above hi)'],
+  ];
+  for (const [kind, ok, what] of cases) {
+    it(`${kind} clip → ${what}`, async () => {
+      await helper.load([motionModule, completeModule, catchModule], flow() as never);
+      const secs = collect('sec');
+      await feed(await clip(kind));
+      const motion = secs.map((m) => m.payload as boolean);
+      assert.ok(motion.length >= 7, `seconds: ${motion.length}`);
+      assert.ok(secs.every((m) => m.topic === 'motion' && Array.isArray(m.counts) && m.counts.length === 2));
+      assert.ok(ok(motion), `${kind}: ${motion.join(',')} counts ${secs.map((m) => m.counts?.join('/')).join(' ')}`);
+      if (kind === 'lighting') assert.ok(secs.some((m) => m.counts!.some((c) => c > 10000)), 'the jump was seen, above hi');
+      const mo = helper.getNode('mo');
+      assert.ok(spy(mo, 'log').args.some((a) => /vigil-motion.log.engine/.test(String(a[0]))), 'the log says which engine');
+      assert.equal(spy(mo, 'error').called, false);
+    });
+  }
+
+  it('sends metrics about once a second with the engine name', async () => {
+    await helper.load([motionModule, completeModule, catchModule], flow({ fps: 5 }) as never);
+    const met = collect('met');
+    const frames = await clip('moving');
+    const mo = helper.getNode('mo');
+    for (let i = 0; i < 20 && met.length === 0; i++) {
+      mo.receive({ payload: frames[i % frames.length] } as never);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await until(() => met.length >= 1, 'metrics', 500);
+    const m = met[0].payload as DetectorMetrics;
+    assert.equal(met[0].topic, 'metrics');
+    assert.ok(['opencv', 'sharp'].includes(m.engine));
+    assert.ok(m.frames >= 1 && m.loopMinS > 0 && m.loopMinS <= m.loopAvgS && m.loopAvgS <= m.loopMaxS);
+  });
+
+  it('engine sharp runs in its worker and agrees with the clips', async () => {
+    await helper.load([motionModule, completeModule, catchModule], flow({ engine: 'sharp' }) as never);
+    const secs = collect('sec');
+    await feed((await clip('moving')).slice(0, 50), 1);
+    assert.ok(secs.length >= 3 && secs.slice(1).every((m) => m.payload === true), secs.map((m) => m.counts?.join('/')).join(' '));
+    const last = spy(helper.getNode('mo'), 'status').args.at(-1)?.[0] as { text: string };
+    assert.match(last.text, /vigil-motion.status.motion/);
+  });
+
+  it('non-image payloads are errors (Catch); a corrupt JPEG is warned and skipped', async () => {
+    await helper.load([motionModule, completeModule, catchModule], flow({ fps: 30 }) as never);
+    const errs = collect('err');
+    const done = collect('done');
+    const mo = helper.getNode('mo');
+    mo.receive({ payload: 'hello' } as never);
+    mo.receive({ payload: Buffer.from('not a jpeg') } as never);
+    await until(() => errs.length === 2, 'two errors');
+    assert.match(errs[0].error!.message, /notBuffer/);
+    assert.match(errs[1].error!.message, /notJpeg/);
+    const frames = await clip('moving');
+    mo.receive({ payload: frames[0].subarray(0, 3000), frame: { timestamp: 1000 } } as never);
+    await until(() => spy(mo, 'warn').called, 'warning');
+    assert.match(String(spy(mo, 'warn').args[0][0]), /vigil-motion.errors.corrupt/);
+    mo.receive({ payload: frames[1], frame: { timestamp: 2000 } } as never);
+    await until(() => done.length === 2, 'both frames done');
+    assert.equal(errs.length, 2, 'a corrupt frame is not an error for the flow');
+  });
+
+  it('invalid settings refuse to start with a clear status', async () => {
+    await helper.load([motionModule], [{ id: 'mo', type: 'vigil-motion', fps: 2, gaussKsize: 4, wires: [[], []] }] as never);
+    const mo = helper.getNode('mo');
+    assert.match(String(spy(mo, 'error').args[0][0]), /vigil-motion.errors.invalid/);
+    assert.equal((spy(mo, 'status').args.at(-1)?.[0] as { fill: string }).fill, 'red');
+  });
+
+  it('with a system: owns the processing section, applies in place, publishes metrics', async () => {
+    const f = flow({ system: 'sys', fps: 5 });
+    f.push({ id: 'sys', type: 'vigil-system', name: 'test' });
+    await helper.load([systemModule, motionModule, completeModule, catchModule], f as never);
+    const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    const doc = hub.getConfig();
+    assert.deepEqual(doc.processing, {
+      fps: 5,
+      avg_weighting: 0.5,
+      dilation_iterations: 0,
+      fixed_lvl_threshold: 5,
+      gauss_ksize: 13,
+      pixel_threshold_hi: 10000,
+      pixel_threshold_lo: 0,
+      resize_width: 640,
+      engine: 'auto',
+    });
+    const bad = hub.validateConfig({ ...doc, processing: { ...doc.processing, gauss_ksize: 4, fps: 0 } });
+    assert.deepEqual(
+      bad.map((e) => [e.loc.join('.'), e.msg]),
+      [
+        ['processing.fps', 'The value must be greater than zero'],
+        ['processing.gauss_ksize', 'The guassian ksize option must be odd'],
+      ],
+    );
+    assert.deepEqual(hub.applyConfig({ ...doc, processing: { ...doc.processing, pixel_threshold_hi: 9000 } }), []);
+    assert.equal(hub.getConfig().processing!.pixel_threshold_hi, 9000);
+    const frames = await clip('moving');
+    const mo = helper.getNode('mo');
+    for (let i = 0; i < 20 && !hub.metrics; i++) {
+      mo.receive({ payload: frames[i % frames.length] } as never);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await until(() => hub.metrics !== undefined, 'metrics on the hub', 500);
+  });
+});
