@@ -141,8 +141,10 @@ export class IsotelClient extends EventEmitter<Events> {
   private checkTimer?: TimerHandle;
   private connectedAt = 0;
   private lastRx = 0;
-  private lastBytesWritten = 0;
-  private stalledSince = -1;
+  /** Bytes handed to the kernel at the last check (Node's bytesWritten also counts what is still buffered). */
+  private lastSent = 0;
+  /** When the socket last had nothing pending or made progress. */
+  private lastProgress = 0;
   private attempt = 0;
   private closing?: Promise<void>;
   private readonly counters: Omit<ClientStats, 'queued'> = { requests: 0, replies: 0, timeouts: 0, signals: 0, notifies: 0, dropped: 0, reconnects: 0 };
@@ -383,8 +385,8 @@ export class IsotelClient extends EventEmitter<Events> {
     this.attempt = 0;
     this.connectedAt = this.clock.now();
     this.lastRx = this.connectedAt;
-    this.lastBytesWritten = sock.bytesWritten;
-    this.stalledSince = -1;
+    this.lastSent = sock.bytesWritten - sock.writableLength;
+    this.lastProgress = this.connectedAt;
     // Messages bound to an older connection are worthless now.
     this.queue = this.queue.filter((q) => q.epoch === undefined);
     sock.write(encode.ident(this.opts.ident));
@@ -401,17 +403,15 @@ export class IsotelClient extends EventEmitter<Events> {
   private check(sock: net.Socket): void {
     if (this.socket !== sock || !this.connected) return;
     const now = this.clock.now();
-    if (sock.writableLength > 0 && sock.bytesWritten === this.lastBytesWritten) {
-      if (this.stalledSince < 0) this.stalledSince = now;
-      else if (now - this.stalledSince >= this.opts.stallTimeoutMs) {
-        this.emit('warning', `half-open link: ${sock.writableLength} bytes unsent for ${Math.round((now - this.stalledSince) / 1000)} s, reconnecting`);
-        this.dropSocket(sock, 'half-open link');
-        return;
-      }
-    } else {
-      this.stalledSince = -1;
+    const sent = sock.bytesWritten - sock.writableLength;
+    if (sock.writableLength === 0 || sent !== this.lastSent) {
+      this.lastProgress = now;
+    } else if (now - this.lastProgress >= this.opts.stallTimeoutMs) {
+      this.emit('warning', `half-open link: ${sock.writableLength} bytes unsent for ${Math.round((now - this.lastProgress) / 1000)} s, reconnecting`);
+      this.dropSocket(sock, 'half-open link');
+      return;
     }
-    this.lastBytesWritten = sock.bytesWritten;
+    this.lastSent = sent;
     if (this.opts.idleTimeoutMs > 0 && now - this.lastRx >= this.opts.idleTimeoutMs) {
       this.emit('warning', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s, reconnecting`);
       this.dropSocket(sock, 'idle link');

@@ -269,6 +269,34 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.match(warnings.join('\n'), /nothing received for 60 s/);
   });
 
+  it('half-open check: bytes that stay unsent past stallTimeout reset the link', async () => {
+    // A peer that accepts and never reads: the kernel buffers fill, then nothing moves.
+    const peers: net.Socket[] = [];
+    const srv = net.createServer({ pauseOnConnect: true }, (s) => peers.push(s));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const c = make({ port: (srv.address() as net.AddressInfo).port, checkIntervalMs: 5000, stallTimeoutMs: 30000, queueLimit: 100000 });
+    c.connect();
+    await until(() => c.state.state === 'connected', 'connected');
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 1000 && c.stats.queued === 0; i++) {
+      c.notify({ message: big });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(c.stats.queued > 0, 'the socket backs up');
+    clock.advance(5000); // first check: progress seen (the writes), nothing moves from here on
+    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(25000);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(c.state.state, 'connected', 'not yet');
+    clock.advance(5000);
+    await until(() => c.state.state === 'reconnecting', 'reset');
+    assert.match(warnings.join('\n'), /half-open link/);
+    assert.ok(c.stats.queued > 0, 'queued NOTIFYs survive the reset');
+    await c.close();
+    for (const p of peers) p.destroy();
+    await new Promise<void>((r) => srv.close(() => r()));
+  });
+
   it('keeps trying while the IoT is not there, and close() frees every timer', async () => {
     const port = sim.port;
     await sim.stop();
