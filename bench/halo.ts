@@ -1,0 +1,123 @@
+/**
+ * HALO benchmark (loopback only, bounded in time): halo-in throughput, TCP newline-framed
+ * JSON, against Node-RED's core `tcp in` (stream, split on "\n", strings) → `json` on the
+ * same bytes, both in one Node-RED runtime (node-red-node-test-helper) in the same run.
+ *
+ * Messages are the HALO's recommended set string expanded by the simulator's template
+ * engine, so halo-in does its whole job per message: framing, matching the set / reset /
+ * heartbeat templates, pulling out every token, numbers, and the normalised event. Core
+ * only splits and JSON-parses. Each side runs twice, interleaved; the best run counts.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { NodeAPI } from 'node-red';
+import { RECOMMENDED_TEMPLATES } from '../lib/halo/decode';
+import { HaloSimState } from '../lib/halo/sim';
+import { expandTemplate } from '../lib/halo/template';
+
+const MESSAGES = 40_000;
+const DEADLINE_MS = 60_000;
+
+function traffic(): Buffer {
+  const st = new HaloSimState({ name: 'Bench-HALO', mac: '0011223344AA', ip: '10.0.0.7' });
+  const ids = st.events.map((e) => e.id);
+  const parts: string[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const id = ids[i % ids.length];
+    const kind = i % 2 === 0 ? 'set' : 'reset';
+    const e = kind === 'set' ? st.set(id, 10 + (i % 97)) : st.reset(id);
+    parts.push(expandTemplate(RECOMMENDED_TEMPLATES[kind], st.tokenValues(e)));
+  }
+  return Buffer.from(parts.join(''));
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      return await new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+        s.once('error', reject);
+      });
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function write(s: net.Socket, data: Buffer): Promise<void> {
+  const CHUNK = 64 * 1024;
+  for (let at = 0; at < data.length; at += CHUNK) {
+    if (!s.write(data.subarray(at, at + CHUNK))) await new Promise((r) => s.once('drain', r));
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(a.port));
+    });
+  });
+}
+
+export async function run(): Promise<void> {
+  const { helper, nodeModule } = await import('../test/helpers/nodered');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED core nodes have no typings
+  const tcpNodes = require('@node-red/nodes/core/network/31-tcpin.js') as (RED: NodeAPI) => void;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED core nodes have no typings
+  const jsonNode = require('@node-red/nodes/core/parsers/70-JSON.js') as (RED: NodeAPI) => void;
+  const haloIn = nodeModule('halo-in') as (RED: NodeAPI) => void;
+  const data = traffic();
+
+  async function once(which: 'core' | 'halo'): Promise<{ rate: number; received: number; kinds: string }> {
+    const port = await freePort();
+    const flow =
+      which === 'core'
+        ? [
+            { id: 'tin', type: 'tcp in', server: 'server', host: '', port, datamode: 'stream', datatype: 'utf8', newline: '\\n', topic: '', trim: false, base64: false, tls: '', wires: [['js']] },
+            { id: 'js', type: 'json', property: 'payload', action: '', pretty: false, wires: [['sink']] },
+            { id: 'sink', type: 'helper' },
+          ]
+        : [
+            { id: 'hin', type: 'halo-in', transport: 'tcp', host: '127.0.0.1', port, framing: 'newline', format: 'auto', heartbeatInterval: 60, missedHeartbeats: 3, wires: [['sink'], []] },
+            { id: 'sink', type: 'helper' },
+          ];
+    await helper.load((which === 'core' ? [tcpNodes, jsonNode] : [haloIn]) as never, flow as never);
+    let received = 0;
+    let sets = 0;
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((r) => (done = r));
+    helper.getNode('sink').on('input', (msg: object) => {
+      const m = msg as { payload?: { kind?: string; type?: string } };
+      if ((m.payload?.kind ?? m.payload?.type) === 'set') sets++;
+      if (++received === MESSAGES) done();
+    });
+    const sock = await connect(port);
+    const t0 = performance.now();
+    await write(sock, data);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, DEADLINE_MS)))]);
+    clearTimeout(timer);
+    const secs = (performance.now() - t0) / 1000;
+    sock.destroy();
+    await helper.unload();
+    return { rate: received / secs, received, kinds: `${sets} set` };
+  }
+
+  const best = { core: 0, halo: 0 };
+  for (let round = 0; round < 2; round++) {
+    for (const which of ['core', 'halo'] as const) {
+      const r = await once(which);
+      if (r.received < MESSAGES) console.log(`  (${which}: only ${r.received}/${MESSAGES} messages within ${DEADLINE_MS / 1000} s)`);
+      best[which] = Math.max(best[which], r.rate);
+    }
+  }
+  const k = (n: number): string => (n / 1000).toFixed(1);
+  console.log(`HALO push receive, TCP newline JSON, ${MESSAGES} messages of ~${Math.round(data.length / MESSAGES)} B on one loopback connection (best of 2):`);
+  console.log(`  Node-RED core tcp in -> json          : ${k(best.core)} k msg/s (split + JSON.parse)`);
+  console.log(`  Vigil halo-in (templates, tokens, event): ${k(best.halo)} k msg/s`);
+  console.log(`  ratio halo-in / core                  : ${(best.halo / best.core).toFixed(2)}x`);
+}
