@@ -7,6 +7,7 @@
 import type { NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { IsotelClient, type IsotelRequest, type LinkState } from '../../lib/isotel/client';
 import type { IsotelServiceNode, IsotelUser } from './service-types';
+import { systemClock } from '../../lib/common/clock';
 import { normalizeUri } from '../../lib/isotel/codec';
 import { numberSetting } from '../util';
 
@@ -72,7 +73,23 @@ export = function (RED: NodeAPI): void {
       else if (s.state === 'connected') node.log(RED._('isotel-service.log.connected', { host, port }));
       else if (s.state === 'stopped') node.warn(RED._('isotel-service.log.stopped'));
     });
-    client.on('warning', (w) => node.warn(w));
+    // The same kind of warning (digits aside) at most once per 10 s: a peer sending
+    // garbage must not flood the log.
+    const lastWarn = new Map<string, number>();
+    let suppressed = 0;
+    client.on('warning', (w) => {
+      const key = w.replace(/\d+/g, '#');
+      const now = systemClock.now();
+      const last = lastWarn.get(key);
+      if (last !== undefined && now - last < 10000) {
+        suppressed++;
+        return;
+      }
+      if (lastWarn.size > 100) lastWarn.clear();
+      lastWarn.set(key, now);
+      node.warn(suppressed > 0 ? `${w} ${RED._('isotel-service.log.suppressed', { count: suppressed })}` : w);
+      suppressed = 0;
+    });
     client.on('timeout', (r) => node.warn(RED._('isotel-service.log.timeout', { id: r.id, seconds: numberSetting(config.requestTimeout, 10, 0.01, 3600) })));
     const onRequest = (r: IsotelRequest): void => {
       for (const u of users) u.onRequest?.(r);
