@@ -494,7 +494,10 @@ export class IsotelClient extends EventEmitter<Events> {
         this.onRequest(m.body, m.malformed ? 'malformed JSON request' : undefined);
         return;
       case 'ident':
-        this.onRequest({ action: 'ident' });
+        // A bare IDENT asks for ours (on demand); one with a body is not for us to answer
+        // (answering it could ping-pong with a peer that echoes IDENTs).
+        if (m.body === undefined) this.onRequest({ action: 'ident' });
+        else this.emit('warning', 'ignored an IDENT with a body from the IoT');
         return;
       case 'unknown':
         this.onRequest(m.body, `unknown keyword ${m.keyword}`);

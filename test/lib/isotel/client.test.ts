@@ -144,13 +144,14 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     // Raw bad input on the wire: the sim's FIFO gets an answer for each.
     const answers: IsotelMessage[] = [];
     sim.on('message', (_c, m) => answers.push(m));
-    s.write('{"broken":\n\nFROB {"x":1}\n\n');
-    await until(() => answers.length === 2, 'two error replies');
+    s.write('{"broken":\n\nFROB {"x":1}\n\nIDENT {"name":"echo"}\n\nIDENT\n\n');
+    await until(() => answers.length === 3, 'two error replies and an IDENT');
     assert.deepEqual(answers, [
       { kind: 'hreply', reply: { status: 400, mime: 'text/plain', body: 'malformed JSON request' } },
       { kind: 'hreply', reply: { status: 400, mime: 'text/plain', body: 'unknown keyword FROB' } },
+      { kind: 'ident', body: IDENT },
     ]);
-    assert.equal(warnings.length, 2);
+    assert.equal(warnings.length, 3);
   });
 
   it('reconnects after the server drops the socket: back-off, re-IDENT, re-subscribe', async () => {
