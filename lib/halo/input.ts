@@ -63,6 +63,9 @@ export interface HaloHttpRequest {
   remotePort?: number;
 }
 
+/** Most devices (and refused addresses) remembered, so memory stays bounded whatever arrives. */
+export const MAX_TRACKED = 10000;
+
 export class HaloInput {
   private readonly opts: HaloInputOptions;
   private readonly h: HaloInputHandlers;
@@ -152,7 +155,7 @@ export class HaloInput {
 
   private refused(address: string): void {
     this.refusedCount++;
-    if (!this.refusedOnce.has(address)) {
+    if (!this.refusedOnce.has(address) && this.refusedOnce.size < MAX_TRACKED) {
       this.refusedOnce.add(address);
       this.h.warn({ code: 'refused', address });
     }
@@ -196,9 +199,9 @@ export class HaloInput {
     const d: HaloDecoded = this.decoder.decode(path === undefined ? text : { text, path }, address);
     if (d.kind === 'heartbeat') {
       const { tokens, ...rest } = d;
-      this.noteDevice(d.device);
+      const tracked = this.noteDevice(d.device);
       this.h.health({ topic: `${d.device}/heartbeat`, payload: { ...rest, receivedAt, remote, tokens }, raw: text });
-      this.watchdog?.beat(d.device);
+      if (tracked) this.watchdog?.beat(d.device);
       return;
     }
     if (d.kind === 'unknown') {
@@ -215,11 +218,13 @@ export class HaloInput {
     this.h.changed?.();
   }
 
-  private noteDevice(device: string): void {
-    if (!this.devices.has(device)) {
-      this.devices.add(device);
-      this.h.changed?.();
-    }
+  /** Remember a device; false once {@link MAX_TRACKED} devices are known and this one is new. */
+  private noteDevice(device: string): boolean {
+    if (this.devices.has(device)) return true;
+    if (this.devices.size >= MAX_TRACKED) return false;
+    this.devices.add(device);
+    this.h.changed?.();
+    return true;
   }
 
   private online(c: OnlineChange): void {

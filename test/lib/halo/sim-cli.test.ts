@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
+
+const root = path.resolve(__dirname, '..', '..', '..', '..');
+const bin = path.join(root, 'dist', 'bin', 'halo-sim.js');
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe('halo-sim CLI and editor strings', () => {
+  it('--help documents the options and exits 0; a bad option exits 2', async () => {
+    const r = await run(['--help']);
+    assert.equal(r.code, 0);
+    for (const opt of ['--to', '--heartbeat', '--cycle', '--send', '--serve-port', '--serve-https-port', '--auth', '--control-port']) assert.ok(r.stdout.includes(opt), opt);
+    const bad = await run(['--nope']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Unknown option/);
+  });
+
+  it('--send set:<event> --once pushes one set message over TCP and exits', async () => {
+    const got: string[] = [];
+    const server = net.createServer((s) => s.on('data', (d) => got.push(d.toString())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await run(['--to', `tcp://127.0.0.1:${port}`, '--name', 'Cli', '--send', 'set:Vape=9', '--once', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 0; i < 100 && got.join('').length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    server.close();
+    const msg = JSON.parse(got.join('').trim()) as Record<string, string>;
+    assert.deepEqual([msg.type, msg.name, msg.event, msg.value], ['set', 'Cli', 'Vape', '9']);
+  });
+
+  it('the halo-in editor offers exactly the recommended strings of the library', () => {
+    const html = fs.readFileSync(path.join(root, 'nodes', 'halo-in', 'halo-in.html'), 'utf8');
+    for (const t of Object.values(RECOMMENDED_TEMPLATES)) assert.ok(html.includes(t.replace(/\\/g, '\\\\')), t);
+  });
+});
