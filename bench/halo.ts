@@ -108,11 +108,13 @@ export async function run(): Promise<void> {
   }
 
   const best = { core: 0, halo: 0 };
+  const seen: Record<string, string> = {};
   for (let round = 0; round < 2; round++) {
     for (const which of ['core', 'halo'] as const) {
       const r = await once(which);
       if (r.received < MESSAGES) console.log(`  (${which}: only ${r.received}/${MESSAGES} messages within ${DEADLINE_MS / 1000} s)`);
       best[which] = Math.max(best[which], r.rate);
+      seen[which] = r.kinds;
     }
   }
   const k = (n: number): string => (n / 1000).toFixed(1);
@@ -120,4 +122,5 @@ export async function run(): Promise<void> {
   console.log(`  Node-RED core tcp in -> json          : ${k(best.core)} k msg/s (split + JSON.parse)`);
   console.log(`  Vigil halo-in (templates, tokens, event): ${k(best.halo)} k msg/s`);
   console.log(`  ratio halo-in / core                  : ${(best.halo / best.core).toFixed(2)}x`);
+  console.log(`  (check: core saw ${seen.core}, halo-in saw ${seen.halo} messages of ${MESSAGES})`);
 }

@@ -170,6 +170,11 @@ export class HaloHttpClient implements HaloJsonSource {
       if (res.status === 401 && this.o.auth !== 'basic') this.digest.forget();
       throw new HaloHttpError('auth', `HTTP ${res.status} ${http.STATUS_CODES[res.status] ?? ''}`.trim() + (this.o.username === '' ? ' (no credentials set)' : ''), res.status);
     }
+    if (res.status >= 300 && res.status < 400) {
+      const to = String(res.headers.location ?? '');
+      const hint = !this.o.https && /^https:/i.test(to) ? ': the HALO redirects to HTTPS, turn on HTTPS in the halo-sensor' : to ? ` to ${to}` : '';
+      throw new HaloHttpError('http', `HTTP ${res.status} redirect${hint}`, res.status);
+    }
     if (res.status < 200 || res.status >= 300) {
       throw new HaloHttpError('http', `HTTP ${res.status} ${http.STATUS_CODES[res.status] ?? ''}`.trim(), res.status);
     }

@@ -281,3 +281,19 @@ describe('halo Event Data URL client and poller against halo-sim', () => {
     assert.equal(clock.pending, 0);
   });
 });
+
+describe('halo client: redirects', () => {
+  it('explains an HTTP → HTTPS redirect', async () => {
+    const http = await import('node:http');
+    const srv = http.createServer((_req, res) => {
+      res.writeHead(301, { Location: 'https://127.0.0.1/api/config/gstate/event_state' });
+      res.end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    const c = new HaloHttpClient({ host: '127.0.0.1', port, https: false, clock: systemClock });
+    await assert.rejects(c.getJson(EVENTS), (e: HaloHttpError) => e.status === 301 && /turn on HTTPS/.test(e.message));
+    c.close();
+    srv.close();
+  });
+});
