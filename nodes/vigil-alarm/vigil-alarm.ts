@@ -118,6 +118,7 @@ export = function (RED: NodeAPI): void {
       }
     });
 
+    let ownsHandler = false;
     if (hub) {
       try {
         cleanups.push(
@@ -129,6 +130,7 @@ export = function (RED: NodeAPI): void {
           }),
         );
         hub.setCommandHandler((name, data) => engine.command(name, data));
+        ownsHandler = true;
         cleanups.push(() => hub.setCommandHandler(undefined));
       } catch (err) {
         node.error(errorMessage(err));
@@ -161,7 +163,7 @@ export = function (RED: NodeAPI): void {
         return hub.command(name, data);
       }
       // through the hub when there is one, so wire and API commands share one queue
-      if (hub && hub.hasCommandHandler) return hub.command(name, data);
+      if (hub && ownsHandler) return hub.command(name, data);
       return engine.command(name, data);
     };
 
