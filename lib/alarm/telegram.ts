@@ -45,6 +45,19 @@ export function formatText(title: string, body: string): string {
   return title ? `<b>${escapeHtml(title)}</b>\r\n${escapeHtml(body)}` : escapeHtml(body);
 }
 
+/** Aborts when either signal does (AbortSignal.any where Node has it, i.e. ≥ 20.3). */
+function anySignal(a: AbortSignal, b?: AbortSignal): AbortSignal {
+  if (!b) return a;
+  const any = (AbortSignal as unknown as { any?: (s: AbortSignal[]) => AbortSignal }).any;
+  if (any) return any([a, b]);
+  const ac = new AbortController();
+  const abort = (): void => ac.abort();
+  if (a.aborted || b.aborted) ac.abort();
+  a.addEventListener('abort', abort, { once: true });
+  b.addEventListener('abort', abort, { once: true });
+  return ac.signal;
+}
+
 export interface TelegramClientOptions {
   token: string;
   apiBase?: string;
@@ -72,11 +85,7 @@ export class TelegramClient {
   }
 
   async call(method: string, body: Record<string, unknown> | FormData, signal?: AbortSignal): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const init: RequestInit = {
-      method: 'POST',
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    };
+    const init: RequestInit = { method: 'POST', signal: anySignal(AbortSignal.timeout(this.timeoutMs), signal) };
     if (body instanceof FormData) init.body = body;
     else {
       init.body = JSON.stringify(body);
