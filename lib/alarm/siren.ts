@@ -50,6 +50,23 @@ export function fingerprintMatches(pinned: string, key: Buffer): boolean {
   return b64 === sha256Fingerprint(key).slice('SHA256:'.length);
 }
 
+/**
+ * A private key as pasted: newlines lost in a one-line field (or turned into spaces) are put
+ * back, so "-----BEGIN … KEY-----<base64>-----END … KEY-----" parses again.
+ */
+export function normalizePrivateKey(key: string): string {
+  const k = key.trim().replace(/\r\n/g, '\n');
+  const m = /^(-----BEGIN [A-Z0-9 ]+-----)\s*([\s\S]*?)\s*(-----END [A-Z0-9 ]+-----)$/.exec(k);
+  if (!m) return k;
+  const lines = m[2].split('\n');
+  // Keep PEM headers such as "Proc-Type: …" / "DEK-Info: …" and the blank line after them.
+  const headers: string[] = [];
+  while (lines.length > 0 && /^[A-Za-z-]+:/.test(lines[0])) headers.push(lines.shift() as string);
+  const body = lines.join('').replace(/\s+/g, '');
+  const wrapped = body.match(/.{1,64}/g) ?? [];
+  return [m[1], ...headers, ...(headers.length ? [''] : []), ...wrapped, m[3]].join('\n') + '\n';
+}
+
 export class SshError extends Error {
   constructor(
     message: string,
@@ -100,7 +117,7 @@ export function runSshCommand(opts: SshCommandOptions): Promise<SshCommandResult
       },
     };
     if (opts.privateKey) {
-      config.privateKey = opts.privateKey;
+      config.privateKey = typeof opts.privateKey === 'string' ? normalizePrivateKey(opts.privateKey) : opts.privateKey;
       if (opts.passphrase) config.passphrase = opts.passphrase;
     }
     if (opts.password) config.password = opts.password;

@@ -5,7 +5,7 @@ import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { RetryAborted, parseAlert, retry, skipReason } from '../../../lib/alarm/alerter';
 import { TelegramClient, chatIdValue, formatText, isValidChatId, sendTelegramAlert } from '../../../lib/alarm/telegram';
-import { fingerprintMatches, runSshCommand, sha256Fingerprint } from '../../../lib/alarm/siren';
+import { fingerprintMatches, normalizePrivateKey, runSshCommand, sha256Fingerprint } from '../../../lib/alarm/siren';
 
 async function poll(pred: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -222,6 +222,16 @@ describe('lib/alarm/siren (ssh2 server on loopback)', () => {
     exitCode = 3;
     await assert.rejects(runSshCommand({ host: '127.0.0.1', port, username: 'pi', password: 'pw', command: 'x' }), /exited with status 3/);
     exitCode = 0;
+  });
+
+  it('puts back the newlines of a private key pasted into a one-line field', () => {
+    const key = utils.generateKeyPairSync('ed25519').private;
+    const flat = key.replace(/\n/g, '');
+    const spaced = key.replace(/\n/g, ' ');
+    for (const k of [key, flat, spaced]) {
+      const parsed = utils.parseKey(normalizePrivateKey(k));
+      assert.ok(!(parsed instanceof Error), String(parsed));
+    }
   });
 
   it('matches fingerprints in several spellings', () => {
