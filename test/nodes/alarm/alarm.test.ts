@@ -236,6 +236,23 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     }
   });
 
+  it('state survives a redeploy with no context store configured', async () => {
+    const flow = [
+      { id: 'al', type: 'vigil-alarm', ...alwaysOn, wires: [['st'], []] },
+      { id: 'st', type: 'helper' },
+    ];
+    await helper.load([alarmModule], flow);
+    let st = collect('st');
+    helper.getNode('al').receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 120 } } } as never);
+    await until(() => st.some((m) => m.payload.state === 'silenced'), 'silenced');
+    await helper.setFlows(flow as never, 'full');
+    st = collect('st');
+    clock.advance(1000);
+    await until(() => st.length > 0, 'status after redeploy');
+    assert.equal(st[0].payload.state, 'silenced');
+    assert.equal(st[0].payload.silencedTill, T0 / 1000 + 120);
+  });
+
   it('runtime config changes survive a redeploy of the system; an editor change of the member wins', async () => {
     const flow = (start: string): never =>
       [
