@@ -62,10 +62,12 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     helper.settings({ vigilClock: clock } as never);
     await helper.startServer();
   });
+  const tmpDirs: string[] = [];
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
     helper.settings({});
+    for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
   it('activity at 1 Hz raises Alarm after alertTimeS − minMovementS seconds; status every second and at once on change', async () => {
@@ -231,8 +233,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       await until(() => st.at(-1)?.payload.state === 'on', 'unsilenced on time');
       await redNodes().closeContextsPlugin();
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(dir2, { recursive: true, force: true });
+      tmpDirs.push(dir, dir2); // removed after the helper's unload has cleaned the stores
     }
   });
 
