@@ -197,6 +197,13 @@ export = function (RED: NodeAPI): void {
           });
           req.on('error', () => undefined);
         };
+        // Honour settings.httpNodeMiddleware like the core http-in node does.
+        const mw = (RED.settings as unknown as { httpNodeMiddleware?: unknown }).httpNodeMiddleware;
+        if (typeof mw === 'function') {
+          const own = handler;
+          const middleware = mw as Handler;
+          handler = (req, res, next) => middleware(req, res, () => own(req, res, next));
+        }
         app.all(routePath, handler);
         render();
       }

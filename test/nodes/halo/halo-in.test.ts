@@ -185,6 +185,38 @@ describe('halo-in (loopback sockets)', function () {
     assert.equal(after.status, 404, 'the route is removed on close');
   });
 
+  it('http: refused senders get 403, oversize bodies 413, and httpNodeMiddleware is honoured', async () => {
+    let captured: NodeAPI | undefined;
+    let middlewareCalls = 0;
+    helper.settings({ httpNodeMiddleware: (_req: unknown, _res: unknown, next: () => void) => { middlewareCalls++; next(); } });
+    const flow: Flow = [
+      { id: 'in1', type: 'halo-in', transport: 'http', path: 'halo2', allow: '10.0.0.0/8', maxMessageBytes: 100, wires: [['ev'], ['hb']] },
+      { id: 'in2', type: 'halo-in', transport: 'http', path: '/halo3', maxMessageBytes: 100, wires: [['ev'], ['hb']] },
+      { id: 'ev', type: 'helper' },
+      { id: 'hb', type: 'helper' },
+    ];
+    try {
+      await helper.load(((RED: NodeAPI) => {
+        captured = RED;
+        haloIn(RED);
+      }) as never, flow as never);
+      assert.ok(captured);
+      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const port = (server.address() as net.AddressInfo).port;
+      const warns = calls(helper.getNode('in2'), 'warn');
+      const refused = await fetch(`http://127.0.0.1:${port}/halo2`, { method: 'POST', body: '{"device":"A","event":"E","alarm":"yes"}' });
+      assert.equal(refused.status, 403);
+      const big = await fetch(`http://127.0.0.1:${port}/halo3`, { method: 'POST', body: 'z'.repeat(5000) });
+      assert.equal(big.status, 413);
+      await until(() => warns.some((c) => /over 100 bytes/.test(String(c.args[0]))), 'oversize warning');
+      assert.ok(middlewareCalls >= 2);
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it('heartbeat watchdog: offline after missed intervals of silence, online again on the next heartbeat', async () => {
     const port = await freePort();
     const { health } = await load({ port, heartbeatInterval: 0.1, missedHeartbeats: 2 });
