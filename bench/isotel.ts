@@ -7,9 +7,13 @@
  *    doing the same work in the same run (string concat + split('\n\n') + regex [+ JSON.parse]).
  * 2. End-to-end SIGNAL rate: a loopback TCP "IoT" writes SIGNALs as fast as the receiver
  *    keeps up; measured at the service client's `signal` event, and as messages leaving an
- *    isotel-signal node in a Node-RED runtime (node-red-node-test-helper).
+ *    isotel-signal node in a real Node-RED runtime embedded in the process.
  */
+import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IsotelClient } from '../lib/isotel/client';
 import { encode, Frame, IsotelDecoder, IsotelMessage } from '../lib/isotel/codec';
@@ -204,22 +208,55 @@ async function endToEndClient(ms: number): Promise<{ msgps: number; mbps: number
   return { msgps, mbps: (msgps * pump.line.length) / 1e6 };
 }
 
-/** SIGNAL on the socket → a message out of an isotel-signal node in Node-RED (test helper runtime). */
+interface EmbeddedRed {
+  init(server: http.Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  hooks: { add(name: string, fn: (evt: { destinationId?: string; destination?: { id?: string } }) => void): void; remove(name: string): void };
+  runtime: { flows: { setFlows(o: { flows: { flows: unknown[] } }): Promise<unknown> } };
+}
+
+/**
+ * SIGNAL on the socket → a message out of an isotel-signal node, in a real Node-RED runtime
+ * embedded in this process (only the two Isotel node folders plus the core nodes loaded),
+ * counted by an `onReceive` hook at an inactive debug node.
+ */
 async function endToEndNodeRed(ms: number): Promise<number> {
-  const { helper, nodeModule } = await import('../test/helpers/nodered');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-red ships no types for its embedding API
+  const RED = require('node-red') as EmbeddedRed;
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-isotel-'));
   let n = 0;
   const pump = await signalPump(() => n);
-  const mods = [nodeModule('isotel-service'), nodeModule('isotel-signal')] as Parameters<typeof helper.load>[0];
-  const flow = [
-    { id: 'bsvc', type: 'isotel-service', name: 'bench', host: '127.0.0.1', port: pump.port },
-    { id: 'bsig', type: 'isotel-signal', service: 'bsvc', uris: ['/me/device0/ec/E'], wires: [['bout']] },
-    { id: 'bout', type: 'helper' },
-  ];
-  await helper.load(mods, flow as never);
-  helper.getNode('bout').on('input', () => n++);
+  const nodes = path.resolve(__dirname, '..', 'nodes');
+  RED.init(http.createServer(), {
+    userDir,
+    nodesDir: [path.join(nodes, 'isotel-service'), path.join(nodes, 'isotel-signal')],
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    credentialSecret: false,
+    logging: { console: { level: 'error' } },
+    editorTheme: { projects: { enabled: false } },
+    externalModules: { autoInstall: false },
+  });
+  await RED.start();
+  RED.hooks.add('onReceive.vigilBench', (evt) => {
+    if ((evt.destinationId ?? evt.destination?.id) === 'bench-out') n++;
+  });
+  await RED.runtime.flows.setFlows({
+    flows: {
+      flows: [
+        { id: 'bench-tab', type: 'tab', label: 'bench' },
+        { id: 'bench-svc', type: 'isotel-service', name: 'bench', host: '127.0.0.1', port: pump.port },
+        { id: 'bench-sig', z: 'bench-tab', type: 'isotel-signal', service: 'bench-svc', uris: ['/me/device0/ec/E'], wires: [['bench-out']] },
+        { id: 'bench-out', z: 'bench-tab', type: 'debug', active: false, wires: [] },
+      ],
+    },
+  });
   const msgps = await rate(ms, () => n);
-  await helper.unload();
+  RED.hooks.remove('onReceive.vigilBench');
+  await RED.stop();
   await pump.stop();
+  fs.rmSync(userDir, { recursive: true, force: true });
   return msgps;
 }
 
@@ -242,7 +279,7 @@ export async function run(): Promise<void> {
   console.log('    baseline, same work: naive split("\\n\\n") + regex + JSON.parse: %s MB/s  -> codec x%s', f(naive.mbps), f(parsed.mbps / naive.mbps, 2));
   console.log('isotel: end-to-end over loopback TCP (one %d-byte SIGNAL each):', Math.round(e2e.mbps * 1e6 / e2e.msgps));
   console.log('  SIGNAL -> service client event: %s k SIGNAL/s (%s MB/s)', f(e2e.msgps / 1000, 0), f(e2e.mbps));
-  console.log('  SIGNAL -> msg out of isotel-signal in Node-RED (test-helper runtime, its spies included): %s k msg/s', f(e2eNr / 1000, 1));
+  console.log('  SIGNAL -> msg out of isotel-signal in an embedded Node-RED runtime: %s k msg/s', f(e2eNr / 1000, 1));
 }
 
 if (require.main === module) {
