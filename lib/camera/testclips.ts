@@ -25,6 +25,12 @@ export interface ClipOptions {
   seed?: number;
   /** Noise amplitude, ± grey levels (default 3). */
   noise?: number;
+  /**
+   * Amplitude of a fixed fine texture (± grey levels, default 0). Real camera frames carry
+   * far more detail than the smooth generated scene, so their JPEGs are 3–5× larger and
+   * slower to decode; the benchmark uses 24 to get realistic frame sizes.
+   */
+  detail?: number;
 }
 
 /** mulberry32: a tiny deterministic PRNG. */
@@ -79,6 +85,14 @@ export function clipRgbFrames(kind: ClipKind, opts: ClipOptions = {}): Uint8Arra
   const amp = opts.noise ?? 3;
   const rand = prng(opts.seed ?? 1);
   const base = scene(width, height);
+  if (opts.detail && opts.detail > 0) {
+    const tex = prng(7);
+    const d = opts.detail;
+    for (let i = 0; i < base.length; i += 3) {
+      const t = Math.round((tex() * 2 - 1) * d);
+      for (let c = 0; c < 3; c++) base[i + c] = Math.min(255, Math.max(0, base[i + c] + t));
+    }
+  }
   const out: Uint8Array[] = [];
   const obj = Math.round(48 * (width / 640));
   for (let f = 0; f < frames; f++) {
