@@ -91,6 +91,22 @@ describe('isotel codec', () => {
     ]);
   });
 
+  it('decodes UTF-8 bodies whatever the chunking (ASCII and non-ASCII chunks, a character split in two)', () => {
+    const text = encode.notify({ message: 'Température 21 °C — ok' }) + encode.signal('/me/d/ü', 'naïve') + 'REPLY 1\n\n';
+    const stream = Buffer.from(text);
+    const expected: IsotelMessage[] = [
+      { kind: 'notify', body: { message: 'Température 21 °C — ok' } },
+      { kind: 'signal', uri: '/me/d/ü', data: 'naïve' },
+      { kind: 'reply', body: 1 },
+    ];
+    for (let cut = 1; cut < stream.length; cut++) {
+      const { dec, out } = collect();
+      dec.push(stream.subarray(0, cut));
+      dec.push(stream.subarray(cut));
+      assert.deepEqual(out, expected, `cut at byte ${cut}`);
+    }
+  });
+
   it('tells requests, unknown keywords, malformed JSON and incomplete keywords apart', () => {
     assert.deepEqual(decode(Buffer.from('hello there')), { kind: 'request', body: 'hello there' });
     assert.deepEqual(decode(Buffer.from('42')), { kind: 'request', body: 42 });
