@@ -112,6 +112,24 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.deepEqual([r2.status, r2.type, r2.body], [201, 'text/html', '<h1>hi</h1>']);
   });
 
+  it('hands ?action=status to the flow when statusToFlow is set; isotel-reply without its own service uses msg._isotel', async () => {
+    await load([
+      service({ statusToFlow: true }),
+      { id: 'in1', type: 'isotel-in', service: SVC, wires: [['out1']] },
+      { id: 'out1', type: 'helper' },
+      { id: 'rep2', type: 'isotel-reply' },
+    ]);
+    await connected();
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    const p = http(`/api/v1/me/services/${NAME}?action=status`);
+    await until(() => msgs.length === 1, 'status request in the flow');
+    assert.equal(msgs[0].topic, 'status');
+    helper.getNode('rep2').receive({ ...msgs[0], payload: { mine: true } });
+    const r = await p;
+    assert.deepEqual([r.status, JSON.parse(r.body)], [200, { mine: true }]);
+  });
+
   it('keeps replies in request order when the flow answers out of order', async () => {
     await load(inReplyFlow());
     await connected();
