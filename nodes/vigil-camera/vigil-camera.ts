@@ -98,17 +98,26 @@ export = function (RED: NodeAPI): void {
     }, 1000);
     cleanups.push(() => clock.clearInterval(tick));
 
+    // Failures in a row since the last frame. The first two are warnings (a camera that is
+    // still booting, a simulator that starts with Node-RED); from the third on the error goes
+    // to Catch nodes, once per change of error (not at every retry).
+    let failures = 0;
+    let lastErrorLevel = '';
     camera.on('state', (s: CameraState) => {
       if (closed) return;
-      if ((s.state === 'waiting' || s.state === 'stalled') && s.error && s.error !== lastError) {
+      if (s.state === 'waiting' && s.error) {
+        failures++;
+        const level = failures >= 3 ? 'error' : 'warn';
+        if (s.error !== lastError || level !== lastErrorLevel) {
+          lastError = s.error;
+          lastErrorLevel = level;
+          const text = RED._('vigil-camera.errors.source', { source: settings.source, error: s.error });
+          if (level === 'error') node.error(text, { payload: s.error, topic: 'error' });
+          else node.warn(text);
+        }
+      } else if (s.state === 'stalled' && s.error && s.error !== lastError) {
         lastError = s.error;
-        // once per change of error (not at every retry), so a Catch node sees it
-        if (s.state === 'stalled') node.warn(RED._('vigil-camera.errors.stalled', { error: s.error }));
-        else node.error(RED._('vigil-camera.errors.source', { source: settings.source, error: s.error }), { payload: s.error, topic: 'error' });
-      }
-      if (s.state === 'streaming' && lastError) {
-        node.log(RED._('vigil-camera.log.recovered'));
-        lastError = '';
+        node.warn(RED._('vigil-camera.errors.stalled', { error: s.error }));
       }
       show(s);
     });
@@ -117,6 +126,12 @@ export = function (RED: NodeAPI): void {
     });
     camera.on('frame', (jpeg: Buffer, info: FrameInfo) => {
       if (closed) return;
+      if (failures > 0 || lastError) {
+        if (lastError) node.log(RED._('vigil-camera.log.recovered'));
+        lastError = '';
+        lastErrorLevel = '';
+        failures = 0;
+      }
       hub?.publishFrame(jpeg, info);
       node.send({ topic: 'frame', payload: jpeg, frame: info } as NodeMessage);
     });

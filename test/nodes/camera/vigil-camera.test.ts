@@ -92,13 +92,15 @@ describe('vigil-camera node', function () {
     assert.equal(spy(helper.getNode('cam'), 'error').called, false);
   });
 
-  it('wrong credentials: an error once, a red status, retries', async () => {
+  it('wrong credentials: warnings for the first two failures, then an error once; red status; retries', async () => {
     sim = await startCameraSim({ frames, fps: 30, auth: 'basic', username: 'viewer', password: 's3cret' });
     const flow = [{ id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, wires: [[]] }];
     await helper.load([cameraModule], flow, { cam: { username: 'viewer', password: 'nope' } });
     const cam = helper.getNode('cam');
     await until(() => spy(cam, 'error').called, 'error', 500);
     assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
+    assert.equal(spy(cam, 'warn').args.filter((a) => /vigil-camera.errors.source/.test(String(a[0]))).length, 1, 'one warning (same error) before the error');
+    assert.equal(spy(cam, 'error').args.length, 1);
     const statuses = spy(cam, 'status').args.map((a) => a[0] as { fill?: string });
     assert.ok(statuses.some((s) => s.fill === 'red'));
   });
