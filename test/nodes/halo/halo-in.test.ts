@@ -71,7 +71,11 @@ describe('halo-in (loopback sockets)', function () {
     const health: Msg[] = [];
     helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
     helper.getNode('hb').on('input', (m: object) => health.push(m as Msg));
-    return { node: helper.getNode('in1'), events, health };
+    const node = helper.getNode('in1');
+    // Wait until the socket is bound (green status) or the node gave up (red status).
+    const history = (node as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
+    await until(() => history.some(([st]) => st?.fill === 'green' || st?.fill === 'red'), 'listening or failed');
+    return { node, events, health };
   }
 
   async function sim(target: string, extra: Partial<ConstructorParameters<typeof HaloSim>[0]> = {}): Promise<HaloSim> {
@@ -349,9 +353,9 @@ describe('halo-in (loopback sockets)', function () {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
     const { node } = await load({ port });
-    const errors = calls(node, 'error');
+    const errors = (node as unknown as { error: { args: unknown[][] } }).error.args;
     await until(() => errors.length > 0, 'listen error');
-    assert.match(String(errors[0].args[0]), /cannot listen/);
+    assert.match(String(errors[0][0]), /cannot listen/);
     await helper.unload();
     await new Promise((r) => blocker.close(r));
     await load({ port });
