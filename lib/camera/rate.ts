@@ -8,9 +8,17 @@
 export class RateGate {
   private interval: number;
   private due?: number;
+  private readonly slack: number;
 
-  constructor(fps: number) {
+  /**
+   * `slack`: how early (as a fraction of 1/fps) a frame may arrive and still pass. Due
+   * times still advance by exactly 1/fps, so the long-run rate never exceeds `fps`; the
+   * slack only stops a jittery source at exactly the cap (a 15 fps camera capped at 15, on
+   * millisecond timestamps) from losing frames that arrive a hair early.
+   */
+  constructor(fps: number, slack = 0.25) {
     this.interval = fps > 0 ? 1000 / fps : 0;
+    this.slack = Math.min(0.5, Math.max(0, slack));
   }
 
   setFps(fps: number): void {
@@ -24,8 +32,7 @@ export class RateGate {
 
   admit(t: number): boolean {
     if (this.interval === 0) return true;
-    // 0.5 ms slack for timestamps rounded to whole milliseconds.
-    if (this.due !== undefined && t < this.due - 0.5) return false;
+    if (this.due !== undefined && t < this.due - Math.max(0.5, this.interval * this.slack)) return false;
     this.due = this.due === undefined || t - this.due >= this.interval ? t + this.interval : this.due + this.interval;
     return true;
   }
