@@ -148,6 +148,9 @@ export function compileTemplate(template: string, opts: CompileOptions = {}): Co
   const tokens: string[] = [];
   let literalLength = 0;
   let re = '^\\s*';
+  /** Adjacent tokens without a specific shape for the first one need the regex's backtracking. */
+  let needsRegex = false;
+  const tightAt = new Map<number, RegExp>();
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     if (p.kind === 'text') {
@@ -157,12 +160,85 @@ export function compileTemplate(template: string, opts: CompileOptions = {}): Co
     }
     tokens.push(p.name);
     const next = parts[i + 1];
-    const tight = next !== undefined && next.kind === 'token' ? TIGHT_PATTERNS[p.name] : undefined;
-    re += tight ? `(%${escapeRegExp(p.name)}%|${tight})` : '([\\s\\S]*?)';
+    const adjacent = next !== undefined && next.kind === 'token';
+    const tight = adjacent ? TIGHT_PATTERNS[p.name] : undefined;
+    if (adjacent && !tight) needsRegex = true;
+    if (tight) tightAt.set(i, new RegExp(`%${escapeRegExp(p.name)}%|${tight}`, 'y'));
+    // In the regex, a token right after another one also takes its own shape when it has one.
+    const prev = parts[i - 1];
+    const shape = tight ?? (prev !== undefined && prev.kind === 'token' ? TIGHT_PATTERNS[p.name] : undefined);
+    re += shape ? `(%${escapeRegExp(p.name)}%|${shape})` : '([\\s\\S]*?)';
   }
   const tail = ['\\s', ...terminators.map(escapeRegExp)].join('|');
   re += `(?:${tail})*$`;
   const regex = new RegExp(re);
+
+  const collect = (values: Array<string | undefined>): MatchedTokens => {
+    const out: MatchedTokens = {};
+    for (let i = 0; i < tokens.length; i++) {
+      const name = tokens[i];
+      const v = values[i];
+      // A token the HALO had no value for arrives verbatim: it carries nothing.
+      if (v === undefined || v === `%${name}%` || name in out) continue;
+      out[name] = v;
+    }
+    return out;
+  };
+
+  const isTail = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+  /** End of the message without trailing white space and terminators. */
+  const trimmedEnd = (m: string): number => {
+    let end = m.length;
+    for (;;) {
+      if (end > 0 && isTail(m[end - 1])) {
+        end--;
+        continue;
+      }
+      const t = terminators.find((x) => end >= x.length && m.startsWith(x, end - x.length));
+      if (t === undefined) break;
+      end -= t.length;
+    }
+    return end;
+  };
+
+  /**
+   * Linear-time match without backtracking: a token's value ends at the first occurrence of
+   * the literal text after it (the last literal must end the message). Immune to the
+   * catastrophic backtracking a regex of many lazy groups can hit on hostile input.
+   */
+  const scan = (m: string): Array<string | undefined> | undefined => {
+    const end = trimmedEnd(m);
+    let pos = 0;
+    while (pos < end && isTail(m[pos])) pos++;
+    const values: Array<string | undefined> = [];
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (p.kind === 'text') {
+        if (!m.startsWith(p.text, pos)) return undefined;
+        pos += p.text.length;
+        if (i === parts.length - 1 && pos !== end) return undefined;
+        continue;
+      }
+      const next = parts[i + 1];
+      let stop: number;
+      if (next === undefined) stop = end;
+      else if (next.kind === 'text') {
+        stop = i + 1 === parts.length - 1 ? end - next.text.length : m.indexOf(next.text, pos);
+        if (stop < pos || stop > end) return undefined;
+      } else {
+        const t = tightAt.get(i);
+        if (!t) return undefined;
+        t.lastIndex = pos;
+        const mm = t.exec(m);
+        if (!mm) return undefined;
+        stop = pos + mm[0].length;
+      }
+      if (stop > end) return undefined;
+      values.push(m.slice(pos, stop));
+      pos = stop;
+    }
+    return pos === end || parts.length === 0 ? values : undefined;
+  };
 
   return {
     source: template,
@@ -170,17 +246,12 @@ export function compileTemplate(template: string, opts: CompileOptions = {}): Co
     tokens,
     literalLength,
     match(message: string): MatchedTokens | undefined {
-      const m = regex.exec(message);
-      if (!m) return undefined;
-      const out: MatchedTokens = {};
-      for (let i = 0; i < tokens.length; i++) {
-        const name = tokens[i];
-        const v = m[i + 1];
-        // A token the HALO had no value for arrives verbatim: it carries nothing.
-        if (v === undefined || v === `%${name}%` || name in out) continue;
-        out[name] = v;
+      if (!needsRegex) {
+        const values = scan(message);
+        return values ? collect(values) : undefined;
       }
-      return out;
+      const m = regex.exec(message);
+      return m ? collect(m.slice(1)) : undefined;
     },
   };
 }

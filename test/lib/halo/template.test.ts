@@ -113,6 +113,19 @@ describe('halo template engine', () => {
     assert.deepEqual(g.match('DeviceId=Hall C=@19.4@ RH=@48.5@;'), { NAME: 'Hall', 'ALLSENSORS@': 'C=@19.4@ RH=@48.5@' });
   });
 
+  it('matches in linear time: hostile text full of separators cannot stall the event loop', () => {
+    const c = compileTemplate(RECOMMENDED_TEMPLATES.set);
+    const hostile = '{"type":"set","name":"' + '","mac":"","ip":"'.repeat(4000) + 'x';
+    assert.equal(c.match(hostile), undefined);
+    const ok = expandTemplate(RECOMMENDED_TEMPLATES.set, { NAME: 'a","mac":"b' });
+    assert.equal(c.match(ok)?.NAME, 'a', 'a value ends at the first occurrence of the text after it');
+  });
+
+  it('falls back to backtracking only for touching tokens without a fixed shape', () => {
+    const c = compileTemplate('%DESC%%MAC%!');
+    assert.deepEqual(c.match('Hall AABBCCDDEEFF!'), { DESC: 'Hall ', MAC: 'AABBCCDDEEFF' });
+  });
+
   it('does not match other text', () => {
     const c = compileTemplate('{ "device":"%NAME%", "event":"%EID%", "alarm":"yes" }');
     assert.equal(c.match('{ "device":"A", "event":"Vape", "alarm":"no" }'), undefined);
