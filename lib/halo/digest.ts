@@ -7,6 +7,10 @@ import crypto from 'node:crypto';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
 
+const TOKEN = /[A-Za-z0-9!#$%&'*+.^_`|~-]+/y;
+const BARE = /[^,\s]*/y;
+const EQUALS = /=*/y;
+
 export interface Challenge {
   scheme: string;
   params: Record<string, string>;
@@ -29,7 +33,8 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
     for (;;) {
       skip();
       if (i >= s.length) break;
-      const m = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(s.slice(i));
+      TOKEN.lastIndex = i;
+      const m = TOKEN.exec(s);
       if (!m) {
         i++;
         continue;
@@ -52,14 +57,16 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
           }
           i++;
         } else {
-          const vm = /^[^,\s]*/.exec(s.slice(i));
+          BARE.lastIndex = i;
+          const vm = BARE.exec(s);
           v = vm ? vm[0] : '';
           i += v.length;
         }
         current.params[token.toLowerCase()] = v;
       } else if (s[j] === '=' && current) {
         // token68 (e.g. Bearer/Negotiate data)
-        const rest = /^=*/.exec(s.slice(j));
+        EQUALS.lastIndex = j;
+        const rest = EQUALS.exec(s);
         i = j + (rest ? rest[0].length : 0);
       } else {
         current = { scheme: token.toLowerCase(), params: {} };
