@@ -128,6 +128,20 @@ describe('halo Event Data URL client and poller against halo-sim', () => {
     });
   }
 
+  it('renews an expired Digest nonce (stale=true) without failing the request', async () => {
+    const simClock = new FakeClock(Date.now());
+    sim = new HaloSim({ clock: simClock, serve: { httpPort: 0, auth: 'digest', username: 'admin', password: 'halo pass' } });
+    await sim.start();
+    const c = client({ auth: 'digest' });
+    await c.getJson(EVENTS);
+    assert.equal(c.requestCount, 2, 'challenge + answer');
+    await c.getJson(EVENTS);
+    assert.equal(c.requestCount, 3, 'the nonce is reused');
+    simClock.advance(301_000); // past the simulator's 300 s nonce lifetime
+    await c.getJson(EVENTS);
+    assert.equal(c.requestCount, 5, 'stale answer, then a fresh nonce');
+  });
+
   it('refuses wrong credentials with a clear auth error', async () => {
     await startSim('digest');
     await assert.rejects(client({ password: 'nope' }).getJson(EVENTS), (e: HaloHttpError) => e.code === 'auth' && e.status === 401);
