@@ -80,11 +80,14 @@ export function loadOpenCv(): { cv?: CvModule; reason?: string } {
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
     const code = (err as { code?: string }).code;
+    const otherNode = /did not self-register|NODE_MODULE_VERSION/.test(msg);
     cached = {
       reason:
         code === 'MODULE_NOT_FOUND' && /opencv4nodejs/.test(msg)
           ? '@u4/opencv4nodejs is not installed (optional; needs the system OpenCV, e.g. apt-get install libopencv-dev)'
-          : `@u4/opencv4nodejs failed to load: ${msg}`,
+          : otherNode
+            ? `@u4/opencv4nodejs was built for another Node.js version (${process.version} here): rebuild it with \`npm rebuild @u4/opencv4nodejs\` (${msg})`
+            : `@u4/opencv4nodejs failed to load: ${msg}`,
     };
   }
   return cached;
