@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
+import { FakeClock } from '../../../lib/common/clock';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
 import { clip, tempDir } from '../../helpers/clips';
@@ -103,6 +104,35 @@ describe('vigil-camera node', function () {
     assert.equal(spy(cam, 'error').args.length, 1);
     const statuses = spy(cam, 'status').args.map((a) => a[0] as { fill?: string });
     assert.ok(statuses.some((s) => s.fill === 'red'));
+  });
+
+  it('a camera that stops sending: the stall watchdog reconnects and the status says so (FakeClock)', async () => {
+    sim = await startCameraSim({ frames, fps: 30 });
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
+    try {
+      const flow = [
+        { id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, fps: 0, stallTimeout: 30, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await helper.load([cameraModule], flow);
+      const got = collect('out');
+      await until(() => got.length >= 2, 'frames');
+      sim.pause(true);
+      await new Promise((r) => setTimeout(r, 100));
+      clock.advance(31_000);
+      const cam = helper.getNode('cam');
+      const texts = (): string[] => spy(cam, 'status').args.map((a) => String((a[0] as { text?: string }).text));
+      assert.ok(texts().includes('vigil-camera.status.stalled'), texts().join(' | '));
+      assert.match(String(spy(cam, 'warn').args.at(-1)?.[0]), /vigil-camera.errors.stalled/);
+      sim.pause(false);
+      const before = got.length;
+      clock.advance(1_000); // the back-off after a stall: 1 s
+      await until(() => got.length > before, 'frames after the reconnect');
+      assert.ok(sim.clients >= 1);
+    } finally {
+      helper.settings({});
+    }
   });
 
   it('polls a snapshot URL at the frame rate', async () => {
