@@ -1,12 +1,18 @@
 /**
- * The vigil-api monitor page in headless Chromium: served by a real ApiServer over a
- * SystemHub with a small alarm and a frame source. The page must show live video from
- * /raw-video, the state, change to "silenced" when Silence is pressed (a real command
- * round trip), and draw metrics. Saves test-results/monitor.png (copied to
- * docs/monitor.png for the README).
+ * The vigil-api monitor page in headless Chromium.
+ *  1. Served by a real ApiServer over a SystemHub with a small alarm and a frame source
+ *     (token auth on): live video from /raw-video, the state, "silenced" after pressing
+ *     Silence (a real command round trip), test alert, metrics.
+ *  2. The whole reference app in Node-RED — the "Camera alarm" demo tab (camera-sim →
+ *     vigil-camera → vigil-motion → vigil-alarm → telegram/siren stand-ins, vigil-api),
+ *     deployed with its simulators moved to free ports — seen through the monitor page:
+ *     live camera frames, state, Silence. Saves test-results/monitor.png (copied to
+ *     docs/monitor.png for the README).
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +21,8 @@ import { SystemHub } from '../../lib/system/hub';
 import { ApiServer } from '../../lib/api/server';
 import { serverSection } from '../../lib/api/section';
 import { launchBrowser } from '../helpers/browser';
-import { repoRoot } from '../helpers/nodered';
+import { freePort, repoRoot } from '../helpers/nodered';
+import { env, type RunningNodeRed } from '../helpers/nodered-env';
 import { FakeAlarm, plainMember } from '../lib/api/helpers';
 
 /** A grey 640×360 scene with a bright square at `x` (what vigil-camera/motion would publish). */
@@ -99,10 +106,7 @@ describe('monitor page (vigil-api, Chromium)', function () {
 
     const results = path.join(repoRoot, 'test-results');
     fs.mkdirSync(results, { recursive: true });
-    const shot = path.join(results, 'monitor.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    fs.mkdirSync(path.join(repoRoot, 'docs'), { recursive: true });
-    fs.copyFileSync(shot, path.join(repoRoot, 'docs', 'monitor.png'));
+    await page.screenshot({ path: path.join(results, 'monitor-standalone.png'), fullPage: true });
 
     // unsilence goes back to on
     await page.locator('#unsilence').click();
@@ -113,5 +117,84 @@ describe('monitor page (vigil-api, Chromium)', function () {
   it('refuses the page without the token', async function () {
     const r = await fetch(url.replace(/\?.*$/, ''));
     assert.equal(r.status, 401);
+  });
+});
+
+describe('monitor page on the Camera alarm demo (Node-RED + simulators, Chromium)', function () {
+  let browser: Browser;
+  let nr: RunningNodeRed;
+  let userDir: string;
+  const sims: ChildProcess[] = [];
+  let apiPort = 0;
+  const pageErrors: string[] = [];
+
+  before(async function () {
+    // The demo tab with its fixed ports moved to free ones, so it runs beside anything else.
+    const cam = await freePort();
+    const tg = await freePort();
+    const sr = await freePort();
+    apiPort = await freePort();
+    const port = await freePort();
+    const text = fs
+      .readFileSync(path.join(repoRoot, 'examples', 'demo', 'Camera alarm.json'), 'utf8')
+      .replace(/127\.0\.0\.1:6030/g, `127.0.0.1:${cam}`)
+      .replace(/127\.0\.0\.1:6040/g, `127.0.0.1:${tg}`)
+      .replace(/"port": 6041/g, `"port": ${sr}`)
+      .replace(/"port": 9876/g, `"port": ${apiPort}`);
+    const flows = JSON.parse(text) as unknown[];
+    const bin = (n: string): string => path.join(repoRoot, 'dist', 'bin', `${n}.js`);
+    sims.push(spawn(process.execPath, [bin('camera-sim'), '--port', String(cam), '--clip', 'moving', '--quiet'], { stdio: 'ignore' }));
+    sims.push(spawn(process.execPath, [bin('telegram-sim'), '--port', String(tg), '--quiet'], { stdio: 'ignore' }));
+    sims.push(spawn(process.execPath, [bin('siren-sim'), '--port', String(sr), '--quiet'], { stdio: 'ignore' }));
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-monitor-'));
+    env.prepareUserDir({ dir: userDir, port, flows: [] });
+    nr = env.startNodeRed({ dir: userDir, port });
+    await nr.ready;
+    // Deploy through the admin API, as the editor does (credentials travel with the flow).
+    const r = await fetch(`${nr.url}flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+    assert.ok(r.ok, `deploy failed: ${r.status}`);
+    browser = await launchBrowser();
+  });
+
+  after(async function () {
+    await browser?.close();
+    await nr?.stop();
+    for (const c of sims) c.kill();
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('shows the live camera, the state, and silences the real alarm', async function () {
+    const page = await browser.newPage({ viewport: { width: 412, height: 915 }, deviceScaleFactor: 1 });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    // The API starts listening once the flow is up.
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${apiPort}/health`)).ok) break;
+      } catch {
+        if (i > 600) throw new Error(`vigil-api did not come up:\n${nr.lines.slice(-30).join('\n')}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    await page.goto(`http://127.0.0.1:${apiPort}/`);
+    await page.waitForFunction(() => ['on', 'alarm'].includes(document.body.dataset.state || ''), undefined, { timeout: 60000 });
+    await page.waitForFunction(() => Number(document.getElementById('video')?.dataset.frames || 0) >= 10, undefined, { timeout: 60000 });
+    const size = await page.locator('#video').evaluate((img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]);
+    assert.ok(size[0] > 0 && size[1] > 0, 'a decoded camera frame');
+    await page.waitForFunction(() => Number(document.getElementById('spark')?.dataset.samples || 0) >= 5, undefined, { timeout: 60000 });
+    await page.locator('#silence').click(); // the default 15 min
+    await page.waitForFunction(() => document.body.dataset.state === 'silenced', undefined, { timeout: 30000 });
+    assert.match(await page.locator('#reply').innerText(), /silence 15 min: OK/);
+    const results = path.join(repoRoot, 'test-results');
+    fs.mkdirSync(results, { recursive: true });
+    const shot = path.join(results, 'monitor.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    fs.mkdirSync(path.join(repoRoot, 'docs'), { recursive: true });
+    fs.copyFileSync(shot, path.join(repoRoot, 'docs', 'monitor.png'));
+    await page.locator('#unsilence').click();
+    await page.waitForFunction(() => ['on', 'alarm'].includes(document.body.dataset.state || ''), undefined, { timeout: 30000 });
+    assert.deepEqual(pageErrors, []);
+    const problems = nr.lines.filter((l) => /\[error\]|unknown type|TypeError|ReferenceError|Unhandled/i.test(l));
+    assert.deepEqual(problems, [], 'Node-RED logged errors');
+    await page.close();
   });
 });
