@@ -83,18 +83,18 @@ function reflect101(i: number, n: number): number {
 export class BlurScratch {
   readonly width: number;
   readonly height: number;
-  /** Horizontal pass, in 1/256 units (exact: at most 255·256). */
-  readonly h: Int32Array;
+  /** Horizontal pass, in 1/256 units: exact and at most 255·256, so 16 bits hold it. */
+  readonly h: Uint16Array;
   constructor(width: number, height: number) {
     this.width = width;
     this.height = height;
-    this.h = new Int32Array(width * height);
+    this.h = new Uint16Array(width * height);
   }
 }
 
-type RowKernel = (src: Int32Array, out: Uint8Array, from: number, to: number) => void;
+type RowKernel = (src: Uint16Array, out: Uint8Array, from: number, to: number) => void;
 
-type HorizontalKernel = (src: Uint8Array, out: Int32Array, width: number, size: number) => void;
+type HorizontalKernel = (src: Uint8Array, out: Uint16Array, width: number, size: number) => void;
 
 const hKernels = new Map<number, HorizontalKernel>();
 const vKernels = new Map<string, RowKernel>();
@@ -180,7 +180,7 @@ function edgeColumns(width: number, k: number, xs: number[]): Int32Array {
   return cols;
 }
 
-function hEdges(src: Uint8Array, hbuf: Int32Array, width: number, height: number, kq: Int32Array, xs: number[]): void {
+function hEdges(src: Uint8Array, hbuf: Uint16Array, width: number, height: number, kq: Int32Array, xs: number[]): void {
   const k = kq.length;
   const cols = edgeColumns(width, k, xs);
   for (let y = 0; y < height; y++) {
@@ -194,7 +194,7 @@ function hEdges(src: Uint8Array, hbuf: Int32Array, width: number, height: number
   }
 }
 
-function vEdgeRow(hbuf: Int32Array, y: number, width: number, height: number, kq: Int32Array, r: number, out: Uint8Array): void {
+function vEdgeRow(hbuf: Uint16Array, y: number, width: number, height: number, kq: Int32Array, r: number, out: Uint8Array): void {
   const row = y * width;
   const k = kq.length;
   const rows = new Int32Array(k);
