@@ -259,7 +259,7 @@ export class ApiServer extends EventEmitter {
       case '/config': {
         let doc: object;
         try {
-          doc = this.hub.getConfig({ maskSecrets: true });
+          doc = maskSecrets(this.hub.getConfig({ maskSecrets: true })) as object;
         } catch (err) {
           const body = Buffer.from(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
           send(500, commonHeaders('application/json', body, nowS), body);
@@ -352,7 +352,9 @@ export class ApiServer extends EventEmitter {
 
   private async run(cmd: ParsedCommand): Promise<CommandReply> {
     try {
-      const reply = await this.hub.command(cmd.command, cmd.data);
+      let data = cmd.data;
+      if (cmd.command === 'config_update') data = { ...data, config: unmaskSecrets(data.config, this.hub.getConfig()) };
+      const reply = await this.hub.command(cmd.command, data);
       this.emit('command', cmd, reply);
       return reply;
     } catch (err) {
@@ -461,6 +463,37 @@ export class ApiServer extends EventEmitter {
       });
     }
   }
+}
+
+/** What a secret looks like when served (the hub's SECRET_MASK). */
+export const MASK = '********';
+
+/** Keys whose values are secrets wherever they appear (a second line of defence behind the members' `secretKeys`). */
+const SECRET_KEY = /(^|_)(api_?key|password|passphrase|secret|token|private_?key)$/i;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+/** A copy of a config document with every non-empty string under a secret-looking key masked. */
+export function maskSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(maskSecrets);
+  if (!isRecord(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = SECRET_KEY.test(k) && typeof x === 'string' && x !== '' ? MASK : maskSecrets(x);
+  return out;
+}
+
+/** Put the stored value back wherever a submitted secret is still the mask (so a GET-edit-send round trip keeps secrets). */
+export function unmaskSecrets(submitted: unknown, stored: unknown): unknown {
+  if (Array.isArray(submitted)) return submitted.map((x, i) => unmaskSecrets(x, Array.isArray(stored) ? stored[i] : undefined));
+  if (!isRecord(submitted)) return submitted;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(submitted)) {
+    const prev = isRecord(stored) ? stored[k] : undefined;
+    out[k] = x === MASK && typeof prev === 'string' ? prev : unmaskSecrets(x, prev);
+  }
+  return out;
 }
 
 function normaliseBase(p: string): string {

@@ -26,6 +26,7 @@ interface Rig {
   clients: Client[];
   connect(path: string, headers?: Record<string, string>): Promise<Client>;
   telegram: ReturnType<typeof plainMember>;
+  careless: ReturnType<typeof plainMember>;
   processing: ReturnType<typeof plainMember>;
 }
 
@@ -41,6 +42,9 @@ async function rig(opts: { token?: string; maxBufferedBytes?: number; metrics?: 
   hub.register(plainMember('alerting', { start_time: '16:55', end_time: '16:54', alert_time_s: 180, min_movement_s: 10, initial_alarm_duration_m: 30, alarm_hysteresis_s: 60 }));
   const telegram = plainMember('alerters.telegram', { enabled: true, test_grp: true, api_key: '1234567890:secret', chat_ids: ['111'] }, ['api_key']);
   hub.register(telegram);
+  // a member that forgot to declare its secret: the API masks it anyway
+  const careless = plainMember('alerters.careless', { enabled: true, test_grp: false, password: 'hunter2', ssh_key_path: 'keys/id_rsa' });
+  hub.register(careless);
   const api = new ApiServer({ hub, clock, token: opts.token, maxBufferedBytes: opts.maxBufferedBytes, metrics: opts.metrics });
   port = await api.listen(0, '127.0.0.1');
   const clients: Client[] = [];
@@ -54,6 +58,7 @@ async function rig(opts: { token?: string; maxBufferedBytes?: number; metrics?: 
     http: `http://127.0.0.1:${port}`,
     clients,
     telegram,
+    careless,
     processing,
     async connect(path: string, headers?: Record<string, string>) {
       const c = new Client(`ws://127.0.0.1:${port}${path}`, headers);
@@ -132,6 +137,10 @@ describe('api server (lib/api)', function () {
       assert.equal(after.processing.gauss_ksize, 7);
       assert.equal((after.alerters as Record<string, Record<string, unknown>>).telegram.enabled, false);
       assert.equal(r.telegram.value.api_key, '1234567890:secret', 'the masked secret sent back kept the stored one');
+      const careless = (doc.alerters as Record<string, Record<string, unknown>>).careless;
+      assert.equal(careless.password, '********', 'secret-looking keys are masked even when a member did not declare them');
+      assert.equal(careless.ssh_key_path, 'keys/id_rsa', 'a key path is not a secret');
+      assert.equal(r.careless.value.password, 'hunter2', 'and a masked value sent back keeps the stored one');
       assert.equal('flags' in after, false);
       // invalid: all or nothing, errors in the pydantic shape with loc from data.config
       const bad = structuredClone(after);
