@@ -152,6 +152,10 @@ export = function (RED: NodeAPI): void {
         cleanups.push(
           hub.register({
             section: 'camera',
+            // A URL with credentials in it (rtsp://user:pass@…) is served masked, like any secret.
+            get secretKeys(): string[] {
+              return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(settings.url) ? ['url'] : [];
+            },
             get: (): ConfigSection => ({ url: settings.url }),
             validate: (p: ConfigSection): ConfigError[] =>
               typeof p.url === 'string' ? [] : [{ loc: ['camera', 'url'], msg: p.url === undefined ? 'field required' : 'str type expected', type: p.url === undefined ? 'value_error.missing' : 'type_error.str' }],

@@ -270,5 +270,11 @@ describe('vigil-camera node', function () {
     assert.equal(got.length, n, 'stopped by the shutdown');
     hub.start();
     await until(() => got.length > n, 'started again', 1000);
+    // A URL with credentials is served masked, and the mask sent back keeps it.
+    const secret = `http://viewer:pw@127.0.0.1:${sim.port}/stream.mjpg`;
+    assert.deepEqual(hub.applyConfig({ ...hub.getConfig(), camera: { url: secret } }), []);
+    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: '********' });
+    assert.deepEqual(hub.applyConfig(hub.getConfig({ maskSecrets: true })), []);
+    assert.deepEqual(hub.getConfig().camera, { url: secret });
   });
 });
