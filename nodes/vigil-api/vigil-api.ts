@@ -106,13 +106,13 @@ export = function (RED: NodeAPI): void {
     }
 
     if (listen === 'port') {
-      where = `${host}:${port}`;
+      where = `:${port}`;
       node.status({ fill: 'yellow', shape: 'ring', text: 'vigil-api.status.starting' });
       server.listen(port, host).then(
         () => showStatus(),
         (err: unknown) => {
           node.status({ fill: 'red', shape: 'ring', text: 'vigil-api.status.error' });
-          node.error(RED._('vigil-api.errors.listen', { where, error: errorMessage(err) }));
+          node.error(RED._('vigil-api.errors.listen', { where: `${host}:${port}`, error: errorMessage(err) }));
         },
       );
     } else {
