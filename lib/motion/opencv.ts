@@ -28,6 +28,7 @@ export interface CvMat {
   resize(rows: number, cols: number, fx?: number, fy?: number, interpolation?: number): CvMat;
   copy(): CvMat;
   getData(): Buffer;
+  bitwiseOr(other: CvMat): CvMat;
 }
 
 /** The part of the @u4/opencv4nodejs module this engine uses. */
@@ -36,6 +37,7 @@ export interface CvModule {
   imdecode(buf: Buffer, flags?: number): CvMat;
   imdecodeAsync(buf: Buffer, flags?: number): Promise<CvMat>;
   accumulateWeighted(src: CvMat, dst: CvMat, alpha: number): void;
+  accumulateProduct(src1: CvMat, src2: CvMat, dst: CvMat): void;
   getStructuringElement(shape: number, size: unknown): CvMat;
   Size: new (width: number, height: number) => unknown;
   Point2: new (x: number, y: number) => unknown;
@@ -72,8 +74,8 @@ export function loadOpenCv(): { cv?: CvModule; reason?: string } {
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native module, loaded on demand
     const cv = require('@u4/opencv4nodejs') as CvModule;
-    if (typeof cv.imdecodeAsync !== 'function' || typeof cv.accumulateWeighted !== 'function') {
-      cached = { reason: '@u4/opencv4nodejs loaded but lacks imdecodeAsync/accumulateWeighted (version mismatch?)' };
+    if (typeof cv.imdecodeAsync !== 'function' || typeof cv.accumulateWeighted !== 'function' || typeof cv.accumulateProduct !== 'function') {
+      cached = { reason: '@u4/opencv4nodejs loaded but lacks imdecodeAsync/accumulateWeighted/accumulateProduct (version mismatch?)' };
     } else {
       cached = { cv };
     }
@@ -107,7 +109,9 @@ export class OpenCvEngine implements MotionEngine {
   readonly name = 'opencv' as const;
   private readonly cv: CvModule;
   private settings: EngineSettings;
+  /** The running average A (float), and per-size scratch: F as float, A − F, and −1s. */
   private avg?: CvMat;
+  private scratch?: { f: CvMat; q: CvMat; minusOne: CvMat };
   private width = 0;
   private height = 0;
   private kernel?: CvMat;
@@ -126,6 +130,14 @@ export class OpenCvEngine implements MotionEngine {
   reset(): void {
     this.avg?.release();
     this.avg = undefined;
+  }
+
+  private releaseScratch(): void {
+    if (!this.scratch) return;
+    this.scratch.f.release();
+    this.scratch.q.release();
+    this.scratch.minusOne.release();
+    this.scratch = undefined;
   }
 
   async process(jpeg: Buffer): Promise<EngineResult> {
@@ -170,27 +182,43 @@ export class OpenCvEngine implements MotionEngine {
       const k = Math.max(1, Math.floor(s.gaussKsize));
       const blurred = k > 1 ? g.gaussianBlur(new cv.Size(k, k), 0) : g;
       if (blurred !== g) mats.push(blurred);
-      const f = blurred.convertTo(cv.CV_32F);
+      // The float steps work in place on buffers kept per frame size: fresh 1.2 MB float Mats
+      // every frame (convertTo, absdiff) cost more in page faults than the arithmetic itself.
+      if (!this.scratch || this.scratch.q.cols !== g.cols || this.scratch.q.rows !== g.rows) {
+        this.releaseScratch();
+        this.scratch = {
+          f: new cv.Mat(g.rows, g.cols, cv.CV_32F, 0),
+          q: new cv.Mat(g.rows, g.cols, cv.CV_32F, 0),
+          minusOne: new cv.Mat(g.rows, g.cols, cv.CV_32F, -1),
+        };
+      }
+      const { f, q, minusOne } = this.scratch;
       if (!this.avg) {
-        this.avg = f;
+        // The first frame is the background: A = F, nothing changed.
+        this.avg = new cv.Mat(g.rows, g.cols, cv.CV_32F, 0);
+        cv.accumulateWeighted(blurred, this.avg, 1);
         return { count: 0, width: g.cols, height: g.rows, resized };
       }
-      mats.push(f);
-      cv.accumulateWeighted(f, this.avg, s.avgWeighting);
-      const diff = this.avg.absdiff(f);
-      mats.push(diff);
-      // |A − F| > t as an 8-bit mask in one step: saturate(round(D − t + 0.5)) is ≥ 1 exactly
-      // when D > t (a tie at D = t rounds half to even, to 0). A quarter of the memory of a
-      // float threshold, and measurably faster.
-      let mask = diff.convertTo(cv.CV_8U, 1, 0.5 - s.fixedLvlThreshold);
-      mats.push(mask);
+      cv.accumulateWeighted(blurred, f, 1); // F as float (weight 1 replaces the old content)
+      cv.accumulateWeighted(blurred, this.avg, s.avgWeighting); // A ← (1 − α)·A + α·F, before the difference
+      cv.accumulateWeighted(this.avg, q, 1); // q = A
+      cv.accumulateProduct(f, minusOne, q); // q = A − F (one rounding, as absdiff)
+      // |A − F| > t as 8-bit masks: saturate(round(±q − t + 0.5)) is ≥ 1 exactly when ±q > t
+      // (a tie at t rounds half to even, to 0). One mask per sign; they never overlap.
+      const pos = q.convertTo(cv.CV_8U, 1, 0.5 - s.fixedLvlThreshold);
+      mats.push(pos);
+      const neg = q.convertTo(cv.CV_8U, -1, 0.5 - s.fixedLvlThreshold);
+      mats.push(neg);
       const iterations = Math.max(0, Math.floor(s.dilationIterations));
       if (iterations > 0) {
-        if (!this.kernel) this.kernel = cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3));
-        mask = mask.dilate(this.kernel, new cv.Point2(-1, -1), iterations);
+        const mask = pos.bitwiseOr(neg);
         mats.push(mask);
+        if (!this.kernel) this.kernel = cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3));
+        const grown = mask.dilate(this.kernel, new cv.Point2(-1, -1), iterations);
+        mats.push(grown);
+        return { count: grown.countNonZero(), width: g.cols, height: g.rows, resized };
       }
-      return { count: mask.countNonZero(), width: g.cols, height: g.rows, resized };
+      return { count: pos.countNonZero() + neg.countNonZero(), width: g.cols, height: g.rows, resized };
     } finally {
       for (const m of mats) m.release();
     }
@@ -199,6 +227,7 @@ export class OpenCvEngine implements MotionEngine {
   async close(): Promise<void> {
     this.closed = true;
     this.reset();
+    this.releaseScratch();
     this.kernel?.release();
     this.kernel = undefined;
   }
