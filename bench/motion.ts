@@ -133,7 +133,7 @@ async function rssRun(engine: MotionEngine, frames: Buffer[], n: number): Promis
 }
 
 /** Largest event-loop delay while frames arrive at 15 fps for `seconds` and each is detected. */
-async function loopStall(makeDetector: (() => MotionDetector) | undefined, frames: Buffer[], seconds: number): Promise<{ maxMs: number; p99Ms: number; processed: number }> {
+async function loopStall(makeDetector: (() => MotionDetector) | undefined, frames: Buffer[], seconds: number): Promise<{ maxMs: number; p999Ms: number; processed: number }> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   const d = makeDetector?.();
   d?.start();
@@ -161,7 +161,17 @@ async function loopStall(makeDetector: (() => MotionDetector) | undefined, frame
   const processed = d?.stats.processed ?? 0;
   await d?.close();
   // the histogram records the interval between 1 ms samples: subtract the 1 ms itself
-  return { maxMs: h.max / 1e6 - 1, p99Ms: h.percentile(99) / 1e6 - 1, processed };
+  return { maxMs: h.max / 1e6 - 1, p999Ms: h.percentile(99.9) / 1e6 - 1, processed };
+}
+
+/** Three runs: the median of their largest stalls (one OS hiccup on a shared box is not the detector), the worst, and p99.9. */
+async function loopStall3(makeDetector: (() => MotionDetector) | undefined, frames: Buffer[]): Promise<string> {
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await loopStall(makeDetector, frames, 2));
+  const maxes = runs.map((r) => r.maxMs).sort((a, b) => a - b);
+  const p999 = Math.max(...runs.map((r) => r.p999Ms));
+  const frames3 = runs.reduce((a, r) => a + r.processed, 0);
+  return `${String(frames3).padStart(4)} frames: largest stall ${maxes[1].toFixed(2)} ms (median of 3 runs; worst ${maxes[2].toFixed(2)}), p99.9 ${p999.toFixed(2)} ms`;
 }
 
 export async function run(): Promise<void> {
@@ -251,17 +261,15 @@ export async function run(): Promise<void> {
     }
 
     // ---- event-loop stall while detecting at 15 fps
-    console.log('\nEvent loop while detecting every frame of a 15 fps stream for 4 s (monitorEventLoopDelay, 1 ms resolution):');
-    const base = await loopStall(undefined, frames640, 4);
-    console.log(`  baseline (idle loop, same timers):         largest stall ${base.maxMs.toFixed(2)} ms, p99 ${base.p99Ms.toFixed(2)} ms`);
+    console.log('\nEvent loop while detecting every frame of a 15 fps stream (3 runs of 2 s; monitorEventLoopDelay, 1 ms resolution):');
+    console.log(`  ${'baseline (idle loop, same timers)'.padEnd(34)} ${await loopStall3(undefined, frames640)}`);
     const detSettings = (engine: 'opencv' | 'sharp'): MotionSettings => ({ ...DEFAULT_MOTION_SETTINGS, fps: 15, engine });
     for (const engine of cv ? (['opencv', 'sharp'] as const) : (['sharp'] as const)) {
       for (const [label, frames] of [
         ['640×480', frames640],
         ['1920×1080', frames1080],
       ] as const) {
-        const r = await loopStall(() => new MotionDetector(detSettings(engine)), frames, 4);
-        console.log(`  ${`${engine} ${label}`.padEnd(18)} ${r.processed} frames:  largest stall ${r.maxMs.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (target ≤ 5 ms)`);
+        console.log(`  ${`${engine} ${label}`.padEnd(34)} ${await loopStall3(() => new MotionDetector(detSettings(engine)), frames)} (target ≤ 5 ms)`);
       }
     }
   } finally {
