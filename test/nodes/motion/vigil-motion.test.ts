@@ -128,6 +128,22 @@ describe('vigil-motion node', function () {
     assert.equal(errs.length, 2, 'a corrupt frame is not an error for the flow');
   });
 
+  it('a frame size change mid-stream resets the background with a warning', async () => {
+    await helper.load([motionModule, completeModule, catchModule], flow({ fps: 30, resizeWidth: 0 }) as never);
+    const done = collect('done');
+    const mo = helper.getNode('mo');
+    const small = await clip('still', { frames: 2 });
+    const big = await clip('still', { width: 1280, height: 720, frames: 2 });
+    const order = [small[0], small[1], big[0], big[1]];
+    for (let i = 0; i < order.length; i++) {
+      mo.receive({ payload: order[i], frame: { timestamp: 1000 + i * 100 } } as never);
+      await until(() => done.length === i + 1, `frame ${i}`);
+    }
+    const warns = spy(mo, 'warn').args.map((a) => String(a[0]));
+    assert.equal(warns.filter((w) => /vigil-motion.errors.resized/.test(w)).length, 1, warns.join(' | '));
+    assert.equal(spy(mo, 'error').called, false);
+  });
+
   it('invalid settings refuse to start with a clear status', async () => {
     await helper.load([motionModule], [{ id: 'mo', type: 'vigil-motion', fps: 2, gaussKsize: 4, wires: [[], []] }] as never);
     const mo = helper.getNode('mo');
