@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI } from 'node-red';
+import { startCameraSim } from '../../../lib/camera/sim';
 import type { ClipKind } from '../../../lib/camera/testclips';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { DetectorMetrics } from '../../../lib/system/types';
@@ -16,6 +17,7 @@ import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
 type Mod = (RED: NodeAPI) => void;
 const motionModule = nodeModule('vigil-motion') as Mod;
 const systemModule = nodeModule('vigil-system') as Mod;
+const cameraModule = nodeModule('vigil-camera') as Mod;
 const completeModule = coreNode('core/common/24-complete.js') as Mod;
 const catchModule = coreNode('core/common/25-catch.js') as Mod;
 
@@ -142,6 +144,22 @@ describe('vigil-motion node', function () {
     const warns = spy(mo, 'warn').args.map((a) => String(a[0]));
     assert.equal(warns.filter((w) => /vigil-motion.errors.resized/.test(w)).length, 1, warns.join(' | '));
     assert.equal(spy(mo, 'error').called, false);
+  });
+
+  it('end to end: camera-sim → vigil-camera → vigil-motion gives motion seconds', async () => {
+    const sim = await startCameraSim({ frames: await clip('moving'), fps: 15 });
+    try {
+      const f = flow();
+      f.push({ id: 'cam', z: 'tab', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, fps: 15, wires: [['mo']] });
+      await helper.load([cameraModule, motionModule, completeModule, catchModule], f as never);
+      const secs = collect('sec');
+      await until(() => secs.length >= 3, 'three detection seconds', 1000);
+      assert.ok(secs.some((m) => m.payload === true), secs.map((m) => m.counts?.join('/')).join(' '));
+      assert.ok(secs.every((m) => m.counts!.length === 2));
+    } finally {
+      await helper.unload();
+      await sim.close();
+    }
   });
 
   it('invalid settings refuse to start with a clear status', async () => {
