@@ -6,9 +6,9 @@
  * released explicitly: the GC does not see their native size, and at 1080p RSS otherwise
  * climbs past 1 GB.
  *
- * The decode of a large frame (the heavy step) runs on libuv's thread pool (`imdecodeAsync`);
- * a 640×480 frame decodes inline, and the rest runs at the processing size (640 wide by
- * default), about a millisecond, on the caller's thread.
+ * The decode (the heavy step) runs on libuv's thread pool (`imdecodeAsync`) for anything but
+ * tiny frames; the rest runs at the processing size (640 wide by default), about half a
+ * millisecond, on the caller's thread, in place on buffers kept between frames.
  * The module is optional: {@link loadOpenCv} reports why when it cannot be loaded.
  */
 import { EngineResult, EngineSettings, FrameError, MotionEngine, checkJpeg, targetSize } from './engine';
@@ -54,9 +54,9 @@ export interface CvModule {
 
 let cached: { cv?: CvModule; reason?: string } | undefined;
 
-/** Frames above either size decode asynchronously (see `process`). */
-const ASYNC_DECODE_BYTES = 128 * 1024;
-const ASYNC_DECODE_PIXELS = 400_000;
+/** Frames above either size decode asynchronously (see `process`): every real camera frame. */
+const ASYNC_DECODE_BYTES = 16 * 1024;
+const ASYNC_DECODE_PIXELS = 160_000;
 
 /**
  * Load @u4/opencv4nodejs once (about 0.7 s the first time). Returns the module, or the
@@ -149,8 +149,8 @@ export class OpenCvEngine implements MotionEngine {
     const { flag } = reducedDecode(cv, src.width, s.resizeWidth);
     let grey: CvMat;
     try {
-      // Big frames decode on libuv's thread pool; a small one (640×480, ~50 KiB: well under a
-      // millisecond) decodes inline, where the thread-pool round trip would cost about as much.
+      // Camera frames decode on libuv's thread pool, so the event loop only carries the ~0.5 ms
+      // of work at the processing size; a tiny frame decodes inline (the round trip would cost more).
       const { factor } = reducedDecode(cv, src.width, s.resizeWidth);
       const pixels = (src.width * src.height) / (factor * factor);
       grey = jpeg.length > ASYNC_DECODE_BYTES || pixels > ASYNC_DECODE_PIXELS ? await cv.imdecodeAsync(jpeg, flag) : cv.imdecode(jpeg, flag);
