@@ -1,0 +1,190 @@
+/**
+ * What the alerter nodes (vigil-telegram, vigil-siren) share as Node-RED adapters
+ * (camera-alarm.md §6): the `alerters.<name>` section and the alerter registration on the
+ * vigil-system hub, the idle status, the input handling (which alerts run, §6.2), the retry
+ * status/log lines and the close. Each alerter node gives only its own settings and
+ * transport. Not a node type (no folder of its own); the framework-free parts are in
+ * lib/alarm/alerter.ts.
+ *
+ * Catalog keys every alerter's `<type>.json` has: errors.badName, errors.badAlert,
+ * status.notConfigured, status.disabled, status.ready, status.retrying,
+ * status.skip.<reason>, log.skip.<reason>, log.retry.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Alert } from '../lib/alarm/alarm';
+import { isValidAlerterName, parseAlert, RetryAborted, skipReason, validateAlerterFlags } from '../lib/alarm/alerter';
+import type { Clock } from '../lib/common/clock';
+import type { SystemHub } from '../lib/system/hub';
+import type { ConfigError, ConfigSection } from '../lib/system/types';
+import { errorMessage } from './util';
+
+/** The editor settings every alerter node has. */
+export interface AlerterDef extends NodeDef {
+  system?: string;
+  alerterName?: string;
+  enabled?: boolean;
+  testGroup?: boolean;
+}
+
+/** The live settings: the two flags every alerter has plus its own (`S`). */
+export type AlerterLive<S> = S & { enabled: boolean; testGroup: boolean };
+
+/** What one alert run gets. */
+export interface AlerterRun<S> {
+  alert: Alert;
+  msg: NodeMessageInFlow & { payload?: unknown };
+  send: (m: NodeMessage) => void;
+  done: (err?: Error) => void;
+  /** A copy of the live settings taken when the alert arrived. */
+  live: AlerterLive<S>;
+  name: string;
+  clock: Clock | undefined;
+  hub: SystemHub | undefined;
+  /** Aborted when the node closes. */
+  signal: AbortSignal;
+  /** True for the error of a run cancelled by the close (the run then just calls done()). */
+  cancelled: (err: unknown) => boolean;
+  /** Status "retrying (try n+1)" and the retry log line; `extra` adds catalog arguments. */
+  onRetry: (err: unknown, attempt: number, delayMs: number, extra?: Record<string, string | number>) => void;
+}
+
+export interface AlerterSpec<S> {
+  /** The node type, also the catalog prefix. */
+  type: string;
+  /** The alerter name when the editor leaves it empty. */
+  defaultName: string;
+  /** The initial own settings (from the editor settings and credentials). */
+  settings: S;
+  /** Keys of the section that are secrets (masked by the hub). */
+  secretKeys?: string[];
+  /** The own keys of the `alerters.<name>` section (after enabled / test_grp). */
+  toSection: (l: AlerterLive<S>) => ConfigSection;
+  /** Errors for the own keys of a section (the flags are checked here). */
+  validate: (p: ConfigSection, prefix: Array<string | number>) => ConfigError[];
+  /** Apply the own keys of a validated section. */
+  apply: (p: ConfigSection, l: AlerterLive<S>) => void;
+  /** What is missing for the alerter to work (a catalog text), checked before validation. */
+  missing: (l: AlerterLive<S>) => string | undefined;
+  /** Arguments of `status.ready`. */
+  readyArgs: (l: AlerterLive<S>) => Record<string, string | number>;
+  /** Deliver one alert: send one message and call done exactly once. */
+  run: (r: AlerterRun<S>) => Promise<unknown>;
+}
+
+/** Wire an alerter node: hub registration, status, input and close. */
+export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>, config: AlerterDef, spec: AlerterSpec<S>): void {
+  const t = spec.type;
+  const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+  const name = (config.alerterName || spec.defaultName).trim();
+  const prefix = ['alerters', name];
+  const live: AlerterLive<S> = { enabled: config.enabled !== false, testGroup: config.testGroup !== false, ...spec.settings };
+  const aborter = new AbortController();
+  const running = new Set<Promise<unknown>>();
+  const cleanups: Array<() => void> = [];
+
+  const toSection = (l: AlerterLive<S>): ConfigSection => ({ enabled: l.enabled, test_grp: l.testGroup, ...spec.toSection(l) });
+  const validate = (p: ConfigSection): ConfigError[] => [...validateAlerterFlags(p, prefix), ...spec.validate(p, prefix)];
+  const apply = (p: ConfigSection): void => {
+    live.enabled = p.enabled === true;
+    live.testGroup = p.test_grp === true;
+    spec.apply(p, live);
+    showIdle();
+  };
+
+  const problem = (): string | undefined => {
+    if (!isValidAlerterName(name)) return RED._(`${t}.errors.badName`, { name });
+    const missing = spec.missing(live);
+    if (missing) return missing;
+    const bad = validate(toSection(live));
+    if (bad.length > 0) return bad.map((e) => `${e.loc.slice(2).join('.')}: ${e.msg}`).join('; ');
+    return undefined;
+  };
+  const showIdle = (): void => {
+    if (problem()) node.status({ fill: 'yellow', shape: 'ring', text: `${t}.status.notConfigured` });
+    else if (!live.enabled) node.status({ fill: 'grey', shape: 'ring', text: `${t}.status.disabled` });
+    else node.status({ fill: 'green', shape: 'ring', text: RED._(`${t}.status.ready`, spec.readyArgs(live)) });
+  };
+
+  const sys = config.system ? (RED.nodes.getNode(config.system) as unknown as { hub?: SystemHub } | null) : null;
+  const hub = sys?.hub;
+  if (hub && isValidAlerterName(name)) {
+    const section = `alerters.${name}`;
+    try {
+      cleanups.push(hub.register({ section, secretKeys: spec.secretKeys, get: () => toSection(live), validate, apply }));
+      cleanups.push(
+        hub.registerAlerter({
+          name,
+          get enabled() {
+            return live.enabled;
+          },
+          set enabled(v: boolean) {
+            live.enabled = v;
+          },
+          get testGroup() {
+            return live.testGroup;
+          },
+          set testGroup(v: boolean) {
+            live.testGroup = v;
+          },
+          setEnabled: (v: boolean) => {
+            const errors = hub.updateSection(section, { enabled: v });
+            if (errors.length > 0) node.warn(errors.map((e) => e.msg).join('; '));
+          },
+        }),
+      );
+    } catch (err) {
+      node.error(errorMessage(err));
+    }
+  }
+  const initial = problem();
+  if (initial) node.warn(initial);
+  showIdle();
+
+  node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
+    const m = msg as NodeMessageInFlow & { payload?: unknown };
+    const alert = parseAlert(m.payload);
+    if (!alert) {
+      done(new Error(RED._(`${t}.errors.badAlert`)));
+      return;
+    }
+    const skip = skipReason(alert, { name, enabled: live.enabled, testGroup: live.testGroup });
+    if (skip) {
+      node.debug(RED._(`${t}.log.skip.${skip}`, { name }));
+      node.status({ fill: 'grey', shape: 'ring', text: `${t}.status.skip.${skip}` });
+      done();
+      return;
+    }
+    const p = problem();
+    if (p) {
+      done(new Error(p));
+      return;
+    }
+    const job = spec.run({
+      alert,
+      msg: m,
+      send,
+      done,
+      live: { ...live },
+      name,
+      clock,
+      hub,
+      signal: aborter.signal,
+      cancelled: (err) => err instanceof RetryAborted || aborter.signal.aborted,
+      onRetry: (err, attempt, delayMs, extra) => {
+        node.status({ fill: 'yellow', shape: 'dot', text: RED._(`${t}.status.retrying`, { attempt: attempt + 1 }) });
+        node.log(RED._(`${t}.log.retry`, { attempt, delay: delayMs / 1000, ...extra, error: errorMessage(err) }));
+      },
+    });
+    running.add(job);
+    void job.finally(() => running.delete(job));
+  });
+
+  node.on('close', (_removed: boolean, done: () => void) => {
+    aborter.abort();
+    for (const c of cleanups.splice(0)) c();
+    void Promise.allSettled([...running]).then(() => {
+      node.status({});
+      done();
+    });
+  });
+}
