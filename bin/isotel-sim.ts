@@ -3,6 +3,7 @@
  * isotel-sim: an Isotel IoT stand-in (the IoT side of the Service API) in one command.
  * Run `isotel-sim --help` for the options.
  */
+import { CliError, intValue, portValue, runCli, serveUntilSignal } from '../lib/common/cli';
 import { IsotelSim, SimParameter } from '../lib/isotel/sim';
 
 const HELP = `isotel-sim — an Isotel IoT stand-in for the Service API (demos and tests)
@@ -51,76 +52,30 @@ Example:
   curl 'http://127.0.0.1:6021/api/v1/me/services/vigil-demo?action=ident'
 `;
 
-function fail(msg: string): never {
-  process.stderr.write(`isotel-sim: ${msg}\n(see isotel-sim --help)\n`);
-  process.exit(2);
-}
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'http-port': { type: 'string' },
+  param: { type: 'string', multiple: true },
+  refuse: { type: 'string', multiple: true },
+  'request-timeout': { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
 
-function intArg(name: string, v: string | undefined, min = 0): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min || n > 65535 * 1000) fail(`${name} needs a whole number, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-async function main(argv: string[]): Promise<void> {
-  let host = '127.0.0.1';
-  let port = 6020;
-  let httpPort = 6021;
-  let requestTimeoutMs = 30000;
-  let quiet = false;
-  const params: SimParameter[] = [];
-  const refuse: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string | undefined => argv[++i];
-    switch (a) {
-      case '-h':
-      case '--help':
-        process.stdout.write(HELP);
-        return;
-      case '--host':
-        host = next() ?? fail('--host needs an address');
-        break;
-      case '--port':
-        port = intArg('--port', next());
-        break;
-      case '--http-port':
-        httpPort = intArg('--http-port', next());
-        break;
-      case '--request-timeout':
-        requestTimeoutMs = intArg('--request-timeout', next(), 1);
-        break;
-      case '--param': {
-        const v = next() ?? fail('--param needs <uri>[@<ms>]');
-        const [uri, ms] = v.split('@');
-        if (!uri || /\s/.test(uri)) fail(`bad parameter URI ${JSON.stringify(uri)}`);
-        params.push({ uri, intervalMs: ms === undefined ? 1000 : intArg('--param interval', ms, 1) });
-        break;
-      }
-      case '--refuse':
-        refuse.push(next() ?? fail('--refuse needs a URI'));
-        break;
-      case '--quiet':
-        quiet = true;
-        break;
-      default:
-        fail(`unknown option ${a}`);
-    }
-  }
-  const log = quiet ? undefined : (line: string) => process.stdout.write(`[isotel-sim] ${line}\n`);
-  const sim = new IsotelSim({ host, port, httpPort, params: params.length > 0 ? params : undefined, refuse, requestTimeoutMs, log });
-  const addr = await sim.start();
+runCli('isotel-sim', HELP, OPTIONS, async (o) => {
+  const host = o.host ?? '127.0.0.1';
+  const port = portValue(o.port, '--port') ?? 6020;
+  const httpPort = portValue(o['http-port'], '--http-port') ?? 6021;
+  const requestTimeoutMs = intValue(o['request-timeout'], '--request-timeout', 1, 65535 * 1000) ?? 30000;
+  const params: SimParameter[] = (o.param ?? []).map((v) => {
+    const [uri, ms] = v.split('@');
+    if (!uri || /\s/.test(uri)) throw new CliError(`bad parameter URI ${JSON.stringify(uri)}`);
+    return { uri, intervalMs: intValue(ms, '--param interval', 1, 65535 * 1000) ?? 1000 };
+  });
+  const log = o.quiet ? undefined : (line: string) => process.stdout.write(`[isotel-sim] ${line}\n`);
+  const sim = new IsotelSim({ host, port, httpPort, params: params.length > 0 ? params : undefined, refuse: o.refuse ?? [], requestTimeoutMs, log });
+  const addr = await serveUntilSignal(sim, host, port);
   process.stdout.write(
     `[isotel-sim] Service TCP server on ${host}:${addr.port}, HTTP front on http://${host}:${addr.httpPort}/api/v1/me/services/<name>, parameters ${sim.parameterUris.join(', ')}\n`,
   );
-  const shutdown = (): void => {
-    sim.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-}
-
-main(process.argv.slice(2)).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+});

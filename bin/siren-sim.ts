@@ -4,6 +4,7 @@
  * Run `siren-sim --help` for the options.
  */
 import { SirenSim } from '../lib/alarm/sim';
+import { portValue, runCli, serveUntilSignal } from '../lib/common/cli';
 
 const HELP = `siren-sim — an SSH siren stand-in (demos and tests)
 
@@ -22,49 +23,12 @@ command it is asked to exec by logging it (exit status 0), e.g.
   exec {"user":"siren","command":"aplay siren.wav -d 21"}
 `;
 
-function main(): void {
-  const args = process.argv.slice(2);
-  let host = '127.0.0.1';
-  let port = 6041;
-  let username = 'siren';
-  let password = 'siren';
-  let quiet = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const val = (): string => {
-      const v = args[++i];
-      if (v === undefined) fail(`${a} needs a value`);
-      return v;
-    };
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(HELP);
-      return;
-    } else if (a === '--host') host = val();
-    else if (a === '--port') {
-      port = Number(val());
-      if (!Number.isInteger(port) || port < 0 || port > 65535) fail('--port must be an integer 0–65535');
-    } else if (a === '--user') username = val();
-    else if (a === '--password') password = val();
-    else if (a === '--quiet') quiet = true;
-    else fail(`unknown option ${a}`);
-  }
-  const sim = new SirenSim({ host, port, username, password, log: quiet ? undefined : (l) => console.log(`[siren-sim] ${l}`) });
-  sim.start().then(
-    (p) => {
-      if (!quiet) console.log(`[siren-sim] SSH siren on ${host}:${p} (user ${username}), host key ${sim.fingerprint}`);
-    },
-    (err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`),
-  );
-  const stop = (): void => {
-    void sim.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`siren-sim: ${msg}\n(see siren-sim --help)\n`);
-  process.exit(2);
-}
-
-main();
+runCli('siren-sim', HELP, { host: { type: 'string' }, port: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, quiet: { type: 'boolean' } }, async (o) => {
+  const host = o.host ?? '127.0.0.1';
+  const port = portValue(o.port, '--port') ?? 6041;
+  const username = o.user ?? 'siren';
+  const quiet = o.quiet === true;
+  const sim = new SirenSim({ host, port, username, password: o.password ?? 'siren', log: quiet ? undefined : (l) => console.log(`[siren-sim] ${l}`) });
+  const p = await serveUntilSignal(sim, host, port);
+  if (!quiet) console.log(`[siren-sim] SSH siren on ${host}:${p} (user ${username}), host key ${sim.fingerprint}`);
+});

@@ -4,6 +4,7 @@
  * Run `telegram-sim --help` for the options.
  */
 import { TelegramSim } from '../lib/alarm/sim';
+import { intValue, portValue, runCli, serveUntilSignal } from '../lib/common/cli';
 
 const HELP = `telegram-sim — a tiny Telegram Bot API stand-in (demos and tests)
 
@@ -25,53 +26,12 @@ Answers are shaped like Telegram's: {"ok":true,"result":{…}} or {"ok":false,"e
 Point vigil-telegram's "Bot API base" at http://127.0.0.1:6040 to use it.
 `;
 
-function main(): void {
-  const args = process.argv.slice(2);
-  let host = '127.0.0.1';
-  let port = 6040;
-  let token: string | undefined;
-  let failFirst = 0;
-  let quiet = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const val = (): string => {
-      const v = args[++i];
-      if (v === undefined) fail(`${a} needs a value`);
-      return v;
-    };
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(HELP);
-      return;
-    } else if (a === '--host') host = val();
-    else if (a === '--port') port = intArg(a, val());
-    else if (a === '--token') token = val();
-    else if (a === '--fail-first') failFirst = intArg(a, val());
-    else if (a === '--quiet') quiet = true;
-    else fail(`unknown option ${a}`);
-  }
-  const sim = new TelegramSim({ host, port, token, failFirst, log: quiet ? undefined : (l) => console.log(`[telegram-sim] ${l}`) });
-  sim.start().then(
-    (p) => {
-      if (!quiet) console.log(`[telegram-sim] Bot API stand-in on http://${host}:${p}`);
-    },
-    (err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`),
-  );
-  const stop = (): void => {
-    void sim.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`telegram-sim: ${msg}\n(see telegram-sim --help)\n`);
-  process.exit(2);
-}
-
-function intArg(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${name} must be an integer 0–65535`);
-  return n;
-}
-
-main();
+runCli('telegram-sim', HELP, { host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, 'fail-first': { type: 'string' }, quiet: { type: 'boolean' } }, async (o) => {
+  const host = o.host ?? '127.0.0.1';
+  const port = portValue(o.port, '--port') ?? 6040;
+  const failFirst = intValue(o['fail-first'], '--fail-first', 0, 65535) ?? 0;
+  const quiet = o.quiet === true;
+  const sim = new TelegramSim({ host, port, token: o.token, failFirst, log: quiet ? undefined : (l) => console.log(`[telegram-sim] ${l}`) });
+  const p = await serveUntilSignal(sim, host, port);
+  if (!quiet) console.log(`[telegram-sim] Bot API stand-in on http://${host}:${p}`);
+});
