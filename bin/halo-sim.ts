@@ -3,7 +3,7 @@
  * halo-sim: a HALO smart sensor in a command, for demos and tests. See `halo-sim --help`.
  */
 import readline from 'node:readline';
-import { parseArgs } from 'node:util';
+import { CliError, portValue, runCli, secondsValue, stopOnSignals } from '../lib/common/cli';
 import { RECOMMENDED_TEMPLATES } from '../lib/halo/decode';
 import type { DigestAlgorithm, ServerAuthMode } from '../lib/halo/digest';
 import { HaloSim, parseTarget, type PushTarget } from '../lib/halo/sim';
@@ -62,82 +62,45 @@ Examples:
   curl 'http://127.0.0.1:6014/set?event=Help'
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`halo-sim: ${message}\n(halo-sim --help for usage)\n`);
-  process.exit(2);
-}
+const OPTIONS = {
+  to: { type: 'string', multiple: true },
+  'set-template': { type: 'string' },
+  'reset-template': { type: 'string' },
+  'heartbeat-template': { type: 'string' },
+  'keep-open': { type: 'boolean' },
+  heartbeat: { type: 'string' },
+  cycle: { type: 'string' },
+  'cycle-events': { type: 'string' },
+  send: { type: 'string', multiple: true },
+  once: { type: 'boolean' },
+  name: { type: 'string' },
+  mac: { type: 'string' },
+  ip: { type: 'string' },
+  user: { type: 'string' },
+  pswd: { type: 'string' },
+  'serve-port': { type: 'string' },
+  'serve-https-port': { type: 'string' },
+  'serve-host': { type: 'string' },
+  auth: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  algorithms: { type: 'string' },
+  'control-port': { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
 
-function port(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${what}: "${v}" is not a port`);
-  return n;
-}
-
-function seconds(v: string | undefined, what: string): number {
-  if (v === undefined) return 0;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) fail(`${what}: "${v}" is not a number of seconds`);
-  return n;
-}
-
-async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({
-      allowPositionals: false,
-      options: {
-        to: { type: 'string', multiple: true },
-        'set-template': { type: 'string' },
-        'reset-template': { type: 'string' },
-        'heartbeat-template': { type: 'string' },
-        'keep-open': { type: 'boolean' },
-        heartbeat: { type: 'string' },
-        cycle: { type: 'string' },
-        'cycle-events': { type: 'string' },
-        send: { type: 'string', multiple: true },
-        once: { type: 'boolean' },
-        name: { type: 'string' },
-        mac: { type: 'string' },
-        ip: { type: 'string' },
-        user: { type: 'string' },
-        pswd: { type: 'string' },
-        'serve-port': { type: 'string' },
-        'serve-https-port': { type: 'string' },
-        'serve-host': { type: 'string' },
-        auth: { type: 'string' },
-        username: { type: 'string' },
-        password: { type: 'string' },
-        algorithms: { type: 'string' },
-        'control-port': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  const o = args.values;
-  if (o.help) {
-    process.stdout.write(HELP);
-    return;
-  }
-  let targets: PushTarget[];
-  try {
-    targets = (o.to ?? []).map(parseTarget);
-  } catch (e) {
-    fail((e as Error).message);
-  }
+runCli('halo-sim', HELP, OPTIONS, async (o) => {
+  const targets: PushTarget[] = (o.to ?? []).map(parseTarget);
   const auth = (o.auth ?? 'none') as ServerAuthMode;
-  if (!['none', 'basic', 'digest', 'any'].includes(auth)) fail(`--auth must be none, basic, digest or any`);
+  if (!['none', 'basic', 'digest', 'any'].includes(auth)) throw new CliError('--auth must be none, basic, digest or any');
   const algorithms = (o.algorithms ?? 'SHA-256,MD5').split(',').map((a) => a.trim()) as DigestAlgorithm[];
-  for (const a of algorithms) if (!['MD5', 'SHA-256', 'MD5-sess', 'SHA-256-sess'].includes(a)) fail(`unknown Digest algorithm "${a}"`);
+  for (const a of algorithms) if (!['MD5', 'SHA-256', 'MD5-sess', 'SHA-256-sess'].includes(a)) throw new CliError(`unknown Digest algorithm "${a}"`);
   const quiet = o.quiet === true;
   const log = (line: string): void => {
     if (!quiet) process.stdout.write(`[halo-sim] ${line}\n`);
   };
-  const httpPort = port(o['serve-port'], '--serve-port');
-  const httpsPort = port(o['serve-https-port'], '--serve-https-port');
+  const httpPort = portValue(o['serve-port'], '--serve-port');
+  const httpsPort = portValue(o['serve-https-port'], '--serve-https-port');
   const sim = new HaloSim({
     device: { name: o.name ?? 'HALO-Sim', mac: o.mac ?? 'AABBCCDDEEFF', ip: o.ip ?? '127.0.0.1', user: o.user, pswd: o.pswd },
     targets,
@@ -147,19 +110,20 @@ async function main(): Promise<void> {
       heartbeat: o['heartbeat-template'] ?? RECOMMENDED_TEMPLATES.heartbeat,
     },
     tcpKeepOpen: o['keep-open'] === true,
-    heartbeatMs: seconds(o.heartbeat, '--heartbeat') * 1000,
-    cycleMs: seconds(o.cycle, '--cycle') * 1000,
+    heartbeatMs: (secondsValue(o.heartbeat, '--heartbeat') ?? 0) * 1000,
+    cycleMs: (secondsValue(o.cycle, '--cycle') ?? 0) * 1000,
     cycleEvents: o['cycle-events']?.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     serve: httpPort !== undefined || httpsPort !== undefined ? { httpPort, httpsPort, host: o['serve-host'] ?? '127.0.0.1', auth, username: o.username ?? 'admin', password: o.password ?? 'halo', algorithms } : undefined,
-    controlPort: port(o['control-port'], '--control-port'),
+    controlPort: portValue(o['control-port'], '--control-port'),
     log,
   });
   try {
     await sim.start();
   } catch (e) {
     await sim.close();
-    fail(`cannot start: ${(e as Error).message}`);
+    throw new CliError(`cannot start: ${(e as Error).message}`);
   }
+  const shutdown = stopOnSignals(() => sim.close());
   const p = sim.ports;
   if (p.http !== undefined) log(`Event Data URL: http://${o['serve-host'] ?? '127.0.0.1'}:${p.http}/api/config/gstate/event_state (auth ${auth})`);
   if (p.https !== undefined) log(`Event Data URL: https://${o['serve-host'] ?? '127.0.0.1'}:${p.https}/api/config/gstate/event_state (self-signed, auth ${auth})`);
@@ -178,26 +142,15 @@ async function main(): Promise<void> {
 
   for (const s of o.send ?? []) {
     const m = /^(set|reset|test|heartbeat)(?::([^=]+)(?:=(.+))?)?$/.exec(s);
-    if (!m) fail(`--send "${s}": expected set:<event>[=value], reset:<event>, test:<event> or heartbeat`);
+    if (!m) throw new CliError(`--send "${s}": expected set:<event>[=value], reset:<event>, test:<event> or heartbeat`);
     await run(`${m[1]} ${m[2] ?? ''} ${m[3] ?? ''}`);
   }
 
-  let stopping = false;
-  async function shutdown(): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    await sim.close();
-    process.exit(0);
-  }
   if (o.once) return shutdown();
 
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
   if (process.stdin.isTTY || !process.stdin.readableEnded) {
     const rl = readline.createInterface({ input: process.stdin, terminal: false });
     rl.on('line', (line) => void run(line).catch((e: Error) => process.stderr.write(`halo-sim: ${e.message}\n`)));
     rl.on('error', () => undefined);
   }
-}
-
-main().catch((e: Error) => fail(e.message));
+});
