@@ -8,6 +8,7 @@ import { splitJpegs } from '../lib/camera/jpeg';
 import { MjpegParser } from '../lib/camera/mjpeg';
 import { startCameraSim } from '../lib/camera/sim';
 import { CLIP_KINDS, ClipKind, generateClip } from '../lib/camera/testclips';
+import { CliError, intValue, portValue, runCli, stopOnSignals } from '../lib/common/cli';
 import type { ServerAuthMode } from '../lib/halo/digest';
 
 const HELP = `camera-sim — an IP camera stand-in for vigil-camera (demos and tests)
@@ -39,84 +40,49 @@ Example:
   curl -s http://127.0.0.1:6030/snapshot.jpg > frame.jpg
 `;
 
-function fail(msg: string): never {
-  process.stderr.write(`camera-sim: ${msg}\n(see camera-sim --help)\n`);
-  process.exit(2);
-}
+const AUTH_MODES: readonly ServerAuthMode[] = ['none', 'basic', 'digest', 'any'];
 
-function intArg(name: string, v: string | undefined, min: number, max: number): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min || n > max) fail(`${name} needs a whole number from ${min} to ${max}`);
-  return n;
-}
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  clip: { type: 'string' },
+  file: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  frames: { type: 'string' },
+  fps: { type: 'string' },
+  auth: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  'no-content-length': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const o = { host: '127.0.0.1', port: 6030, clip: 'moving' as ClipKind, file: '', width: 640, height: 480, frames: 60, fps: 15, auth: 'none' as ServerAuthMode, username: 'admin', password: 'admin', noContentLength: false, quiet: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string | undefined => argv[++i];
-    switch (a) {
-      case '-h':
-      case '--help':
-        process.stdout.write(HELP);
-        return;
-      case '--host':
-        o.host = next() ?? fail('--host needs an address');
-        break;
-      case '--port':
-        o.port = intArg('--port', next(), 0, 65535);
-        break;
-      case '--clip': {
-        const k = next();
-        if (!k || !(CLIP_KINDS as readonly string[]).includes(k)) fail(`--clip must be one of ${CLIP_KINDS.join(', ')}`);
-        o.clip = k as ClipKind;
-        break;
-      }
-      case '--file':
-        o.file = next() ?? fail('--file needs a path');
-        break;
-      case '--width':
-        o.width = intArg('--width', next(), 16, 7680);
-        break;
-      case '--height':
-        o.height = intArg('--height', next(), 16, 4320);
-        break;
-      case '--frames':
-        o.frames = intArg('--frames', next(), 1, 10000);
-        break;
-      case '--fps':
-        o.fps = intArg('--fps', next(), 1, 120);
-        break;
-      case '--auth': {
-        const m = next();
-        if (!m || !['none', 'basic', 'digest', 'any'].includes(m)) fail('--auth must be none, basic, digest or any');
-        o.auth = m as ServerAuthMode;
-        break;
-      }
-      case '--username':
-        o.username = next() ?? fail('--username needs a value');
-        break;
-      case '--password':
-        o.password = next() ?? fail('--password needs a value');
-        break;
-      case '--no-content-length':
-        o.noContentLength = true;
-        break;
-      case '--quiet':
-        o.quiet = true;
-        break;
-      default:
-        fail(`unknown option ${a}`);
-    }
-  }
+runCli('camera-sim', HELP, OPTIONS, async (v) => {
+  if (v.clip !== undefined && !(CLIP_KINDS as readonly string[]).includes(v.clip)) throw new CliError(`--clip must be one of ${CLIP_KINDS.join(', ')}`);
+  if (v.auth !== undefined && !(AUTH_MODES as readonly string[]).includes(v.auth)) throw new CliError('--auth must be none, basic, digest or any');
+  const o = {
+    host: v.host ?? '127.0.0.1',
+    port: portValue(v.port, '--port') ?? 6030,
+    clip: (v.clip ?? 'moving') as ClipKind,
+    file: v.file ?? '',
+    width: intValue(v.width, '--width', 16, 7680) ?? 640,
+    height: intValue(v.height, '--height', 16, 4320) ?? 480,
+    frames: intValue(v.frames, '--frames', 1, 10000) ?? 60,
+    fps: intValue(v.fps, '--fps', 1, 120) ?? 15,
+    auth: (v.auth ?? 'none') as ServerAuthMode,
+    username: v.username ?? 'admin',
+    password: v.password ?? 'admin',
+    noContentLength: v['no-content-length'] === true,
+    quiet: v.quiet === true,
+  };
   let frames: Buffer[];
   if (o.file) {
     let data: Buffer;
     try {
       data = fs.readFileSync(o.file);
     } catch (err) {
-      fail(`cannot read ${o.file}: ${(err as Error).message}`);
+      throw new CliError(`cannot read ${o.file}: ${(err as Error).message}`);
     }
     frames = splitJpegs(data);
     if (frames.length === 0) {
@@ -124,7 +90,7 @@ async function main(): Promise<void> {
       parser.push(data);
       parser.end();
     }
-    if (frames.length === 0) fail(`no JPEG frames in ${o.file}`);
+    if (frames.length === 0) throw new CliError(`no JPEG frames in ${o.file}`);
   } else {
     frames = await generateClip(o.clip, { width: o.width, height: o.height, frames: o.frames });
   }
@@ -132,11 +98,5 @@ async function main(): Promise<void> {
   if (!o.quiet) {
     process.stdout.write(`camera-sim: ${frames.length} frames (${o.file || `clip ${o.clip}`}) at ${o.fps} fps on ${sim.url}/stream.mjpg and ${sim.url}/snapshot.jpg${o.auth !== 'none' ? ` (${o.auth} auth)` : ''}\n`);
   }
-  const stop = (): void => {
-    void sim.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+  stopOnSignals(() => sim.close());
+});
