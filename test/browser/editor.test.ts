@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -42,6 +43,24 @@ async function waitForLine(nr: RunningNodeRed, mark: number, re: RegExp, what: s
   throw new Error(`no "${what}" in the Node-RED log:\n${linesSince(nr, mark).join('\n')}`);
 }
 
+/** Ports something on 127.0.0.1 already accepts TCP connections on. */
+async function busyPorts(ports: number[]): Promise<number[]> {
+  const open = await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<boolean>((resolve) => {
+          const s = net.connect({ host: '127.0.0.1', port });
+          s.once('connect', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.once('error', () => resolve(false));
+        }),
+    ),
+  );
+  return ports.filter((_, i) => open[i]);
+}
+
 function problems(lines: string[]): string[] {
   return lines.filter((l) => /\[error\]|unknown type|Waiting for missing types|TypeError|ReferenceError|Unhandled/i.test(l));
 }
@@ -56,6 +75,9 @@ describe('editor (Node-RED + Chromium)', function () {
   const declared = Object.keys(env.pkg['node-red'].nodes);
 
   before(async function () {
+    // The examples use the demo's fixed ports (CONTRIBUTING.md); a running `npm start` holds them.
+    const busy = await busyPorts([...Array.from({ length: 40 }, (_, i) => 6010 + i), 9876]);
+    if (busy.length > 0) throw new Error(`demo ports already in use: ${busy.join(', ')} — is \`npm start\` (or another Node-RED with the demo) running? Stop it first.`);
     fs.mkdirSync(path.join(results, 'examples'), { recursive: true });
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-editor-'));
     const port = await freePort();
@@ -113,6 +135,12 @@ describe('editor (Node-RED + Chromium)', function () {
       const text = page.locator('#red-ui-clipboard-dialog-import-text');
       await text.waitFor({ state: 'visible' });
       await text.fill(flow);
+      // The dialog validates on keyup/paste only (fill() sends neither): a harmless key press
+      // triggers it, instead of relying on the validation timer of the dialog's opening.
+      await text.press('End');
+      await page.waitForFunction(() => !document.querySelector('#red-ui-clipboard-dialog-ok')?.classList.contains('ui-state-disabled'), undefined, { timeout: 10000 }).catch(() => {
+        throw new Error(`the Import dialog refused ${file}: ${flow.slice(0, 80)}…`);
+      });
       await page.locator('#red-ui-clipboard-dialog-import-opt-new').click().catch(() => undefined);
       await page.locator('#red-ui-clipboard-dialog-ok').click();
       // Imported nodes are attached to the mouse; drop them.
