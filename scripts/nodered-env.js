@@ -37,6 +37,23 @@ function exampleFiles() {
 }
 
 /**
+ * Node-RED reads credentials from flows_cred.json, never from a `credentials` property in
+ * flows.json (only the editor's Import and the admin API take them inline). Split them.
+ */
+function splitCredentials(flows) {
+  const plain = [];
+  const creds = {};
+  for (const n of flows) {
+    if (n && typeof n === 'object' && n.credentials && typeof n.credentials === 'object') {
+      const { credentials, ...rest } = n;
+      creds[n.id] = credentials;
+      plain.push(rest);
+    } else plain.push(n);
+  }
+  return { flows: plain, credentials: creds };
+}
+
+/**
  * Create (or refresh) a user directory.
  * @param {{dir: string, port: number, host?: string, flows?: unknown[] | null, logLevel?: string}} o
  *   flows: written to flows.json when given (null/undefined leaves an existing file alone).
@@ -65,7 +82,9 @@ module.exports = {
   uiPort: ${Number(o.port)},
   flowFile: 'flows.json',
   flowFilePretty: true,
-  credentialSecret: 'vigil-demo-not-secret',
+  // Demo/test user directory (git-ignored): credentials stay unencrypted in flows_cred.json so
+  // the demo's stand-in secrets can be written there directly.
+  credentialSecret: false,
   contextStorage: { default: { module: 'localfilesystem' }, memory: { module: 'memory' } },
   logging: { console: { level: ${JSON.stringify(o.logLevel || 'info')}, metrics: false, audit: false } },
   diagnostics: { enabled: false },
@@ -75,7 +94,11 @@ module.exports = {
 };
 `;
   fs.writeFileSync(path.join(dir, 'settings.js'), settings);
-  if (o.flows) fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(o.flows, null, 2));
+  if (o.flows) {
+    const { flows, credentials } = splitCredentials(o.flows);
+    fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flows, null, 2));
+    fs.writeFileSync(path.join(dir, 'flows_cred.json'), JSON.stringify(credentials, null, 2));
+  }
   return dir;
 }
 
@@ -86,7 +109,8 @@ function prefixLines(stream, prefix, sink) {
     buf += d;
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
-      sink(`${prefix}${buf.slice(0, i)}`);
+      const line = buf.slice(0, i);
+      sink(prefix && line.startsWith(prefix.trim()) ? line : `${prefix}${line}`);
       buf = buf.slice(i + 1);
     }
   });
@@ -183,4 +207,4 @@ function startNodeRed(o) {
   };
 }
 
-module.exports = { root, pkg, demoFlows, exampleFiles, prepareUserDir, startSims, startNodeRed };
+module.exports = { root, pkg, demoFlows, splitCredentials, exampleFiles, prepareUserDir, startSims, startNodeRed };

@@ -16,7 +16,7 @@ const dir = path.join(env.root, '.node-red');
 
 // Deploy the demo unless the user has changed the flows since we last wrote them.
 const flows = env.demoFlows();
-const flowsText = JSON.stringify(flows, null, 2);
+const flowsText = JSON.stringify(env.splitCredentials(flows).flows, null, 2);
 const hashFile = path.join(dir, '.vigil-demo-hash');
 const flowFile = path.join(dir, 'flows.json');
 const hash = (s) => crypto.createHash('sha256').update(s).digest('hex');
