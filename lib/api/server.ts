@@ -169,7 +169,14 @@ export class ApiServer extends EventEmitter {
 
   /** The route (relative to the base path) of a request URL, or undefined when outside the base. */
   private relative(rawUrl: string | undefined): { rel: string; query: URLSearchParams } | undefined {
-    const u = new URL(rawUrl ?? '/', 'http://x');
+    let u: URL;
+    try {
+      u = new URL(rawUrl ?? '/', 'http://x');
+    } catch {
+      // e.g. an absolute-form target with a bad host or port: not ours (a throw here would
+      // be uncaught in an 'upgrade' or 'request' listener and end the process)
+      return undefined;
+    }
     let p = u.pathname;
     if (this.basePath) {
       if (p === this.basePath) p = '/';

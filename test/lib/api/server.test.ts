@@ -5,6 +5,7 @@
  * slow-client case. Time rules run on a FakeClock.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { FakeClock } from '../../../lib/common/clock';
 import { SystemHub } from '../../../lib/system/hub';
 import { ApiServer } from '../../../lib/api/server';
@@ -404,6 +405,30 @@ describe('api server (lib/api)', function () {
       const st = r.api.stats();
       assert.ok(st.dropped > 0, 'the stalled client dropped frames');
       assert.equal(st.clients.video, 2, 'the stalled client is not disconnected by the cap alone');
+    });
+
+    it('a request or upgrade whose target URL cannot be parsed is refused, not a crash', async function () {
+      const clock = new FakeClock(0);
+      const hub = new SystemHub({ clock });
+      const api = new ApiServer({ hub, clock, staticDir: null });
+      const port = await api.listen(0);
+      const raw = (head: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const s = net.connect(port, '127.0.0.1', () => s.write(head));
+          let got = '';
+          s.on('data', (d) => (got += d.toString('latin1')));
+          s.on('close', () => resolve(got));
+          s.on('error', reject);
+        });
+      try {
+        const up = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+        assert.equal(await raw(`GET http://a:99999/ HTTP/1.1\r\nHost: x\r\n${up}\r\n`), '', 'upgrade: socket closed unanswered');
+        assert.match(await raw('GET http://a:99999/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404/);
+        assert.equal(await (await fetch(`http://127.0.0.1:${port}/health`)).text(), 'OK\n', 'still serving');
+      } finally {
+        await api.close();
+        hub.dispose();
+      }
     });
 
     it('mounted under a base path: only its own paths are taken', async function () {
