@@ -51,7 +51,7 @@ export = function (RED: NodeAPI): void {
         case 'connecting':
           return { fill: 'yellow', shape: 'ring', text: RED._('isotel-service.status.connecting') };
         case 'connected':
-          return { fill: 'green', shape: 'dot', text: RED._('isotel-service.status.connected', { count: s.subscriptions }) };
+          return { fill: 'green', shape: 'dot', text: RED._('isotel-service.status.connected') };
         case 'reconnecting':
           return { fill: 'red', shape: 'ring', text: RED._('isotel-service.status.reconnecting', { seconds: Math.max(1, Math.round(s.inMs / 1000)) }) };
         case 'stopped':

@@ -40,11 +40,15 @@ export = function (RED: NodeAPI): void {
     const uris = new Set<string>();
     const refused = new Map<string, string>();
     let link: NodeStatus = {};
+    let linkUp = false;
 
     const show = (): void => {
       if (refused.size > 0) {
         const [uri] = refused.keys();
         node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-signal.status.refused', { uri, count: refused.size }) });
+      } else if (linkUp) {
+        // The service's "connected" plus this node's own subscriptions (not the service's total).
+        node.status({ ...link, text: RED._('isotel-signal.status.connected', { count: uris.size }) });
       } else {
         node.status(link);
       }
@@ -52,8 +56,9 @@ export = function (RED: NodeAPI): void {
 
     const user: IsotelUser = {
       id: node.id,
-      onStatus: (st) => {
+      onStatus: (st, state) => {
         link = st;
+        linkUp = state.state === 'connected';
         show();
       },
       onSignal: (uri, data) => {
@@ -77,6 +82,7 @@ export = function (RED: NodeAPI): void {
       if (uris.has(u)) return;
       uris.add(u);
       service.subscribe(user, u, options);
+      if (linkUp) show();
     };
     const remove = (uri: string): boolean => {
       const u = normalizeUri(uri);

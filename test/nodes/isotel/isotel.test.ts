@@ -4,9 +4,10 @@
  * reconnect with re-IDENT and re-subscribe, NOTIFYs queued while down, STOP, bad input.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type { Node, NodeMessage } from 'node-red';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
-import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { freePort, helper, nodeModule, repoRoot, until } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
 
@@ -253,7 +254,29 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
         [NAME, 'SYSLOG', 'while down 2', 'app1'],
       ],
     );
-    await until(() => texts(statuses).pop() === 'isotel-service.status.connected', 'connected status');
+    await until(() => texts(statuses).pop() === 'isotel-signal.status.connected', 'connected status');
+  });
+
+  it('status: isotel-signal counts its own subscriptions; nodes that do not subscribe show plain "connected"', async () => {
+    await load([
+      service(),
+      { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [[]] },
+      { id: 'in1', type: 'isotel-in', service: SVC, wires: [[]] },
+      { id: 'not1', type: 'isotel-notify', service: SVC },
+    ]);
+    const sig = calls(helper.getNode('sig1'), 'status');
+    const inn = calls(helper.getNode('in1'), 'status');
+    const not = calls(helper.getNode('not1'), 'status');
+    const s = await connected();
+    await until(() => s.subs.has('/me/device0/ec/E'), 'subscribed');
+    await until(() => texts(sig).pop() === 'isotel-signal.status.connected', 'signal connected status');
+    await until(() => texts(inn).pop() === 'isotel-service.status.connected' && texts(not).pop() === 'isotel-service.status.connected', 'plain connected status');
+    // The catalog texts: the service's is plain, the signal's carries the count.
+    const catalog = (type: string): { [k: string]: { status: Record<string, string> } } =>
+      JSON.parse(fs.readFileSync(`${repoRoot}/dist/nodes/${type}/locales/en-US/${type}.json`, 'utf8'));
+    assert.equal(catalog('isotel-service')['isotel-service'].status.connected, 'connected');
+    assert.equal(catalog('isotel-signal')['isotel-signal'].status.connected, 'connected (__count__ subscriptions)');
+    assert.equal(catalog('isotel-signal')['isotel-signal'].status.connected_one, 'connected (1 subscription)');
   });
 
   it('STOP from the IoT: DISCONNECT, status "stopped by IoT", no reconnect until a connect command', async () => {
