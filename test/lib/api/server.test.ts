@@ -377,8 +377,9 @@ describe('api server (lib/api)', function () {
       live.ws.on('ping', () => pings++);
       r.clock.advance(20000);
       await poll(() => pings === 1);
-      // let the automatic pong travel back
-      await new Promise((res) => setTimeout(res, 50));
+      // ws writes the automatic pong before it emits 'ping'; a command's reply afterwards
+      // proves the server has read that pong (frames are read in order), without a sleep
+      assert.ok('error' in (await live.ask('not json')));
       r.clock.advance(20000);
       await poll(() => r!.api.stats().clients.video === 0);
       assert.equal(r.api.stats().reaped, 1);
