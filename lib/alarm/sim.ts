@@ -118,6 +118,22 @@ export class TelegramSim {
   }
 }
 
+/**
+ * A fresh ed25519 key pair (OpenSSH format) that ssh2 can parse back, with the public key's
+ * SHA256 fingerprint. ssh2 1.17's `utils.generateKeyPairSync('ed25519')` strips leading zero
+ * bytes from the public key, so about 1 key in 256 is malformed (mscdex/ssh2#1390, #1513) and
+ * a server using it fails to start; such a key is drawn again.
+ */
+export function ed25519KeyPair(): { private: string; public: string; fingerprint: string } {
+  for (let i = 0; ; i++) {
+    const key = utils.generateKeyPairSync('ed25519');
+    const pub = utils.parseKey(key.public);
+    const priv = utils.parseKey(key.private);
+    if (!(pub instanceof Error) && !(priv instanceof Error)) return { private: key.private, public: key.public, fingerprint: sha256Fingerprint(pub.getPublicSSH()) };
+    if (i >= 20) throw pub instanceof Error ? pub : priv;
+  }
+}
+
 export interface SirenSimOptions {
   host?: string;
   port?: number;
@@ -133,10 +149,8 @@ export class SirenSim {
   private readonly clients = new Set<{ end(): void }>();
 
   constructor(private readonly opts: SirenSimOptions = {}) {
-    const key = utils.generateKeyPairSync('ed25519');
-    const parsed = utils.parseKey(key.public);
-    if (parsed instanceof Error) throw parsed;
-    this.fingerprint = sha256Fingerprint(parsed.getPublicSSH());
+    const key = ed25519KeyPair();
+    this.fingerprint = key.fingerprint;
     const user = opts.username ?? 'siren';
     const pass = opts.password ?? 'siren';
     this.server = new Server({ hostKeys: [key.private] }, (client) => {

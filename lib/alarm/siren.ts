@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Client, ConnectConfig } from 'ssh2';
+import { Clock, systemClock } from '../common/clock';
 
 export interface SshCommandOptions {
   host: string;
@@ -21,6 +22,8 @@ export interface SshCommandOptions {
   timeoutMs?: number;
   /** Cancels a run in progress (the node closing). */
   signal?: AbortSignal;
+  /** Times the whole-run timeout (default: the real clock). */
+  clock?: Clock;
 }
 
 export interface SshCommandResult {
@@ -80,6 +83,7 @@ export class SshError extends Error {
 /** Run the command once. Resolves on exit status 0; rejects with SshError otherwise. */
 export function runSshCommand(opts: SshCommandOptions): Promise<SshCommandResult> {
   return new Promise((resolve, reject) => {
+    const clock = opts.clock ?? systemClock;
     const conn = new Client();
     let seen = '';
     let settled = false;
@@ -87,7 +91,7 @@ export function runSshCommand(opts: SshCommandOptions): Promise<SshCommandResult
     const finish = (err: Error | undefined, result?: SshCommandResult): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       conn.removeAllListeners('ready');
       conn.on('error', () => undefined); // late errors after the verdict are irrelevant
@@ -100,13 +104,13 @@ export function runSshCommand(opts: SshCommandOptions): Promise<SshCommandResult
     if (opts.signal?.aborted) return reject(new SshError('cancelled', 'aborted'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timeoutMs = opts.timeoutMs ?? 30000;
-    const timer = setTimeout(() => finish(new SshError(`ssh ${opts.host}:${opts.port ?? 22}: timed out after ${timeoutMs / 1000} s`, 'timeout')), timeoutMs);
+    const timer = clock.setTimeout(() => finish(new SshError(`ssh ${opts.host}:${opts.port ?? 22}: timed out after ${timeoutMs / 1000} s`, 'timeout')), timeoutMs);
 
     const config: ConnectConfig = {
       host: opts.host,
       port: opts.port ?? 22,
       username: opts.username,
-      readyTimeout: timeoutMs,
+      readyTimeout: 0, // ssh2's own handshake timer runs on real time; the whole-run timer above covers the handshake
       hostVerifier: (key: Buffer): boolean => {
         seen = sha256Fingerprint(key);
         if (opts.fingerprint && !fingerprintMatches(opts.fingerprint, key)) {

@@ -103,6 +103,7 @@ export = function (RED: NodeAPI): void {
               fingerprint: target.fingerprint,
               timeoutMs: target.timeoutS * 1000,
               signal,
+              clock,
             });
           },
           { clock, signal, onRetry },

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { RetryAborted, parseAlert, retry, skipReason } from '../../../lib/alarm/alerter';
 import { TelegramClient, chatIdValue, formatText, isValidChatId, sendTelegramAlert } from '../../../lib/alarm/telegram';
 import { fingerprintMatches, normalizePrivateKey, runSshCommand, sha256Fingerprint } from '../../../lib/alarm/siren';
+import { ed25519KeyPair } from '../../../lib/alarm/sim';
 
 async function poll(pred: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -89,7 +90,7 @@ describe('lib/alarm/telegram', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
   beforeEach(() => {
     requests.length = 0;
     failures.clear();
@@ -174,12 +175,10 @@ describe('lib/alarm/siren (ssh2 server on loopback)', () => {
   let fingerprint: string;
   const commands: string[] = [];
   let exitCode = 0;
-  const key = utils.generateKeyPairSync('ed25519');
+  const key = ed25519KeyPair();
 
   before(async () => {
-    const parsed = utils.parseKey(key.public);
-    if (parsed instanceof Error) throw parsed;
-    fingerprint = sha256Fingerprint(parsed.getPublicSSH());
+    fingerprint = key.fingerprint;
     server = new Server({ hostKeys: [key.private] }, (client) => {
       client.on('error', () => undefined);
       client.on('authentication', (ctx) => {
@@ -199,7 +198,7 @@ describe('lib/alarm/siren (ssh2 server on loopback)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as AddressInfo).port;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
   it('runs the command with password auth and a pinned fingerprint', async () => {
     const r = await runSshCommand({ host: '127.0.0.1', port, username: 'pi', password: 'pw', command: 'aplay siren.wav -d 21', fingerprint });
@@ -224,8 +223,37 @@ describe('lib/alarm/siren (ssh2 server on loopback)', () => {
     exitCode = 0;
   });
 
+  it('times the whole run on the injected clock (a server that never answers)', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const clock = new FakeClock(0);
+      const p = runSshCommand({ host: '127.0.0.1', port: (silent.address() as AddressInfo).port, username: 'pi', password: 'pw', command: 'x', timeoutMs: 5000, clock });
+      let settled = false;
+      p.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await poll(() => sockets.size === 1, 'connection');
+      assert.equal(clock.pending, 1);
+      clock.advance(4999);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(settled, false, 'not before 5 s');
+      clock.advance(1);
+      await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'timeout' && /timed out after 5 s/.test(e.message));
+      assert.equal(clock.pending, 0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
   it('puts back the newlines of a private key pasted into a one-line field', () => {
-    const key = utils.generateKeyPairSync('ed25519').private;
+    const key = ed25519KeyPair().private;
     const flat = key.replace(/\n/g, '');
     const spaced = key.replace(/\n/g, ' ');
     for (const k of [key, flat, spaced]) {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Node, NodeAPI } from 'node-red';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
-import { sha256Fingerprint } from '../../../lib/alarm/siren';
+import { ed25519KeyPair } from '../../../lib/alarm/sim';
 import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
@@ -48,7 +48,7 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
   beforeEach(async () => {
     reqs.length = 0;
     failFor = {};
@@ -152,13 +152,11 @@ describe('vigil-siren node (local ssh2 server)', function () {
   const commands: string[] = [];
   let failures = 0;
   let clock: FakeClock;
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const clientKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519KeyPair();
+  const clientKey = ed25519KeyPair();
 
   before(async () => {
-    const parsed = utils.parseKey(hostKey.public);
-    if (parsed instanceof Error) throw parsed;
-    fingerprint = sha256Fingerprint(parsed.getPublicSSH());
+    fingerprint = hostKey.fingerprint;
     const allowed = utils.parseKey(clientKey.public);
     if (allowed instanceof Error) throw allowed;
     server = new Server({ hostKeys: [hostKey.private] }, (client) => {
@@ -183,7 +181,7 @@ describe('vigil-siren node (local ssh2 server)', function () {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as AddressInfo).port;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
   beforeEach(async () => {
     commands.length = 0;
     failures = 0;
@@ -205,6 +203,22 @@ describe('vigil-siren node (local ssh2 server)', function () {
       { id: 'c', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', z: 'tab', type: 'helper' },
     ] as never;
+
+  /**
+   * Counts the node's "retrying" statuses. A retry wait starts right after each, and the
+   * SSH run's own timeout is also a timer on the fake clock, so `clock.pending === 1`
+   * alone does not tell a retry wait from a try in progress.
+   */
+  const retries = (id: string): (() => number) => {
+    const n = helper.getNode(id) as unknown as { status: (s: { text?: string }) => void };
+    const orig = n.status.bind(n);
+    let count = 0;
+    n.status = (s) => {
+      if (/retrying/.test(s.text ?? '')) count++;
+      orig(s);
+    };
+    return () => count;
+  };
 
   it('runs the command with a password and a pinned fingerprint', async () => {
     await helper.load([sirenModule, catchModule], flow({ fingerprint }), { sr: { password: 'raspberry' } });
@@ -228,10 +242,11 @@ describe('vigil-siren node (local ssh2 server)', function () {
   it('refuses a host key that does not match the pin, three times, then Catch', async () => {
     await helper.load([sirenModule, catchModule], flow({ fingerprint: 'SHA256:' + 'A'.repeat(43) }), { sr: { password: 'raspberry' } });
     const caught = collect('caught');
+    const retried = retries('sr');
     helper.getNode('sr').receive({ payload: 'Alarm' } as never);
-    await until(() => clock.pending === 1, 'retry 1');
+    await until(() => retried() === 1 && clock.pending === 1, 'retry 1');
     clock.advance(3000);
-    await until(() => clock.pending === 1, 'retry 2');
+    await until(() => retried() === 2 && clock.pending === 1, 'retry 2');
     clock.advance(6000);
     await until(() => caught.length === 1, 'caught');
     assert.deepEqual(commands, [], 'nothing ran');
@@ -242,10 +257,11 @@ describe('vigil-siren node (local ssh2 server)', function () {
     failures = 2;
     await helper.load([sirenModule, catchModule], flow(), { sr: { password: 'raspberry' } });
     const out = collect('out');
+    const retried = retries('sr');
     helper.getNode('sr').receive({ payload: 'Alarm' } as never);
-    await until(() => commands.length === 1 && clock.pending === 1, 'try 1');
+    await until(() => commands.length === 1 && retried() === 1 && clock.pending === 1, 'try 1');
     clock.advance(3000);
-    await until(() => commands.length === 2 && clock.pending === 1, 'try 2');
+    await until(() => commands.length === 2 && retried() === 2 && clock.pending === 1, 'try 2');
     clock.advance(6000);
     await until(() => out.length === 1, 'result');
     assert.equal(out[0].payload.ok, true);
