@@ -90,7 +90,7 @@ export = function (RED: NodeAPI): void {
           break;
         case 'unknown': {
           const address = w.remote.replace(/:\d+$/, '');
-          const now = Date.now();
+          const now = systemClock.now();
           const last = unknownWarned.get(address);
           if (last !== undefined && now - last < UNKNOWN_WARN_EVERY_MS) break;
           if (unknownWarned.size > 1000) unknownWarned.clear();
