@@ -79,7 +79,9 @@ function fromSection(p: ConfigSection, current: MotionSettings): { settings: Mot
       continue;
     }
     if (snake === 'engine') {
-      rec[camel] = v;
+      // The engine is created once, at deploy: a changed value here would be stored and
+      // reported by /config while the old engine kept running.
+      if (v !== current.engine) errors.push({ loc: ['processing', 'engine'], msg: `the engine cannot change through config_update (it is ${String(current.engine)}); change it in the node and redeploy`, type: 'value_error' });
       continue;
     }
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;

@@ -194,6 +194,11 @@ describe('vigil-motion node', function () {
         ['processing.gauss_ksize', 'The guassian ksize option must be odd'],
       ],
     );
+    // the engine is fixed at deploy: a config_update may send it back unchanged, not change it
+    assert.deepEqual(
+      hub.validateConfig({ ...doc, processing: { ...doc.processing, engine: 'sharp' } }).map((e) => e.loc.join('.')),
+      ['processing.engine'],
+    );
     assert.deepEqual(hub.applyConfig({ ...doc, processing: { ...doc.processing, pixel_threshold_hi: 9000 } }), []);
     assert.equal(hub.getConfig().processing!.pixel_threshold_hi, 9000);
     const frames = await clip('moving');
