@@ -76,6 +76,19 @@ export function localHourMinute(ms: number, tz: string): HourMinute {
   return { hour, minute };
 }
 
+/** "HH:MM:SS" wall-clock time of `ms` in `tz` (e.g. the end of a silence, shown in the schedule's zone). */
+export function localTimeOfDay(ms: number, tz: string): string {
+  const key = `${tz}\u0000s`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    formatters.set(key, f);
+  }
+  const parts = f.formatToParts(new Date(ms));
+  const part = (type: string): string => parts.find((p) => p.type === type)?.value ?? '00';
+  return `${String(Number(part('hour')) % 24).padStart(2, '0')}:${part('minute')}:${part('second')}`;
+}
+
 /** Whether minute-of-day `t` is inside the window (inclusive ends; start == end always on). */
 export function inWindow(t: HourMinute, start: HourMinute, end: HourMinute): boolean {
   const x = t.hour * 60 + t.minute;

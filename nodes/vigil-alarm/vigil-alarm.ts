@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { AlarmEngine, Alert, AlarmSettings, DEFAULT_ALARM_SETTINGS, toSection, validateAlerting } from '../../lib/alarm/alarm';
+import { hostTimezone, localTimeOfDay } from '../../lib/alarm/schedule';
 import type { StateSnapshot } from '../../lib/alarm/state';
 import type { Clock } from '../../lib/common/clock';
 import type { SystemHub } from '../../lib/system/hub';
@@ -45,11 +46,6 @@ function settingsFrom(config: AlarmDef): AlarmSettings {
   };
 }
 
-function timeOfDay(s: number): string {
-  const d = new Date(s * 1000);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
-}
-
 export = function (RED: NodeAPI): void {
   // Node-RED deletes a node's context at every redeploy when no context store is configured;
   // this per-runtime copy keeps the alarm state across redeploys in that case too.
@@ -84,7 +80,7 @@ export = function (RED: NodeAPI): void {
 
     let lastShown = '';
     const showStatus = (s: AlarmStatus): void => {
-      const text = s.state === 'silenced' && s.silencedTill !== null ? RED._('vigil-alarm.status.silencedTill', { till: timeOfDay(s.silencedTill) }) : RED._(`vigil-alarm.status.${s.state}`);
+      const text = s.state === 'silenced' && s.silencedTill !== null ? RED._('vigil-alarm.status.silencedTill', { till: localTimeOfDay(s.silencedTill * 1000, engine.settings.timezone || hostTimezone()) }) : RED._(`vigil-alarm.status.${s.state}`);
       if (text === lastShown) return;
       lastShown = text;
       const look = { on: ['green', 'dot'], off: ['grey', 'ring'], alarm: ['red', 'dot'], silenced: ['yellow', 'dot'] }[s.state];

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { Schedule, isValidTimezone, localHourMinute, parseTime } from '../../../lib/alarm/schedule';
+import { Schedule, isValidTimezone, localHourMinute, localTimeOfDay, parseTime } from '../../../lib/alarm/schedule';
 
 const at = (iso: string): number => new Date(iso).getTime();
 
 describe('lib/alarm/schedule', () => {
+  it('localTimeOfDay: HH:MM:SS in the given zone (the silenced-till status, in the schedule zone)', () => {
+    assert.equal(localTimeOfDay(at('2026-06-01T12:00:30Z'), 'UTC'), '12:00:30');
+    assert.equal(localTimeOfDay(at('2026-06-01T15:00:30Z'), 'Asia/Tokyo'), '00:00:30');
+    assert.equal(localTimeOfDay(at('2026-01-15T23:59:59Z'), 'Europe/Ljubljana'), '00:59:59');
+  });
+
   it('§4 / §11.11: start 17:30, end 08:00 (overnight, inclusive minutes)', () => {
     const s = new Schedule('17:30', '08:00', 'UTC');
     const cases: Array<[string, boolean]> = [
