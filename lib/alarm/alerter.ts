@@ -86,7 +86,8 @@ export async function retry<T>(attempt: (n: number) => Promise<T>, opts: RetryOp
     try {
       return await attempt(n);
     } catch (err) {
-      if (n >= tries || err instanceof RetryAborted) throw err;
+      // A try that failed because the run was cancelled (the node closing) is not retried.
+      if (n >= tries || err instanceof RetryAborted || opts.signal?.aborted) throw err;
       const delay = backoff.next();
       opts.onRetry?.(err, n, delay);
       await sleep(clock, delay, opts.signal);

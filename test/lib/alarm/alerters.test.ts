@@ -60,6 +60,23 @@ describe('lib/alarm/alerter', () => {
     await assert.rejects(p, RetryAborted);
     assert.equal(clock.pending, 0);
   });
+
+  it('a try failing because of the cancel is not retried (no retry log on close)', async () => {
+    const clock = new FakeClock(0);
+    const ac = new AbortController();
+    const retried: number[] = [];
+    const p = retry(
+      () =>
+        new Promise((_resolve, reject) => {
+          ac.signal.addEventListener('abort', () => reject(new Error('cancelled by the transport')));
+        }),
+      { clock, signal: ac.signal, onRetry: (_e, n) => retried.push(n) },
+    );
+    ac.abort();
+    await assert.rejects(p, /cancelled by the transport/);
+    assert.deepEqual(retried, []);
+    assert.equal(clock.pending, 0);
+  });
 });
 
 describe('lib/alarm/telegram', () => {
