@@ -177,6 +177,9 @@ export = function (RED: NodeAPI): void {
           if (Buffer.isBuffer(parsed)) return handle(parsed.toString('utf8'));
           if (typeof parsed === 'string') return handle(parsed);
           if (parsed && typeof parsed === 'object' && Object.keys(parsed).length > 0) return handle(JSON.stringify(parsed));
+          // A middleware (httpNodeMiddleware) already read the body to its end and left
+          // nothing: no 'end' will come, answer from the URL now.
+          if (req.readableEnded) return handle('');
           const chunks: Buffer[] = [];
           let size = 0;
           let over = false;

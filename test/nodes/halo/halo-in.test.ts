@@ -221,6 +221,44 @@ describe('halo-in (loopback sockets)', function () {
     }
   });
 
+  it('http: a body already read by httpNodeMiddleware (req.body = {}) is answered from the URL, not left hanging', async () => {
+    let captured: NodeAPI | undefined;
+    // Like a body parser: reads the request to its end, leaves an empty object.
+    helper.settings({
+      httpNodeMiddleware: (req: http.IncomingMessage & { body?: unknown }, _res: unknown, next: () => void) => {
+        req.resume();
+        req.on('end', () => {
+          req.body = {};
+          next();
+        });
+      },
+    });
+    const flow: Flow = [
+      { id: 'in1', type: 'halo-in', transport: 'http', path: '/halo4', wires: [['ev'], ['hb']] },
+      { id: 'ev', type: 'helper' },
+      { id: 'hb', type: 'helper' },
+    ];
+    try {
+      await helper.load(((RED: NodeAPI) => {
+        captured = RED;
+        haloIn(RED);
+      }) as never, flow as never);
+      assert.ok(captured);
+      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const port = (server.address() as net.AddressInfo).port;
+      const events: Msg[] = [];
+      helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
+      const r = await fetch(`http://127.0.0.1:${port}/halo4?device=Lab&event=Tamper&alarm=yes`);
+      assert.equal(r.status, 200);
+      await until(() => events.length === 1, 'the message from the URL');
+      assert.equal(events[0].payload.kind, 'unknown');
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it('heartbeat watchdog: offline after missed intervals of silence, online again on the next heartbeat', async () => {
     const port = await freePort();
     const { health } = await load({ port, heartbeatInterval: 0.1, missedHeartbeats: 2 });
