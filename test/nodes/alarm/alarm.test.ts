@@ -156,6 +156,9 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       await helper.load([systemModule, alarmModule, telegramModule], flow, { tg1: { apiKey: '1:a' }, tg2: { apiKey: '2:b' }, tg3: { apiKey: '3:c' } });
       clock.advance(0);
       const out = collect('out');
+      /** Whether alerter `id` showed the skip status for `why` (node status is a sinon spy in the helper). */
+      const skipped = (id: string, why: string): boolean =>
+        (helper.getNode(id).status as unknown as { calledWith(a: unknown): boolean }).calledWith({ fill: 'grey', shape: 'ring', text: `vigil-telegram.status.skip.${why}` });
       const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
       const cfg = hub.getConfig({ maskSecrets: true });
       assert.deepEqual(Object.keys(cfg.alerters).sort(), ['family', 'night', 'telegram']);
@@ -164,12 +167,14 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
 
       assert.deepEqual(await hub.command('test', { excluded: [] }), { status: 'OK' });
       await until(() => out.length === 1, 'test delivered');
+      // the other two decided (synchronously, on input) to skip: nothing of theirs can still be in flight
+      await until(() => skipped('tg2', 'not-test-group') && skipped('tg3', 'disabled'), 'the others skipped');
       await flush();
       assert.deepEqual(bot.bodies.map((b) => b.chat_id), [111], 'only the enabled test-group alerter');
       assert.equal(bot.bodies[0].text, '<b>Home</b>\r\nTest, Test');
 
       assert.deepEqual(await hub.command('test', { excluded: ['telegram'] }), { status: 'OK' });
-      await flush();
+      await until(() => skipped('tg1', 'excluded'), 'telegram skipped as excluded');
       await flush();
       assert.equal(bot.bodies.length, 1, 'excluded');
 
