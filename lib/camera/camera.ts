@@ -81,6 +81,8 @@ export class Camera extends EventEmitter {
   private seq = 0;
   private _state: CameraState = { state: 'stopped', frames: 0 };
   private active = false;
+  /** Sources told to stop whose resources (an ffmpeg process) are not gone yet. */
+  private readonly stopping = new Set<Promise<void>>();
   /** Frames emitted, dropped by the cap, and skipped as bad, since creation. */
   readonly stats = { frames: 0, dropped: 0, bad: 0, reconnects: 0, stalls: 0 };
 
@@ -155,7 +157,21 @@ export class Camera extends EventEmitter {
       src.removeAllListeners();
       src.on('error', () => undefined); // late errors after stop are not ours to report
       src.stop();
+      const gone = src.whenStopped?.();
+      if (gone) {
+        const p = gone.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.stopping.add(p);
+        void p.then(() => this.stopping.delete(p));
+      }
     }
+  }
+
+  /** Resolves when every source stopped so far has freed its resources (ffmpeg exited). */
+  whenStopped(): Promise<void> {
+    return Promise.all([...this.stopping]).then(() => undefined);
   }
 
   private open(): void {

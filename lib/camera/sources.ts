@@ -18,6 +18,8 @@ export interface FrameSource extends EventEmitter {
   readonly kind: string;
   start(): void;
   stop(): void;
+  /** Resolves once everything `stop()` began to free is gone (a child process has exited). */
+  whenStopped?(): Promise<void>;
 }
 
 abstract class BaseSource extends EventEmitter implements FrameSource {
@@ -32,6 +34,10 @@ abstract class BaseSource extends EventEmitter implements FrameSource {
     if (this.stopped) return;
     this.stopped = true;
     this.cleanup();
+  }
+
+  whenStopped(): Promise<void> {
+    return Promise.resolve();
   }
 
   protected frame(jpeg: Buffer): void {
@@ -218,6 +224,7 @@ export class FfmpegSource extends BaseSource {
   private killTimer?: TimerHandle;
   private stderrTail = '';
   private readonly clock: Clock;
+  private exited: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly url: string,
@@ -241,6 +248,11 @@ export class FfmpegSource extends BaseSource {
       return;
     }
     this.child = child;
+    // 'exit' when the process ends; 'close' also after a spawn 'error' (no process, no 'exit').
+    this.exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('close', () => resolve());
+    });
     const parser = new MjpegParser({ boundary: 'ffmpeg', onFrame: (jpeg) => this.frame(jpeg), onBadPart: (r) => this.emit('bad', r) });
     let opened = false;
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -275,6 +287,11 @@ export class FfmpegSource extends BaseSource {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }, 2000);
     child.once('exit', () => this.clock.clearTimeout(this.killTimer));
+  }
+
+  /** Resolves when the ffmpeg process has exited (at most about 2 s after `stop()`: SIGKILL). */
+  override whenStopped(): Promise<void> {
+    return this.exited;
   }
 }
 
@@ -373,5 +390,9 @@ export class FileSource extends BaseSource {
   protected cleanup(): void {
     this.clock.clearInterval(this.timer);
     this.ffmpeg?.stop();
+  }
+
+  override whenStopped(): Promise<void> {
+    return this.ffmpeg?.whenStopped() ?? Promise.resolve();
   }
 }

@@ -237,7 +237,12 @@ export = function (RED: NodeAPI): void {
       for (const c of cleanups.splice(0)) c();
       camera.close();
       node.status({});
-      done();
+      // An ffmpeg source is waited for (SIGTERM, SIGKILL after 2 s), so a redeploy never runs
+      // two ffmpeg processes against a camera that allows few sessions.
+      camera.whenStopped().then(
+        () => done(),
+        () => done(),
+      );
     });
   }
 

@@ -246,6 +246,8 @@ describe('camera', function () {
         const pid = src.pid!;
         assert.ok(pid > 0);
         src.stop();
+        await src.whenStopped();
+        assert.throws(() => process.kill(pid, 0), 'ffmpeg has exited when whenStopped resolves');
         for (let i = 0; i < 200; i++) {
           try {
             process.kill(pid, 0);
