@@ -350,11 +350,17 @@ export class ApiServer extends EventEmitter {
     const text = isBinary ? '' : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     const parsed = parseEnvelope(text);
     // One FIFO for every command, processed strictly in order (the reference's queue).
-    this.queue = this.queue.then(async () => {
-      const reply = parsed.ok ? await this.run(parsed.value) : parsed.reply;
-      this.counters.commands++;
-      this.reply(client, reply);
-    });
+    this.queue = this.queue
+      .then(async () => {
+        const reply = parsed.ok ? await this.run(parsed.value) : parsed.reply;
+        this.counters.commands++;
+        this.reply(client, reply);
+      })
+      // A throw here (e.g. a reply that cannot be serialised) must neither stop the queue
+      // for every later command nor become an unhandled rejection.
+      .catch((err: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      });
   }
 
   private async run(cmd: ParsedCommand): Promise<CommandReply> {

@@ -432,6 +432,36 @@ describe('api server (lib/api)', function () {
       }
     });
 
+    it('a reply that cannot be sent is reported as an error and later commands are still answered', async function () {
+      const clock = new FakeClock(0);
+      const hub = new SystemHub({ clock });
+      let calls = 0;
+      hub.setCommandHandler(() => {
+        calls++;
+        if (calls > 1) return { status: 'OK' };
+        const loop: Record<string, unknown> = { status: 'OK' };
+        loop.self = loop; // JSON.stringify throws on it
+        return loop as never;
+      });
+      const api = new ApiServer({ hub, clock, staticDir: null });
+      const errors: unknown[] = [];
+      api.on('error', (e) => errors.push(e));
+      const port = await api.listen(0);
+      const c = new Client(`ws://127.0.0.1:${port}/`);
+      try {
+        await c.open();
+        c.ws.send(JSON.stringify({ command: 'test', data: { excluded: [] } }));
+        assert.deepEqual(await c.ask({ command: 'test', data: { excluded: [] } }), { status: 'OK' });
+        assert.equal(calls, 2);
+        assert.equal(errors.length, 1);
+        assert.match(String(errors[0]), /circular/i);
+      } finally {
+        await c.close();
+        await api.close();
+        hub.dispose();
+      }
+    });
+
     it('mounted under a base path: only its own paths are taken', async function () {
       const clock = new FakeClock(0);
       const hub = new SystemHub({ clock });
