@@ -75,20 +75,20 @@ export = function (RED: NodeAPI): void {
     });
     // The same kind of warning (digits aside) at most once per 10 s: a peer sending
     // garbage must not flood the log.
-    const lastWarn = new Map<string, number>();
-    let suppressed = 0;
+    // The count of those not shown is per kind, so it is told with the next one of that kind.
+    const lastWarn = new Map<string, { at: number; suppressed: number }>();
     client.on('warning', (w) => {
       const key = w.replace(/\d+/g, '#');
       const now = systemClock.now();
       const last = lastWarn.get(key);
-      if (last !== undefined && now - last < 10000) {
-        suppressed++;
+      if (last !== undefined && now - last.at < 10000) {
+        last.suppressed++;
         return;
       }
+      const suppressed = last?.suppressed ?? 0;
       if (lastWarn.size > 100) lastWarn.clear();
-      lastWarn.set(key, now);
+      lastWarn.set(key, { at: now, suppressed: 0 });
       node.warn(suppressed > 0 ? `${w} ${RED._('isotel-service.log.suppressed', { count: suppressed })}` : w);
-      suppressed = 0;
     });
     client.on('timeout', (r) => node.warn(RED._('isotel-service.log.timeout', { id: r.id, seconds: numberSetting(config.requestTimeout, 10, 0.01, 3600) })));
     const onRequest = (r: IsotelRequest): void => {

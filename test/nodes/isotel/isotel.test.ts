@@ -323,6 +323,22 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     await until(() => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 1000);
   });
 
+  it('warning throttle: a repeated warning is held back per kind; another kind is shown without its count', async () => {
+    await load([...inReplyFlow()]);
+    const s = await connected();
+    const warns = calls(helper.getNode(SVC), 'warn');
+    const answers: string[] = [];
+    sim.on('message', (_c, m) => m.kind === 'hreply' && answers.push(String(m.reply.status)));
+    s.write('{"action":\n\n{"action":\n\nWHAT is this\n\n');
+    await until(() => answers.length === 3, 'three error replies');
+    await until(() => warns.length >= 2, 'warnings');
+    const shown = warns.map((c) => String(c.args[0]));
+    assert.equal(shown.length, 2, 'the second malformed-JSON warning is held back');
+    assert.match(shown[0], /malformed JSON/);
+    assert.match(shown[1], /unknown keyword WHAT/);
+    assert.doesNotMatch(shown[1], /isotel-service\.log\.suppressed/, 'the held-back malformed-JSON warning is not counted on another kind');
+  });
+
   it('shows an error status without a service, and for a service without host/port', async () => {
     await load([
       { id: 'svcBad', type: 'isotel-service', name: 'x', host: '', port: '' },
