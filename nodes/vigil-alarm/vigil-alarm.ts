@@ -75,6 +75,8 @@ export = function (RED: NodeAPI): void {
     }
 
     const engine = new AlarmEngine({ settings, clock });
+    /** This alarm is the system's (a second alarm on the same system is refused and runs on its own). */
+    let ownsHandler = false;
     const sys = config.system ? (RED.nodes.getNode(config.system) as unknown as { hub?: SystemHub } | null) : null;
     const hub = sys?.hub;
 
@@ -90,7 +92,7 @@ export = function (RED: NodeAPI): void {
     engine.on('status', (s: AlarmStatus) => {
       if (closed) return;
       showStatus(s);
-      hub?.publishStatus(s);
+      if (ownsHandler) hub?.publishStatus(s); // a second alarm, refused by the system, stays out of its status
       node.send([{ topic: 'status', payload: s }, null]);
     });
     engine.on('alert', (a: Alert) => {
@@ -105,7 +107,7 @@ export = function (RED: NodeAPI): void {
       });
     });
     engine.on('reenable', () => {
-      if (!hub) return;
+      if (!hub || !ownsHandler) return;
       for (const a of hub.alerters()) {
         if (!a.enabled) {
           a.setEnabled(true);
@@ -114,7 +116,6 @@ export = function (RED: NodeAPI): void {
       }
     });
 
-    let ownsHandler = false;
     if (hub) {
       try {
         cleanups.push(

@@ -259,6 +259,27 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     assert.equal(st[0].payload.silencedTill, T0 / 1000 + 120);
   });
 
+  it('a second alarm on the same system is refused and stays out of the system status', async () => {
+    const flow = [
+      { id: 'sys', type: 'vigil-system', name: 'home' },
+      { id: 'al1', type: 'vigil-alarm', system: 'sys', ...alwaysOn, wires: [[], []] },
+      { id: 'al2', type: 'vigil-alarm', system: 'sys', startTime: '01:00', endTime: '02:00', timezone: 'UTC', wires: [['st2'], []] },
+      { id: 'st2', type: 'helper' },
+    ];
+    await helper.load([systemModule, alarmModule], flow);
+    const st2 = collect('st2');
+    const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    assert.ok((helper.getNode('al2').error as unknown as { called: boolean }).called, 'the second alarm logs the refusal');
+    const seen: string[] = [];
+    hub.on('status', (s: AlarmStatus) => seen.push(s.state));
+    clock.advance(0);
+    for (let i = 0; i < 3; i++) clock.advance(1000);
+    await until(() => st2.length >= 3, 'the second alarm runs on its own');
+    assert.equal(st2.at(-1)?.payload.state, 'off');
+    assert.ok(seen.length >= 3);
+    assert.deepEqual([...new Set(seen)], ['on'], 'only the first alarm publishes to the system');
+  });
+
   it('runtime config changes survive a redeploy of the system; an editor change of the member wins', async () => {
     const flow = (start: string): never =>
       [
