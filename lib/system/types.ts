@@ -91,7 +91,7 @@ export interface AlerterMember {
  * - "metrics" (DetectorMetrics)       from the motion detector, about 1 Hz
  * - "frame"   (jpeg: Buffer, FrameInfo) from the camera, every frame that passes the fps cap
  * - "config"  (document)              after a config change was applied
- * - "shutdown" ()                     the API's shutdown: camera and detector stop
+ * - "shutdown" (ShutdownInfo)         the API's shutdown (source "command") or a local stop: camera and detector stop
  * - "start" ()                        restart after shutdown (e.g. an editor deploy or a "start" message)
  */
 export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start';
