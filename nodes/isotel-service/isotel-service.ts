@@ -45,6 +45,7 @@ export = function (RED: NodeAPI): void {
     });
     const client = node.client;
     const badConfig = !host || !(port >= 1 && port <= 65535) ? RED._('isotel-service.errors.badAddress', { host, port: String(config.port ?? '') }) : '';
+    node.configError = badConfig;
 
     const render = (s: LinkState): NodeStatus => {
       switch (s.state) {

@@ -22,6 +22,8 @@ export interface IsotelUser {
 export interface IsotelServiceNode extends Node {
   client: IsotelClient;
   serviceName: string;
+  /** Why the link cannot open (host/port not set), or ''. */
+  configError: string;
   register(user: IsotelUser): void;
   deregister(user: IsotelUser): void;
   /** Route SIGNALs / acks of `uri` to `user` and subscribe (CONNECT, with options) it. */

@@ -107,6 +107,11 @@ export = function (RED: NodeAPI): void {
       const list = Array.isArray(p) ? p : p === undefined || p === null || p === '' ? [] : [p];
       if (list.length === 0) {
         // No URI: the command is for the service link itself.
+        if (service.configError) {
+          // A link without host/port would only retry in vain (and hide the config error).
+          done(new Error(service.configError));
+          return;
+        }
         if (topic === 'connect') service.client.connect();
         else service.client.disconnect();
         done();

@@ -351,4 +351,18 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.ok(errorLogs().some((m) => /isotel-service\.errors\.badAddress/.test(m)));
     assert.ok(errorLogs().some((m) => /isotel-in\.errors\.noService/.test(m)));
   });
+
+  it('a connect command to a service without host/port fails clearly instead of retrying in vain', async () => {
+    await load([
+      { id: 'svcBad', type: 'isotel-service', name: 'x', host: '', port: '' },
+      { id: 'sig1', type: 'isotel-signal', service: 'svcBad', uris: [], wires: [[]] },
+    ]);
+    const sig = helper.getNode('sig1');
+    const errors = calls(sig, 'error');
+    const statuses = calls(sig, 'status');
+    sig.receive({ topic: 'connect' });
+    await until(() => errors.length === 1, 'error');
+    assert.match(String(errors[0].args[0]), /isotel-service\.errors\.badAddress/);
+    assert.ok(!texts(statuses).some((t) => /connecting|reconnecting/.test(t)), texts(statuses).join(', '));
+  });
 });
