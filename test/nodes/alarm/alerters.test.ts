@@ -124,12 +124,15 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
     await helper.load([telegramModule, catchModule], flow({ testGroup: false }), { tg: { apiKey: 't' } });
     const tg = helper.getNode('tg');
     tg.receive({ payload: { message: 'Test, Test', test: true, excluded: [] } } as never);
-    await until(() => (tg.status as unknown as { callCount: number }).callCount >= 2, 'status');
+    const skipped = (why: string): boolean =>
+      (helper.getNode('tg').status as unknown as { calledWith(a: unknown): boolean }).calledWith({ fill: 'grey', shape: 'ring', text: `vigil-telegram.status.skip.${why}` });
+    await until(() => skipped('not-test-group'), 'skip status');
     assert.equal(reqs.length, 0);
     await helper.unload();
     await helper.load([telegramModule, catchModule], flow({ enabled: false }), { tg: { apiKey: 't' } });
     helper.getNode('tg').receive({ payload: { message: 'Alarm', test: false, excluded: [] } } as never);
     helper.getNode('tg').receive({ payload: { message: 'Test, Test', test: true, excluded: ['telegram'] } } as never);
+    await until(() => skipped('disabled') && skipped('excluded'), 'both skipped');
     await new Promise((r) => setImmediate(r));
     assert.equal(reqs.length, 0);
   });
