@@ -67,7 +67,14 @@ export = function (RED: NodeAPI): void {
     };
     node.currentStatus = () => render(client.state);
 
+    let lastState = client.state.state;
     client.on('state', (s) => {
+      const wasConnected = lastState === 'connected';
+      lastState = s.state;
+      // connected → connected is only the client's subscription count changing: the status
+      // the users show is the same ("connected"; isotel-signal counts its own), so leave
+      // theirs alone (e.g. isotel-reply's "replied N").
+      if (wasConnected && s.state === 'connected') return;
       const st = render(s);
       for (const u of users) u.onStatus?.(st, s);
       if (s.state === 'reconnecting') node.log(RED._('isotel-service.log.reconnecting', { reason: s.reason, seconds: Math.round(s.inMs / 100) / 10 }));

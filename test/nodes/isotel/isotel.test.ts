@@ -18,7 +18,7 @@ interface SpyCall {
 }
 
 /** Record the calls of a spied node method (`call:<method>` events of the test helper). */
-function calls(node: Node, method: 'error' | 'warn' | 'status'): SpyCall[] {
+function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log'): SpyCall[] {
   const list: SpyCall[] = [];
   (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
   return list;
@@ -267,10 +267,19 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     const sig = calls(helper.getNode('sig1'), 'status');
     const inn = calls(helper.getNode('in1'), 'status');
     const not = calls(helper.getNode('not1'), 'status');
+    const logs = calls(helper.getNode(SVC), 'log');
     const s = await connected();
     await until(() => s.subs.has('/me/device0/ec/E'), 'subscribed');
     await until(() => texts(sig).pop() === 'isotel-signal.status.connected', 'signal connected status');
     await until(() => texts(inn).pop() === 'isotel-service.status.connected' && texts(not).pop() === 'isotel-service.status.connected', 'plain connected status');
+    // A subscription changing while connected: the other nodes' status is left alone, and
+    // the service does not log "connected" again.
+    const before = [inn.length, not.length];
+    helper.getNode('sig1').receive({ topic: 'connect', payload: '/me/device0/ec/T' });
+    await until(() => s.received.some((m) => m.kind === 'connect' && m.uri === '/me/device0/ec/T'), 'run-time CONNECT');
+    await until(() => texts(sig).pop() === 'isotel-signal.status.refused', 'refused status');
+    assert.deepEqual([inn.length, not.length], before);
+    assert.equal(logs.filter((c) => /isotel-service\.log\.connected/.test(String(c.args[0]))).length, 1);
     // The catalog texts: the service's is plain, the signal's carries the count.
     const catalog = (type: string): { [k: string]: { status: Record<string, string> } } =>
       JSON.parse(fs.readFileSync(`${repoRoot}/dist/nodes/${type}/locales/en-US/${type}.json`, 'utf8'));
