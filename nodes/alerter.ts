@@ -176,7 +176,8 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
       },
     });
     running.add(job);
-    void job.finally(() => running.delete(job));
+    // A throw inside the run's result handlers must not become an unhandled rejection (which ends Node-RED).
+    void job.catch((err: unknown) => node.error(errorMessage(err), msg)).finally(() => running.delete(job));
   });
 
   node.on('close', (_removed: boolean, done: () => void) => {
