@@ -204,7 +204,7 @@ export = function (RED: NodeAPI): void {
         hub.off('shutdown', onShutdown);
         hub.off('start', onStart);
       });
-      if (!hub.running) detector.stop();
+      if (!hub.running) onShutdown(); // e.g. a partial deploy while the system is shut down: say so, not "ready"
     }
 
     node.on('input', (msg: NodeMessageInFlow, _send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {

@@ -6,10 +6,10 @@
  * system's processing section.
  */
 import assert from 'node:assert/strict';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { startCameraSim } from '../../../lib/camera/sim';
 import type { ClipKind } from '../../../lib/camera/testclips';
-import type { SystemHub } from '../../../lib/system/hub';
+import { SystemHub } from '../../../lib/system/hub';
 import type { DetectorMetrics } from '../../../lib/system/types';
 import { clip } from '../../helpers/clips';
 import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
@@ -208,5 +208,28 @@ describe('vigil-motion node', function () {
       await new Promise((r) => setTimeout(r, 200));
     }
     await until(() => hub.metrics !== undefined, 'metrics on the hub', 500);
+  });
+
+  it('deployed while its system is shut down: the status says shut down, not ready; start makes it ready', async () => {
+    // a partial deploy can create the detector while the (unchanged) system is shut down
+    const shutSystem: Mod = (RED) => {
+      RED.nodes.registerType('vigil-system', function (this: Node & { hub: SystemHub }, config: NodeDef) {
+        RED.nodes.createNode(this, config);
+        this.hub = new SystemHub({ name: 'test' });
+        this.hub.shutdown();
+        this.on('close', (done: () => void) => {
+          this.hub.dispose();
+          done();
+        });
+      });
+    };
+    const f = flow({ system: 'sys', engine: 'sharp' });
+    f.push({ id: 'sys', type: 'vigil-system', name: 'test' });
+    await helper.load([shutSystem, motionModule, completeModule, catchModule], f as never);
+    const mo = helper.getNode('mo');
+    const last = (): string => String((spy(mo, 'status').args.at(-1)?.[0] as { text?: string }).text);
+    assert.equal(last(), 'vigil-motion.status.shutdown');
+    (helper.getNode('sys') as unknown as { hub: SystemHub }).hub.start();
+    assert.match(last(), /status\.ready|waiting for frames/);
   });
 });
