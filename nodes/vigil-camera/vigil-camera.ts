@@ -138,8 +138,9 @@ export = function (RED: NodeAPI): void {
 
     const canStart = (): boolean => settings.source === 'input' || settings.url !== '';
     const start = (): void => {
-      if (closed || shutDown) return;
-      if (!canStart()) {
+      if (closed) return;
+      if (shutDown || !canStart()) {
+        // e.g. deployed while the system is shut down: say so rather than show nothing
         show({ state: 'stopped', frames: 0 });
         return;
       }

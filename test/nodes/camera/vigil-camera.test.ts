@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
 import { FakeClock } from '../../../lib/common/clock';
-import type { SystemHub } from '../../../lib/system/hub';
+import { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
 import { clip, tempDir } from '../../helpers/clips';
 import { helper, nodeModule, until } from '../../helpers/nodered';
@@ -277,5 +277,31 @@ describe('vigil-camera node', function () {
     assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: '********' });
     assert.deepEqual(hub.applyConfig(hub.getConfig({ maskSecrets: true })), []);
     assert.deepEqual(hub.getConfig().camera, { url: secret });
+  });
+
+  it('deployed while its system is shut down: stays stopped and the status says so; the system start starts it', async () => {
+    sim = await startCameraSim({ frames, fps: 30 });
+    const shutSystem: Mod = (RED) => {
+      RED.nodes.registerType('vigil-system', function (this: Node & { hub: SystemHub }, config: NodeDef) {
+        RED.nodes.createNode(this, config);
+        this.hub = new SystemHub({ name: 'test' });
+        this.hub.shutdown();
+        this.on('close', (done: () => void) => {
+          this.hub.dispose();
+          done();
+        });
+      });
+    };
+    const flow = [
+      { id: 'sys', type: 'vigil-system', name: 'test' },
+      { id: 'cam', type: 'vigil-camera', system: 'sys', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, fps: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([shutSystem, cameraModule], flow);
+    const cam = helper.getNode('cam');
+    const got = collect('out');
+    assert.equal((spy(cam, 'status').args.at(-1)?.[0] as { text?: string } | undefined)?.text, 'vigil-camera.status.shutdown');
+    (helper.getNode('sys') as unknown as { hub: SystemHub }).hub.start();
+    await until(() => got.length >= 1, 'frames after the system started');
   });
 });
