@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { startCameraSim } from '../../../lib/camera/sim';
 import type { ClipKind } from '../../../lib/camera/testclips';
+import { FakeClock } from '../../../lib/common/clock';
 import { SystemHub } from '../../../lib/system/hub';
 import type { DetectorMetrics } from '../../../lib/system/types';
 import { clip } from '../../helpers/clips';
@@ -87,19 +88,23 @@ describe('vigil-motion node', function () {
   }
 
   it('sends metrics about once a second with the engine name', async () => {
-    await helper.load([motionModule, completeModule, catchModule], flow({ fps: 5 }) as never);
-    const met = collect('met');
-    const frames = await clip('moving');
-    const mo = helper.getNode('mo');
-    for (let i = 0; i < 20 && met.length === 0; i++) {
-      mo.receive({ payload: frames[i % frames.length] } as never);
-      await new Promise((r) => setTimeout(r, 200));
+    // the metrics period runs on the flow-wide FakeClock: no wall-clock waiting for it
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
+    try {
+      await helper.load([motionModule, completeModule, catchModule], flow({ fps: 5 }) as never);
+      const met = collect('met');
+      await feed((await clip('moving')).slice(0, 9), 1);
+      assert.equal(met.length, 0, 'nothing before the period is up');
+      clock.advance(1000);
+      await until(() => met.length >= 1, 'metrics');
+      const m = met[0].payload as DetectorMetrics;
+      assert.equal(met[0].topic, 'metrics');
+      assert.ok(['opencv', 'sharp'].includes(m.engine));
+      assert.ok(m.frames >= 1 && m.loopMinS > 0 && m.loopMinS <= m.loopAvgS && m.loopAvgS <= m.loopMaxS);
+    } finally {
+      helper.settings({});
     }
-    await until(() => met.length >= 1, 'metrics', 500);
-    const m = met[0].payload as DetectorMetrics;
-    assert.equal(met[0].topic, 'metrics');
-    assert.ok(['opencv', 'sharp'].includes(m.engine));
-    assert.ok(m.frames >= 1 && m.loopMinS > 0 && m.loopMinS <= m.loopAvgS && m.loopAvgS <= m.loopMaxS);
   });
 
   it('engine sharp runs in its worker and agrees with the clips', async () => {
