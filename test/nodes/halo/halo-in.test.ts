@@ -54,6 +54,23 @@ describe('halo-in (loopback sockets)', function () {
   const sims: HaloSim[] = [];
   const servers: http.Server[] = [];
 
+  /**
+   * Load `flow` and serve the RED.httpNode it registered routes on (the test-helper does not
+   * mount httpNode on its own server). Resolves with that server's port.
+   */
+  async function loadServingHttpNode(flow: Flow): Promise<number> {
+    let captured: NodeAPI | undefined;
+    await helper.load(((RED: NodeAPI) => {
+      captured = RED;
+      haloIn(RED);
+    }) as never, flow as never);
+    assert.ok(captured);
+    const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return (server.address() as net.AddressInfo).port;
+  }
+
   afterEach(async () => {
     await helper.unload();
     for (const s of sims.splice(0)) await s.close();
@@ -142,22 +159,12 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('http: a route on Node-RED’s server (GET/POST/PUT), answered 200 at once', async () => {
-    let captured: NodeAPI | undefined;
     const flow: Flow = [
       { id: 'in1', type: 'halo-in', transport: 'http', path: '/halo/events', format: 'auto', heartbeatInterval: 60, missedHeartbeats: 3, wires: [['ev'], ['hb']] },
       { id: 'ev', type: 'helper' },
       { id: 'hb', type: 'helper' },
     ];
-    await helper.load(((RED: NodeAPI) => {
-      captured = RED;
-      haloIn(RED);
-    }) as never, flow as never);
-    assert.ok(captured);
-    // RED.httpNode is not mounted on the helper's server: serve it ourselves.
-    const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as net.AddressInfo).port;
+    const port = await loadServingHttpNode(flow);
     const events: Msg[] = [];
     helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
     const s = await sim(`http://127.0.0.1:${port}/halo/events`);
@@ -190,7 +197,6 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('http: refused senders get 403, oversize bodies 413, and httpNodeMiddleware is honoured', async () => {
-    let captured: NodeAPI | undefined;
     let middlewareCalls = 0;
     helper.settings({ httpNodeMiddleware: (_req: unknown, _res: unknown, next: () => void) => { middlewareCalls++; next(); } });
     const flow: Flow = [
@@ -200,15 +206,7 @@ describe('halo-in (loopback sockets)', function () {
       { id: 'hb', type: 'helper' },
     ];
     try {
-      await helper.load(((RED: NodeAPI) => {
-        captured = RED;
-        haloIn(RED);
-      }) as never, flow as never);
-      assert.ok(captured);
-      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
-      servers.push(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-      const port = (server.address() as net.AddressInfo).port;
+      const port = await loadServingHttpNode(flow);
       const warns = calls(helper.getNode('in2'), 'warn');
       const refused = await fetch(`http://127.0.0.1:${port}/halo2`, { method: 'POST', body: '{"device":"A","event":"E","alarm":"yes"}' });
       assert.equal(refused.status, 403);
@@ -222,7 +220,6 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('http: a body already read by httpNodeMiddleware (req.body = {}) is answered from the URL, not left hanging', async () => {
-    let captured: NodeAPI | undefined;
     // Like a body parser: reads the request to its end, leaves an empty object.
     helper.settings({
       httpNodeMiddleware: (req: http.IncomingMessage & { body?: unknown }, _res: unknown, next: () => void) => {
@@ -239,15 +236,7 @@ describe('halo-in (loopback sockets)', function () {
       { id: 'hb', type: 'helper' },
     ];
     try {
-      await helper.load(((RED: NodeAPI) => {
-        captured = RED;
-        haloIn(RED);
-      }) as never, flow as never);
-      assert.ok(captured);
-      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
-      servers.push(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-      const port = (server.address() as net.AddressInfo).port;
+      const port = await loadServingHttpNode(flow);
       const events: Msg[] = [];
       helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
       const r = await fetch(`http://127.0.0.1:${port}/halo4?device=Lab&event=Tamper&alarm=yes`);
