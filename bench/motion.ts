@@ -205,6 +205,14 @@ export async function run(): Promise<void> {
         const { flag, factor } = reducedDecode(cv, size.width, SETTINGS.resizeWidth);
         row(`floor: OpenCV decode as the engine does (grey, 1/${factor})`, await timeFrames(frames, n, async (f) => (await cv.imdecodeAsync(f, flag)).release()));
         row('floor: OpenCV full colour decode (sync)', await timeFrames(frames, n, (f) => cv.imdecode(f).release()));
+        const ksize = new cv.Size(SETTINGS.gaussKsize, SETTINGS.gaussKsize);
+        row('bound: decode as the engine does + the blur, nothing else', await timeFrames(frames, n, async (f) => {
+          const g = await cv.imdecodeAsync(f, flag);
+          const r = g.cols === tgt.width ? g : g.resize(tgt.height, tgt.width, 0, 0, cv.INTER_AREA);
+          r.gaussianBlur(ksize, 0).release();
+          if (r !== g) r.release();
+          g.release();
+        }));
         const e = new OpenCvEngine(cv, SETTINGS);
         row('opencv engine (whole pipeline)', await timeFrames(frames, n, (f) => e.process(f)));
         await e.close();
@@ -233,6 +241,8 @@ export async function run(): Promise<void> {
       if (oc && pyRef) console.log(`    opencv engine / Python reference pipeline = ${(oc.median / r[pyRef].median).toFixed(2)}× (target ≤ 0.5×)`);
       if (oc && pySame) console.log(`    opencv engine / Python with our steps     = ${(oc.median / r[pySame].median).toFixed(2)}×`);
       if (oc && floorKey) console.log(`    opencv engine / its decode floor          = ${(oc.median / r[floorKey].median).toFixed(2)}× (target ≤ 1.5×)`);
+      const bound = r['bound: decode as the engine does + the blur, nothing else'];
+      if (bound && pyRef) console.log(`    decode + blur alone / Python reference    = ${(bound.median / r[pyRef].median).toFixed(2)}× (the lowest any exact engine can reach on this machine)`);
       if (sh && oc) console.log(`    sharp engine / opencv engine              = ${(sh.median / oc.median).toFixed(2)}×`);
       if (sh && w === 640) console.log(`    sharp engine median ${sh.median.toFixed(2)} ms (target ≤ 10 ms at 640×480)`);
     }

@@ -20,15 +20,11 @@ export interface CvMat {
   release(): void;
   convertTo(type: number, alpha?: number, beta?: number): CvMat;
   absdiff(other: CvMat): CvMat;
-  threshold(thresh: number, maxVal: number, type: number): CvMat;
   dilate(kernel: CvMat, anchor?: unknown, iterations?: number, borderType?: number): CvMat;
   countNonZero(): number;
   gaussianBlur(kSize: unknown, sigmaX: number, sigmaY?: number, borderType?: number): CvMat;
-  gaussianBlurAsync(kSize: unknown, sigmaX: number, sigmaY?: number, borderType?: number): Promise<CvMat>;
   resize(rows: number, cols: number, fx?: number, fy?: number, interpolation?: number): CvMat;
-  copy(): CvMat;
   getData(): Buffer;
-  bitwiseOr(other: CvMat): CvMat;
 }
 
 /** The part of the @u4/opencv4nodejs module this engine uses. */
@@ -37,11 +33,9 @@ export interface CvModule {
   imdecode(buf: Buffer, flags?: number): CvMat;
   imdecodeAsync(buf: Buffer, flags?: number): Promise<CvMat>;
   accumulateWeighted(src: CvMat, dst: CvMat, alpha: number): void;
-  accumulateProduct(src1: CvMat, src2: CvMat, dst: CvMat): void;
   getStructuringElement(shape: number, size: unknown): CvMat;
   Size: new (width: number, height: number) => unknown;
   Point2: new (x: number, y: number) => unknown;
-  Mat: new (rows: number, cols: number, type: number, fill?: number) => CvMat;
   CV_8U: number;
   CV_32F: number;
   INTER_AREA: number;
@@ -74,8 +68,8 @@ export function loadOpenCv(): { cv?: CvModule; reason?: string } {
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native module, loaded on demand
     const cv = require('@u4/opencv4nodejs') as CvModule;
-    if (typeof cv.imdecodeAsync !== 'function' || typeof cv.accumulateWeighted !== 'function' || typeof cv.accumulateProduct !== 'function') {
-      cached = { reason: '@u4/opencv4nodejs loaded but lacks imdecodeAsync/accumulateWeighted/accumulateProduct (version mismatch?)' };
+    if (typeof cv.imdecodeAsync !== 'function' || typeof cv.accumulateWeighted !== 'function') {
+      cached = { reason: '@u4/opencv4nodejs loaded but lacks imdecodeAsync/accumulateWeighted (version mismatch?)' };
     } else {
       cached = { cv };
     }
@@ -109,9 +103,9 @@ export class OpenCvEngine implements MotionEngine {
   readonly name = 'opencv' as const;
   private readonly cv: CvModule;
   private settings: EngineSettings;
-  /** The running average A (float), and per-size scratch: F as float, A − F, and −1s. */
+  /** The running average A (float), updated in place, and F as float (scratch kept per frame size). */
   private avg?: CvMat;
-  private scratch?: { f: CvMat; q: CvMat; minusOne: CvMat };
+  private f?: CvMat;
   private width = 0;
   private height = 0;
   private kernel?: CvMat;
@@ -130,14 +124,6 @@ export class OpenCvEngine implements MotionEngine {
   reset(): void {
     this.avg?.release();
     this.avg = undefined;
-  }
-
-  private releaseScratch(): void {
-    if (!this.scratch) return;
-    this.scratch.f.release();
-    this.scratch.q.release();
-    this.scratch.minusOne.release();
-    this.scratch = undefined;
   }
 
   async process(jpeg: Buffer): Promise<EngineResult> {
@@ -182,43 +168,35 @@ export class OpenCvEngine implements MotionEngine {
       const k = Math.max(1, Math.floor(s.gaussKsize));
       const blurred = k > 1 ? g.gaussianBlur(new cv.Size(k, k), 0) : g;
       if (blurred !== g) mats.push(blurred);
-      // The float steps work in place on buffers kept per frame size: fresh 1.2 MB float Mats
-      // every frame (convertTo, absdiff) cost more in page faults than the arithmetic itself.
-      if (!this.scratch || this.scratch.q.cols !== g.cols || this.scratch.q.rows !== g.rows) {
-        this.releaseScratch();
-        this.scratch = {
-          f: new cv.Mat(g.rows, g.cols, cv.CV_32F, 0),
-          q: new cv.Mat(g.rows, g.cols, cv.CV_32F, 0),
-          minusOne: new cv.Mat(g.rows, g.cols, cv.CV_32F, -1),
-        };
-      }
-      const { f, q, minusOne } = this.scratch;
+      // Float images come from convertTo: `new Mat(rows, cols, CV_32F, 0)` fills element by element
+      // in the binding, ~7 ms at 640×480, a stall on the event loop at every start and reset.
       if (!this.avg) {
         // The first frame is the background: A = F, nothing changed.
-        this.avg = new cv.Mat(g.rows, g.cols, cv.CV_32F, 0);
-        cv.accumulateWeighted(blurred, this.avg, 1);
+        this.avg = blurred.convertTo(cv.CV_32F);
         return { count: 0, width: g.cols, height: g.rows, resized };
       }
-      cv.accumulateWeighted(blurred, f, 1); // F as float (weight 1 replaces the old content)
-      cv.accumulateWeighted(blurred, this.avg, s.avgWeighting); // A ← (1 − α)·A + α·F, before the difference
-      cv.accumulateWeighted(this.avg, q, 1); // q = A
-      cv.accumulateProduct(f, minusOne, q); // q = A − F (one rounding, as absdiff)
-      // |A − F| > t as 8-bit masks: saturate(round(±q − t + 0.5)) is ≥ 1 exactly when ±q > t
-      // (a tie at t rounds half to even, to 0). One mask per sign; they never overlap.
-      const pos = q.convertTo(cv.CV_8U, 1, 0.5 - s.fixedLvlThreshold);
-      mats.push(pos);
-      const neg = q.convertTo(cv.CV_8U, -1, 0.5 - s.fixedLvlThreshold);
-      mats.push(neg);
+      // F as float (absdiff wants both sides float), into a buffer kept per frame size.
+      if (!this.f || this.f.cols !== g.cols || this.f.rows !== g.rows) {
+        this.f?.release();
+        this.f = blurred.convertTo(cv.CV_32F);
+      } else {
+        cv.accumulateWeighted(blurred, this.f, 1); // weight 1 replaces the old content, in place
+      }
+      cv.accumulateWeighted(blurred, this.avg, s.avgWeighting); // A ← (1 − α)·A + α·F, in place, before the difference
+      const diff = this.avg.absdiff(this.f); // |A − F|, exact in float
+      mats.push(diff);
+      // |A − F| > t as an 8-bit mask in the same pass as the conversion: saturate(round(d + ½ − t))
+      // is ≥ 1 exactly when d > t (d = t gives ½, which rounds half to even, to 0).
+      const mask = diff.convertTo(cv.CV_8U, 1, 0.5 - s.fixedLvlThreshold);
+      mats.push(mask);
       const iterations = Math.max(0, Math.floor(s.dilationIterations));
       if (iterations > 0) {
-        const mask = pos.bitwiseOr(neg);
-        mats.push(mask);
         if (!this.kernel) this.kernel = cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(3, 3));
         const grown = mask.dilate(this.kernel, new cv.Point2(-1, -1), iterations);
         mats.push(grown);
         return { count: grown.countNonZero(), width: g.cols, height: g.rows, resized };
       }
-      return { count: pos.countNonZero() + neg.countNonZero(), width: g.cols, height: g.rows, resized };
+      return { count: mask.countNonZero(), width: g.cols, height: g.rows, resized };
     } finally {
       for (const m of mats) m.release();
     }
@@ -227,7 +205,8 @@ export class OpenCvEngine implements MotionEngine {
   async close(): Promise<void> {
     this.closed = true;
     this.reset();
-    this.releaseScratch();
+    this.f?.release();
+    this.f = undefined;
     this.kernel?.release();
     this.kernel = undefined;
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { EngineSettings, FrameError, MotionEngine } from '../../../lib/motion/engine';
 import { createEngine } from '../../../lib/motion/engines';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
+import { accumulateDiffCount } from '../../../lib/motion/pipeline';
 import { SharpEngine } from '../../../lib/motion/sharp';
 import { clip, greyJpeg, squareFrame } from '../../helpers/clips';
 
@@ -90,6 +91,35 @@ describe('motion engines', function () {
       });
     });
   }
+
+  it('opencv: counts exactly the pixels with |A − F| > t, as the float reference does on the same blurred frames', async function () {
+    if (!opencv.cv) this.skip();
+    const cv = opencv.cv!;
+    const frames = [...(await clip('moving', { frames: 12 })), ...(await clip('still', { frames: 8 }))];
+    for (const [alpha, t] of [
+      [0.5, 5],
+      [0.5, 0],
+      [0.1, 2.5],
+      [0.05, 20],
+    ]) {
+      const e = new OpenCvEngine(cv, { ...base, gaussKsize: 13, avgWeighting: alpha, fixedLvlThreshold: t });
+      const avg = new Float32Array(W * H);
+      try {
+        for (let i = 0; i < frames.length; i++) {
+          const grey = cv.imdecode(frames[i], cv.IMREAD_GRAYSCALE);
+          const blurred = grey.gaussianBlur(new cv.Size(13, 13), 0);
+          const expected = accumulateDiffCount(new Uint8Array(blurred.getData()), avg, alpha, t, i === 0);
+          grey.release();
+          blurred.release();
+          const { count } = await e.process(frames[i]);
+          // equal but for float ties: A computed in float by OpenCV, in double then rounded here
+          assert.ok(Math.abs(count - expected) <= 2, `α ${alpha}, t ${t}, frame ${i}: engine ${count}, reference ${expected}`);
+        }
+      } finally {
+        await e.close();
+      }
+    }
+  });
 
   it('the two engines agree within 1% on the clips', async function () {
     if (!opencv.cv) this.skip();
