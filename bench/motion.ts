@@ -4,6 +4,7 @@
  * - per-frame median and p90 ms at 640×480 and 1920×1080 for each engine (opencv, sharp);
  * - the JPEG-decode-only floors (OpenCV decode as the engine does it, OpenCV full colour
  *   decode, sharp raw decode);
+ * - the decode + blur lower bound (decode as the engine does, resize, blur, nothing else);
  * - the same pipeline in Python/OpenCV (/usr/bin/python3 with Debian's python3-opencv):
  *   the reference app's steps (colour decode, resize, cvtColor, blur, accumulate, diff,
  *   threshold, count) and ours (reduced grey decode); skipped with a note when absent;
@@ -12,6 +13,8 @@
  * - RSS over 10,000 frames (opencv) and 2,000 (sharp): flat means within ±10%;
  * - the largest event-loop stall while detecting at 15 fps (perf_hooks
  *   monitorEventLoopDelay), beside the idle loop's.
+ * The rows of one engine are timed round-robin on the same frames (see timeInterleaved), so a
+ * slow spell of a shared machine does not land on one row only.
  * Bounded to a couple of minutes; loopback only (nothing leaves the process but the
  * Python child).
  */
@@ -24,7 +27,7 @@ import sharp from 'sharp';
 import { generateClip } from '../lib/camera/testclips';
 import { DEFAULT_MOTION_SETTINGS, MotionDetector, MotionSettings } from '../lib/motion/detector';
 import { EngineSettings, MotionEngine, targetSize } from '../lib/motion/engine';
-import { OpenCvEngine, loadOpenCv, reducedDecode } from '../lib/motion/opencv';
+import { OpenCvEngine, loadOpenCv, reducedDecode, resizeInterpolation } from '../lib/motion/opencv';
 import { SharpEngine } from '../lib/motion/sharp';
 import { jpegSize } from '../lib/camera/jpeg';
 
@@ -53,16 +56,24 @@ function stats(ms: number[]): Stats {
 
 const f2 = (x: number): string => x.toFixed(2).padStart(7);
 
-/** Time `fn` once per frame over `n` frames (cycling), after `warm` warm-up calls. */
-async function timeFrames(frames: Buffer[], n: number, fn: (f: Buffer) => Promise<unknown> | unknown, warm = 10): Promise<Stats> {
-  for (let i = 0; i < warm; i++) await fn(frames[i % frames.length]);
-  const out: number[] = [];
+/**
+ * Time several variants on the same frames, round-robin (frame i through every variant, then
+ * frame i + 1): on a shared or throttled machine a slow spell then hits every row alike, so
+ * the ratios between the rows hold even when the absolute figures drift.
+ */
+async function timeInterleaved(frames: Buffer[], n: number, fns: Record<string, (f: Buffer) => Promise<unknown> | unknown>, warm = 10): Promise<Record<string, Stats>> {
+  const names = Object.keys(fns);
+  for (let i = 0; i < warm; i++) for (const k of names) await fns[k](frames[i % frames.length]);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(frames[i % frames.length]);
-    out.push(performance.now() - t);
+    const f = frames[i % frames.length];
+    for (const k of names) {
+      const t = performance.now();
+      await fns[k](f);
+      out[k].push(performance.now() - t);
+    }
   }
-  return stats(out);
+  return Object.fromEntries(names.map((k) => [k, stats(out[k])]));
 }
 
 const PY = `
@@ -88,7 +99,7 @@ def run(ours):
             g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         h, w = g.shape[:2]
         if w != width:
-            g = cv2.resize(g, (width, int(round(h * width / w))), interpolation=cv2.INTER_AREA)
+            g = cv2.resize(g, (width, int(round(h * width / w))), interpolation=cv2.INTER_LINEAR if 1 < w / width < 2 else cv2.INTER_AREA)
         b = cv2.GaussianBlur(g, (k, k), 0)
         f = b.astype(np.float32)
         if avg is None:
@@ -203,28 +214,34 @@ export async function run(): Promise<void> {
       const tgt = targetSize(size.width, size.height, SETTINGS.resizeWidth);
       if (cv) {
         const { flag, factor } = reducedDecode(cv, size.width, SETTINGS.resizeWidth);
-        row(`floor: OpenCV decode as the engine does (grey, 1/${factor})`, await timeFrames(frames, n, async (f) => (await cv.imdecodeAsync(f, flag)).release()));
-        row('floor: OpenCV full colour decode (sync)', await timeFrames(frames, n, (f) => cv.imdecode(f).release()));
         const ksize = new cv.Size(SETTINGS.gaussKsize, SETTINGS.gaussKsize);
-        row('bound: decode as the engine does + the blur, nothing else', await timeFrames(frames, n, async (f) => {
-          const g = await cv.imdecodeAsync(f, flag);
-          const r = g.cols === tgt.width ? g : g.resize(tgt.height, tgt.width, 0, 0, cv.INTER_AREA);
-          r.gaussianBlur(ksize, 0).release();
-          if (r !== g) r.release();
-          g.release();
-        }));
         const e = new OpenCvEngine(cv, SETTINGS);
-        row('opencv engine (whole pipeline)', await timeFrames(frames, n, (f) => e.process(f)));
+        const rows = await timeInterleaved(frames, n, {
+          [`floor: OpenCV decode as the engine does (grey, 1/${factor})`]: async (f) => (await cv.imdecodeAsync(f, flag)).release(),
+          'floor: OpenCV full colour decode (sync)': (f) => cv.imdecode(f).release(),
+          'bound: decode as the engine does + the blur, nothing else': async (f) => {
+            const g = await cv.imdecodeAsync(f, flag);
+            const r = g.cols === tgt.width ? g : g.resize(tgt.height, tgt.width, 0, 0, resizeInterpolation(cv, g.cols, tgt.width));
+            r.gaussianBlur(ksize, 0).release();
+            if (r !== g) r.release();
+            g.release();
+          },
+          'opencv engine (whole pipeline)': (f) => e.process(f),
+        });
         await e.close();
+        for (const [what, st] of Object.entries(rows)) row(what, st);
       }
-      row(`floor: sharp decode to raw${tgt.width !== size.width ? ` + resize to ${tgt.width}` : ''}`, await timeFrames(frames, n, (f) => {
-        let img = sharp(f);
-        if (tgt.width !== size.width) img = img.resize(tgt.width, tgt.height, { fit: 'fill', kernel: 'linear' });
-        return img.raw().toBuffer();
-      }));
       const se = new SharpEngine(SETTINGS);
-      row('sharp engine (whole pipeline, worker thread)', await timeFrames(frames, n, (f) => se.process(f)));
+      const sharpRows = await timeInterleaved(frames, n, {
+        [`floor: sharp decode to raw${tgt.width !== size.width ? ` + resize to ${tgt.width}` : ''}`]: (f) => {
+          let img = sharp(f);
+          if (tgt.width !== size.width) img = img.resize(tgt.width, tgt.height, { fit: 'fill', kernel: 'linear' });
+          return img.raw().toBuffer();
+        },
+        'sharp engine (whole pipeline, worker thread)': (f) => se.process(f),
+      });
       await se.close();
+      for (const [what, st] of Object.entries(sharpRows)) row(what, st);
       const py = python(dir, n, SETTINGS.resizeWidth, cv ? reducedDecode(cv, size.width, SETTINGS.resizeWidth).flag : 0);
       if (typeof py === 'string') console.log(`  Python/OpenCV: ${py}`);
       else {

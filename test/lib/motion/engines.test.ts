@@ -134,14 +134,19 @@ describe('motion engines', function () {
     }
   });
 
-  it('the two engines agree within 1% when resizing (1280×720 → 640×360; reduced decode vs sharp resize)', async function () {
-    if (!opencv.cv) this.skip();
-    const frames = (await clip('moving', { width: 1280, height: 720, frames: 40 })).filter((_, i) => i % 4 === 0);
-    const a = await counts(engines[0][1]!, frames, { gaussKsize: 13 });
-    const b = await counts(engines[1][1]!, frames, { gaussKsize: 13 });
-    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= Math.max(10, 0.01 * x), `frame ${i}: opencv ${a.join(',')} vs sharp ${b.join(',')}`));
-    assert.ok(a.slice(1).every((x) => x > 1000), 'the object is seen');
-  });
+  for (const [w, h, how] of [
+    [1280, 720, 'reduced decode'],
+    [1920, 1080, 'reduced decode + bilinear 960 → 640'],
+  ] as const) {
+    it(`the two engines agree within 1% when resizing (${w}×${h} → 640×360; ${how} vs sharp resize)`, async function () {
+      if (!opencv.cv) this.skip();
+      const frames = (await clip('moving', { width: w, height: h, frames: 40 })).filter((_, i) => i % 4 === 0);
+      const a = await counts(engines[0][1]!, frames, { gaussKsize: 13 });
+      const b = await counts(engines[1][1]!, frames, { gaussKsize: 13 });
+      a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= Math.max(10, 0.01 * x), `frame ${i}: opencv ${a.join(',')} vs sharp ${b.join(',')}`));
+      assert.ok(a.slice(1).every((x) => x > 1000), 'the object is seen');
+    });
+  }
 
   it('engine auto picks opencv when it loads, else sharp with the reason', async () => {
     const sel = createEngine('auto', { ...base });
