@@ -3,6 +3,7 @@
  * says which and why; `opencv` insists (an error with the reason when it cannot load);
  * `sharp` always works.
  */
+import { Clock } from '../common/clock';
 import { EngineChoice, EngineSettings, MotionEngine } from './engine';
 import { OpenCvEngine, loadOpenCv } from './opencv';
 import { SharpEngine } from './sharp';
@@ -15,8 +16,9 @@ export interface EngineSelection {
   fallbackReason?: string;
 }
 
-export function createEngine(choice: EngineChoice, settings: EngineSettings): EngineSelection {
-  if (choice === 'sharp') return { engine: new SharpEngine(settings), description: 'sharp engine (chosen in the settings)' };
+/** `clock` times the sharp engine's worker restarts. */
+export function createEngine(choice: EngineChoice, settings: EngineSettings, opts: { clock?: Clock } = {}): EngineSelection {
+  if (choice === 'sharp') return { engine: new SharpEngine(settings, opts), description: 'sharp engine (chosen in the settings)' };
   const { cv, reason } = loadOpenCv();
   if (cv) {
     const v = cv.version;
@@ -26,5 +28,5 @@ export function createEngine(choice: EngineChoice, settings: EngineSettings): En
     };
   }
   if (choice === 'opencv') throw new Error(`the opencv engine is unavailable: ${reason}`);
-  return { engine: new SharpEngine(settings), description: `sharp engine (auto: ${reason})`, fallbackReason: reason };
+  return { engine: new SharpEngine(settings, opts), description: `sharp engine (auto: ${reason})`, fallbackReason: reason };
 }

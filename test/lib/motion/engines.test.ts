@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { EngineSettings, FrameError, MotionEngine } from '../../../lib/motion/engine';
+import type { Worker } from 'node:worker_threads';
+import { FakeClock } from '../../../lib/common/clock';
+import { EngineResult, EngineSettings, FrameError, MotionEngine } from '../../../lib/motion/engine';
 import { createEngine } from '../../../lib/motion/engines';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { accumulateDiffCount } from '../../../lib/motion/pipeline';
@@ -147,6 +149,89 @@ describe('motion engines', function () {
       assert.ok(a.slice(1).every((x) => x > 1000), 'the object is seen');
     });
   }
+
+  describe('sharp engine worker restarts', () => {
+    /** The engine's worker, to kill it as a crash would (the field is private on purpose). */
+    const workerOf = (e: SharpEngine): Worker | undefined => (e as unknown as { worker?: Worker }).worker;
+    const exited = (w: Worker): Promise<void> => new Promise((r) => w.once('exit', () => r()));
+
+    it('a worker that dies fails the frame in flight, and the next frame waits the back-off and gets a fresh worker', async () => {
+      const clock = new FakeClock(0);
+      const frames = await clip('moving', { frames: 4 });
+      const e = new SharpEngine({ ...base }, { clock });
+      try {
+        assert.equal((await e.process(frames[0])).count, 0);
+        assert.ok((await e.process(frames[1])).count > 0);
+        const w = workerOf(e)!;
+        const inFlight = e.process(frames[2]);
+        await w.terminate();
+        await assert.rejects(inFlight, (err: Error) => !(err instanceof FrameError) && /worker exited with code 1; a new worker starts in 1 s/.test(err.message));
+        // the next frame waits for the back-off on the injected clock
+        let settled = false;
+        const next = e.process(frames[3]).finally(() => (settled = true));
+        await new Promise((r) => setImmediate(r));
+        assert.equal(settled, false);
+        assert.equal(e.workersStarted, 1);
+        clock.advance(1000);
+        const r = await next;
+        assert.equal(r.count, 0, 'the new worker starts without a background model');
+        assert.equal(e.workersStarted, 2);
+        assert.ok((await e.process(frames[0])).count > 0);
+      } finally {
+        await e.close();
+      }
+    });
+
+    it('the back-off doubles while the worker keeps dying, and is 1 s again after a good frame', async () => {
+      const clock = new FakeClock(0);
+      const frames = await clip('still', { frames: 1 });
+      const e = new SharpEngine({ ...base }, { clock });
+      /** Kill the current worker with a frame in flight; the frame's error message. */
+      const killDuringFrame = async (): Promise<string> => {
+        const w = workerOf(e)!;
+        const p = e.process(frames[0]).then(
+          () => 'answered',
+          (err: Error) => err.message,
+        );
+        await w.terminate();
+        return p;
+      };
+      /** Start the next frame, move the clock past the back-off, let the new worker start. */
+      const nextFrameAfter = async (ms: number): Promise<{ result: Promise<EngineResult> }> => {
+        const result = e.process(frames[0]);
+        clock.advance(ms);
+        await new Promise((r) => setImmediate(r));
+        return { result };
+      };
+      try {
+        assert.match(await killDuringFrame(), /starts in 1 s/);
+        await (await nextFrameAfter(1000)).result; // a good frame: the back-off starts over
+        assert.match(await killDuringFrame(), /starts in 1 s/);
+        const dying = await nextFrameAfter(1000); // the new worker dies before answering
+        const w = workerOf(e)!;
+        await w.terminate();
+        await assert.rejects(dying.result, /starts in 2 s/);
+        assert.equal(e.workersStarted, 3);
+      } finally {
+        await e.close();
+      }
+    });
+
+    it('close during the back-off wait rejects the waiting frame and leaves no worker', async () => {
+      const clock = new FakeClock(0);
+      const frames = await clip('still', { frames: 1 });
+      const e = new SharpEngine({ ...base }, { clock });
+      const w = workerOf(e)!;
+      const gone = exited(w);
+      await w.terminate();
+      await gone;
+      const waiting = e.process(frames[0]);
+      await e.close();
+      await assert.rejects(waiting, /closed/);
+      assert.equal(workerOf(e), undefined);
+      assert.equal(e.workersStarted, 1);
+    });
+  });
 
   it('engine auto picks opencv when it loads, else sharp with the reason', async () => {
     const sel = createEngine('auto', { ...base });
