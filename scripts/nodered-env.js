@@ -116,9 +116,24 @@ function prefixLines(stream, prefix, sink) {
   });
 }
 
-/** The simulators listed in scripts/demo-sims.json, as child processes. */
+/** A simulator's arguments with `{name}` placeholders filled from `vars` (unknown ones kept). */
+function simArgs(sim, vars) {
+  return (sim.args || []).map((a) => a.replace(/\{(\w+)\}/g, (m, k) => (vars[k] !== undefined ? String(vars[k]) : m)));
+}
+
+/** The simulator list of the demo (scripts/demo-sims.json). */
+function demoSims() {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, 'demo-sims.json'), 'utf8'));
+}
+
+/**
+ * The simulators listed in scripts/demo-sims.json, as child processes. `{editorPort}` in their
+ * arguments becomes `opts.editorPort` (the Node-RED the demo runs in; default 1880), so the
+ * HALO simulator's HTTP push reaches the demo's endpoint on whatever port it was started.
+ */
 function startSims(opts = {}) {
-  const list = JSON.parse(fs.readFileSync(path.join(__dirname, 'demo-sims.json'), 'utf8'));
+  const list = demoSims();
+  const vars = { editorPort: opts.editorPort ?? 1880 };
   const log = opts.log || ((s) => console.log(s));
   const children = [];
   for (const sim of list) {
@@ -127,7 +142,7 @@ function startSims(opts = {}) {
       log(`[sims] ${sim.name}: ${sim.bin} is not built; skipped`);
       continue;
     }
-    const child = spawn(process.execPath, [bin, ...(sim.args || [])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...simArgs(sim, vars)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     prefixLines(child.stdout, `[${sim.name}] `, log);
     prefixLines(child.stderr, `[${sim.name}] `, log);
     child.on('error', (e) => log(`[${sim.name}] failed to start: ${e.message}`));
@@ -207,4 +222,4 @@ function startNodeRed(o) {
   };
 }
 
-module.exports = { root, pkg, demoFlows, splitCredentials, exampleFiles, prepareUserDir, startSims, startNodeRed };
+module.exports = { root, pkg, demoFlows, splitCredentials, exampleFiles, prepareUserDir, demoSims, simArgs, startSims, startNodeRed };

@@ -31,7 +31,7 @@ if (fs.existsSync(flowFile) && fs.existsSync(hashFile)) {
 env.prepareUserDir({ dir, port, host, flows: writeFlows ? flows : null });
 if (writeFlows) fs.writeFileSync(hashFile, hash(flowsText));
 
-const sims = env.startSims();
+const sims = env.startSims({ editorPort: port });
 const red = env.startNodeRed({ dir, port, log: (s) => console.log(s) });
 
 let stopping = false;

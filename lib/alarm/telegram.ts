@@ -5,7 +5,7 @@
  * (the shared `retry`), and — unlike the reference — a retry only resends to the chats that
  * failed. Uses Node's built-in `fetch`.
  */
-import type { Clock } from '../common/clock';
+import { Clock, systemClock } from '../common/clock';
 import { retry } from './alerter';
 
 export const DEFAULT_API_BASE = 'https://api.telegram.org';
@@ -45,24 +45,13 @@ export function formatText(title: string, body: string): string {
   return title ? `<b>${escapeHtml(title)}</b>\r\n${escapeHtml(body)}` : escapeHtml(body);
 }
 
-/** Aborts when either signal does (AbortSignal.any where Node has it, i.e. ≥ 20.3). */
-function anySignal(a: AbortSignal, b?: AbortSignal): AbortSignal {
-  if (!b) return a;
-  const any = (AbortSignal as unknown as { any?: (s: AbortSignal[]) => AbortSignal }).any;
-  if (any) return any([a, b]);
-  const ac = new AbortController();
-  const abort = (): void => ac.abort();
-  if (a.aborted || b.aborted) ac.abort();
-  a.addEventListener('abort', abort, { once: true });
-  b.addEventListener('abort', abort, { once: true });
-  return ac.signal;
-}
-
 export interface TelegramClientOptions {
   token: string;
   apiBase?: string;
   /** Per request (ms, default 15 000). */
   timeoutMs?: number;
+  /** Times the per-request timeout (default: the real clock). */
+  clock?: Clock;
   fetch?: typeof fetch;
 }
 
@@ -70,12 +59,14 @@ export class TelegramClient {
   private readonly token: string;
   private readonly apiBase: string;
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
   private readonly fetchImpl: typeof fetch;
 
   constructor(opts: TelegramClientOptions) {
     this.token = opts.token;
     this.apiBase = (opts.apiBase || DEFAULT_API_BASE).replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 15000;
+    this.clock = opts.clock ?? systemClock;
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
@@ -85,31 +76,48 @@ export class TelegramClient {
   }
 
   async call(method: string, body: Record<string, unknown> | FormData, signal?: AbortSignal): Promise<unknown> {
-    const init: RequestInit = { method: 'POST', signal: anySignal(AbortSignal.timeout(this.timeoutMs), signal) };
-    if (body instanceof FormData) init.body = body;
-    else {
-      init.body = JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json' };
-    }
-    let res: Response;
+    // One controller aborts the request on the caller's signal or on the timeout (on the injected clock).
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = this.clock.setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, this.timeoutMs);
+    const onAbort = (): void => ac.abort();
+    if (signal?.aborted) ac.abort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      res = await this.fetchImpl(`${this.apiBase}/bot${this.token}/${method}`, init);
-    } catch (err) {
-      const e = err as Error & { cause?: { message?: string } };
-      throw new TelegramError(`${method}: ${e.cause?.message ?? e.message}`);
+      const init: RequestInit = { method: 'POST', signal: ac.signal };
+      if (body instanceof FormData) init.body = body;
+      else {
+        init.body = JSON.stringify(body);
+        init.headers = { 'content-type': 'application/json' };
+      }
+      let res: Response;
+      let text: string;
+      try {
+        res = await this.fetchImpl(`${this.apiBase}/bot${this.token}/${method}`, init);
+        text = await res.text();
+      } catch (err) {
+        if (timedOut) throw new TelegramError(`${method}: no answer within ${this.timeoutMs / 1000} s`);
+        const e = err as Error & { cause?: { message?: string } };
+        throw new TelegramError(`${method}: ${e.cause?.message ?? e.message}`);
+      }
+      let json: { ok?: boolean; description?: string; result?: unknown } | undefined;
+      try {
+        json = JSON.parse(text) as typeof json;
+      } catch {
+        json = undefined;
+      }
+      if (!res.ok || !json || json.ok !== true) {
+        const why = json?.description ?? (text.slice(0, 200) || res.statusText);
+        throw new TelegramError(`${method}: HTTP ${res.status} ${why}`, res.status);
+      }
+      return json.result;
+    } finally {
+      this.clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    const text = await res.text();
-    let json: { ok?: boolean; description?: string; result?: unknown } | undefined;
-    try {
-      json = JSON.parse(text) as typeof json;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok || !json || json.ok !== true) {
-      const why = json?.description ?? (text.slice(0, 200) || res.statusText);
-      throw new TelegramError(`${method}: HTTP ${res.status} ${why}`, res.status);
-    }
-    return json.result;
   }
 
   sendMessage(chat: string, text: string, signal?: AbortSignal): Promise<unknown> {

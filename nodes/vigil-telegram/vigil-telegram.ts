@@ -97,7 +97,7 @@ export = function (RED: NodeAPI): void {
       run: ({ alert, msg, send, done, live, name, clock, hub, signal, cancelled, onRetry }) => {
         const m = msg as typeof msg & { photo?: unknown };
         const photo = Buffer.isBuffer(m.photo) ? m.photo : live.sendPhoto ? hub?.frame?.jpeg : undefined;
-        const client = new TelegramClient({ token: live.apiKey, apiBase: live.apiBase || DEFAULT_API_BASE });
+        const client = new TelegramClient({ token: live.apiKey, apiBase: live.apiBase || DEFAULT_API_BASE, clock });
         this.status({ fill: 'blue', shape: 'dot', text: 'vigil-telegram.status.sending' });
         return sendTelegramAlert(client, {
           chats: live.chatIds,

@@ -2,12 +2,14 @@
  * The `npm start` path without a browser: a user directory written by prepareUserDir with
  * the demo flows (as scripts/start.js does), Node-RED started on it with the simulators.
  * The demo's credentials must reach the nodes (Node-RED only reads them from
- * flows_cred.json) and the demo must run without runtime errors.
+ * flows_cred.json), the demo must run without runtime errors, and the simulators must reach
+ * this Node-RED on its port (here a free one, not the default 1880).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { env, type RunningNodeRed } from '../helpers/nodered-env';
 import { freePort } from '../helpers/nodered';
 
@@ -20,7 +22,7 @@ describe('npm start user directory (demo flows from disk)', function () {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-demo-'));
     const port = await freePort();
     env.prepareUserDir({ dir: userDir, port, flows: env.demoFlows() });
-    sims = env.startSims({ log: () => undefined });
+    sims = env.startSims({ log: () => undefined, editorPort: port });
     nr = env.startNodeRed({ dir: userDir, port });
     await nr.ready;
   });
@@ -43,6 +45,26 @@ describe('npm start user directory (demo flows from disk)', function () {
         const seen = got[key] === value || got[`has_${key}`] === true;
         assert.ok(seen, `${String(n.type)} ${String(n.id)}: credential ${key} did not reach the runtime (${JSON.stringify(got)})`);
       }
+    }
+  });
+
+  it('delivers the Gym-HALO simulator\'s HTTP push to this Node-RED, on its port', async function () {
+    this.timeout(60000);
+    // The simulator heartbeats every 15 s; the debug nodes behind the HTTP halo-in report to the editor's comms.
+    const ws = new WebSocket(`${nr.url.replace(/^http/, 'ws')}comms`);
+    try {
+      const id = await new Promise<string>((resolve, reject) => {
+        ws.on('open', () => ws.send(JSON.stringify({ subscribe: 'debug' })));
+        ws.on('error', reject);
+        ws.on('message', (data) => {
+          const list = ([] as Array<{ topic?: string; data?: { id?: string } }>).concat(JSON.parse(String(data)));
+          const hit = list.find((m) => m.topic === 'debug' && /^halo-demo-dbg-h(ev|hb)$/.test(m.data?.id ?? ''));
+          if (hit) resolve(String(hit.data?.id));
+        });
+      });
+      assert.match(id, /^halo-demo-dbg-h/);
+    } finally {
+      ws.close();
     }
   });
 

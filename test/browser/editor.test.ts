@@ -82,7 +82,7 @@ describe('editor (Node-RED + Chromium)', function () {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-editor-'));
     const port = await freePort();
     env.prepareUserDir({ dir: userDir, port, flows: [] });
-    sims = env.startSims({ log: () => undefined });
+    sims = env.startSims({ log: () => undefined, editorPort: port });
     nr = env.startNodeRed({ dir: userDir, port });
     await nr.ready;
     browser = await launchBrowser();

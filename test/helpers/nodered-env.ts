@@ -18,7 +18,7 @@ export interface NodeRedEnv {
   demoFlows(): Array<Record<string, unknown>>;
   exampleFiles(): string[];
   prepareUserDir(o: { dir: string; port: number; host?: string; flows?: unknown[] | null; logLevel?: string }): string;
-  startSims(o?: { log?: (s: string) => void }): { stop(): Promise<void> };
+  startSims(o?: { log?: (s: string) => void; editorPort?: number }): { stop(): Promise<void> };
   startNodeRed(o: { dir: string; port: number; log?: (s: string) => void; redJs?: string; nodeBin?: string }): RunningNodeRed;
 }
 

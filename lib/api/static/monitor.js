@@ -106,23 +106,34 @@
   });
 
   // ---- live video: one binary JPEG per message
-  var img = $('video'), shown = null, frames = 0, busy = false;
+  // data-frames counts frames decoded and shown, data-size is the last one's size, data-bad
+  // counts frames the browser could not decode (the previous picture stays up).
+  var img = $('video'), shown = null, frames = 0, bad = 0, busy = false;
   keep('raw-video', {
     binary: true,
     message: function (blob) {
       if (typeof blob === 'string' || busy) return; // skip a frame rather than queue
-      frames++;
       busy = true;
       var url = URL.createObjectURL(blob);
-      img.onload = img.onerror = function () {
+      var probe = new Image();
+      probe.onload = function () {
         busy = false;
+        frames++;
+        img.src = url; // already decoded: the swap shows no blank
         if (shown) URL.revokeObjectURL(shown);
         shown = url;
         img.hidden = false;
         $('novideo').hidden = true;
+        img.dataset.size = probe.naturalWidth + 'x' + probe.naturalHeight;
         img.dataset.frames = String(frames);
       };
-      img.src = url;
+      probe.onerror = function () {
+        busy = false;
+        bad++;
+        URL.revokeObjectURL(url);
+        img.dataset.bad = String(bad);
+      };
+      probe.src = url;
     },
   });
   var lastFrames = 0;

@@ -4,7 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { RetryAborted, parseAlert, retry, skipReason } from '../../../lib/alarm/alerter';
-import { TelegramClient, chatIdValue, formatText, isValidChatId, sendTelegramAlert } from '../../../lib/alarm/telegram';
+import { TelegramClient, TelegramError, chatIdValue, formatText, isValidChatId, sendTelegramAlert } from '../../../lib/alarm/telegram';
 import { fingerprintMatches, normalizePrivateKey, runSshCommand, sha256Fingerprint } from '../../../lib/alarm/siren';
 import { ed25519KeyPair } from '../../../lib/alarm/sim';
 
@@ -95,6 +95,7 @@ describe('lib/alarm/telegram', () => {
         requests.push({ url: req.url ?? '', type: String(req.headers['content-type']), body });
         const m = /"chat_id":("?[^,"]+"?)/.exec(body) ?? /name="chat_id"\r\n\r\n([^\r]+)/.exec(body);
         const chat = m ? m[1].replace(/"/g, '') : '';
+        if (chat === '@hang') return; // never answers (the client's timeout test)
         const left = failures.get(chat) ?? 0;
         if (left > 0) {
           failures.set(chat, left - 1);
@@ -107,7 +108,7 @@ describe('lib/alarm/telegram', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+  after(() => new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r())));
   beforeEach(() => {
     requests.length = 0;
     failures.clear();
@@ -171,6 +172,28 @@ describe('lib/alarm/telegram', () => {
     assert.equal(r.failed.length, 1);
     assert.equal(r.failed[0].chat, '222');
     assert.match(r.failed[0].error, /HTTP 500 Internal Server Error/);
+  });
+
+  it('gives up on a request with no answer after the timeout, timed on the injected clock', async () => {
+    const clock = new FakeClock(0);
+    const client = new TelegramClient({ token: 't', apiBase: base, clock, timeoutMs: 15000 });
+    const p = client.sendMessage('@hang', 'x');
+    await poll(() => requests.length === 1 && clock.pending === 1, 'request in flight');
+    let settled = false;
+    void p.catch(() => undefined).finally(() => (settled = true));
+    clock.advance(14999);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'still waiting before the timeout');
+    clock.advance(1);
+    await assert.rejects(p, (err: Error) => err instanceof TelegramError && /sendMessage: no answer within 15 s/.test(err.message));
+    assert.equal(clock.pending, 0, 'the timer is cleared');
+  });
+
+  it('clears the timeout timer when the request is answered', async () => {
+    const clock = new FakeClock(0);
+    const client = new TelegramClient({ token: 't', apiBase: base, clock });
+    await client.sendMessage('111', 'x');
+    assert.equal(clock.pending, 0);
   });
 
   it('sendPhoto uploads the JPEG as multipart with the caption', async () => {
