@@ -57,8 +57,14 @@ function ensureInstalled() {
     say(`System OpenCV ${cv} found: building the OpenCV motion engine (@u4/opencv4nodejs).`);
     say('  This compiles C++ for about 6–11 minutes on 2 cores; the compiler lines below are its progress.');
   }
-  const ok = npmRun([fresh && fs.existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'], wantOpenCv);
-  if (!ok) {
+  // Dependencies in step but the OpenCV engine never built (the system OpenCV came later):
+  // rebuild just that package. A whole `npm install` here would rewrite package-lock.json.
+  const onlyOpenCv = !fresh && current === stamp;
+  const args = onlyOpenCv
+    ? ['rebuild', '@u4/opencv4nodejs']
+    : [fresh && fs.existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'];
+  const ok = npmRun(args, wantOpenCv);
+  if (!ok && !onlyOpenCv) {
     say('npm install failed (see above).');
     process.exit(1);
   }
@@ -66,7 +72,7 @@ function ensureInstalled() {
     fs.writeFileSync(opencvTried, new Date().toISOString());
     say(fs.existsSync(opencvBinding) ? 'OpenCV engine built.' : 'The OpenCV engine did not build; the sharp engine will be used (see the compiler output above).');
   }
-  fs.writeFileSync(stampFile, stamp);
+  fs.writeFileSync(stampFile, installStamp()); // after the install: npm may have rewritten the lock file
 }
 
 function build() {

@@ -76,6 +76,14 @@ export class FakeClock implements Clock {
     return this.timers.size;
   }
 
+  /**
+   * How far off each pending timer is (ms, soonest first): tells a retry wait of 3 000 ms from
+   * a request's own 15 000 ms timeout when both are on this clock.
+   */
+  dueIn(): number[] {
+    return [...this.timers.values()].map((t) => t.at - this.t).sort((a, b) => a - b);
+  }
+
   /** Move time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     this.runUntil(this.t + ms);

@@ -125,6 +125,17 @@ describe('lib/common', function () {
       assert.equal(clock.now(), 1131);
       assert.equal(clock.pending, 0);
     });
+    it('tells how far off each pending timer is', function () {
+      const clock = new FakeClock(500);
+      clock.setTimeout(() => undefined, 15000);
+      const t = clock.setTimeout(() => undefined, 3000);
+      clock.setInterval(() => undefined, 1000);
+      assert.deepEqual(clock.dueIn(), [1000, 3000, 15000]);
+      clock.advance(1500);
+      assert.deepEqual(clock.dueIn(), [500, 1500, 13500]);
+      clock.clearTimeout(t);
+      assert.deepEqual(clock.dueIn(), [500, 13500]);
+    });
     it('lets a timer schedule another inside the same advance', function () {
       const clock = new FakeClock();
       const seen: number[] = [];

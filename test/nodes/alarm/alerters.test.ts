@@ -92,11 +92,11 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
     const caught = collect('caught');
     failFor = { '222': 3 };
     helper.getNode('tg').receive({ payload: { message: 'Alarm', test: false, excluded: [] } } as never);
-    await until(() => reqs.length === 2 && clock.pending === 1, 'first try');
+    await until(() => reqs.length === 2 && clock.dueIn().join() === '3000', 'first try'); // each request's own timeout is on the clock too
     clock.advance(2999);
     assert.equal(reqs.length, 2);
     clock.advance(1);
-    await until(() => reqs.length === 3 && clock.pending === 1, 'second try');
+    await until(() => reqs.length === 3 && clock.dueIn().join() === '6000', 'second try');
     clock.advance(6000);
     await until(() => caught.length === 1, 'caught');
     assert.deepEqual(
@@ -113,7 +113,7 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
     const out = collect('out');
     failFor = { '111': 1 };
     helper.getNode('tg').receive({ payload: 'Alarm' } as never);
-    await until(() => clock.pending === 1, 'waiting to retry');
+    await until(() => clock.dueIn().join() === '3000', 'waiting to retry');
     clock.advance(3000);
     await until(() => out.length === 1, 'result');
     assert.equal(out[0].payload.ok, true);
