@@ -25,7 +25,9 @@ export function serverSection(info: () => ServerSectionInfo): SectionMember {
     section: 'server',
     get(): ConfigSection {
       const i = info();
-      const s: ConfigSection = { host_name: i.host, websocket_port: i.port, webserver_port: i.port };
+      // video_save_dir is required by the reference's model; Vigil records no clips, so it is "".
+      // The monitor page is served on the API's port, hence webserver_port = websocket_port.
+      const s: ConfigSection = { host_name: i.host, video_save_dir: '', websocket_port: i.port, webserver_port: i.port };
       if (i.path) s.path = i.path;
       return s;
     },

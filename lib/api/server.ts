@@ -3,7 +3,7 @@
  *
  * One `ApiServer` serves, under an optional base path:
  *  - websocket `/`          status broadcasts (forwarded from the hub) + commands with per-sender replies
- *  - websocket `/metrics`   the nine metrics fields about once a second
+ *  - websocket `/metrics`   the nine metrics fields, one per detector heartbeat (about 1 Hz while frames flow)
  *  - websocket `/raw-video` one binary JPEG per message
  *  - HTTP `/health`, `/snapshot`, `/config` with the reference's codes, bodies and headers
  *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its assets
@@ -40,8 +40,6 @@ export interface ApiServerOptions {
   maxBufferedBytes?: number;
   /** Largest incoming websocket message. Default 1 MiB (the reference's). */
   maxPayload?: number;
-  /** Metrics period. Default 1000 ms. */
-  metricsIntervalMs?: number;
   /** The /snapshot cache is refreshed from the video at most this often. Default 1000 ms. */
   snapshotIntervalMs?: number;
   /** Metrics computation (default: this process, via ProcessMetrics). */
@@ -106,14 +104,25 @@ export class ApiServer extends EventEmitter {
   private readonly clients = new Set<Client>();
   private server?: http.Server;
   private pingTimer?: TimerHandle;
-  private metricsTimer?: TimerHandle;
   private sampling = false;
+  /** A heartbeat came while a sample was being taken: take another when it is done. */
+  private sampleAgain = false;
   private queue: Promise<void> = Promise.resolve();
   private snapshot?: { jpeg: Buffer; time: number };
   private closed = false;
   private counters = { dropped: 0, reaped: 0, refused: 0, commands: 0 };
   private readonly onStatus = (s: AlarmStatus): void => this.broadcast('root', JSON.stringify(s), false);
-  private readonly onMetrics = (m: DetectorMetrics): void => this.metrics.note(m);
+  /**
+   * One /metrics message per detector heartbeat (the motion node reports about once a second
+   * while frames are processed, nothing when none are), as the reference did. Heartbeats while
+   * no /metrics client is connected are not folded in, so a new client's first sample covers
+   * only the time since it came.
+   */
+  private readonly onMetrics = (m: DetectorMetrics): void => {
+    if (this.closed || !this.hasClients('metrics')) return;
+    this.metrics.note(m);
+    void this.sampleMetrics();
+  };
   private readonly onFrame = (jpeg: Buffer, _info: FrameInfo): void => this.frame(jpeg);
 
   constructor(opts: ApiServerOptions) {
@@ -136,7 +145,6 @@ export class ApiServer extends EventEmitter {
 
     const ping = opts.pingIntervalMs ?? 20000;
     if (ping > 0) this.pingTimer = this.clock.setInterval(() => this.pingAll(), ping);
-    this.metricsTimer = this.clock.setInterval(() => void this.tickMetrics(), opts.metricsIntervalMs ?? 1000);
   }
 
   /** Own an HTTP server on host:port (port 0 = any). Resolves with the bound port. */
@@ -266,7 +274,8 @@ export class ApiServer extends EventEmitter {
       case '/config': {
         let doc: object;
         try {
-          doc = maskSecrets(this.hub.getConfig({ maskSecrets: true })) as object;
+          // The reference's whole document: its optional, never-used `monitoring` table is null.
+          doc = { ...(maskSecrets(this.hub.getConfig({ maskSecrets: true })) as object), monitoring: null };
         } catch (err) {
           const body = Buffer.from(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
           send(500, commonHeaders('application/json', body, nowS), body);
@@ -416,15 +425,24 @@ export class ApiServer extends EventEmitter {
     }
   }
 
-  private async tickMetrics(): Promise<void> {
-    if (this.sampling || this.closed) return;
-    let any = false;
-    for (const c of this.clients) if (c.route === 'metrics') any = true;
-    if (!any) return;
+  private hasClients(route: Route): boolean {
+    for (const c of this.clients) if (c.route === route) return true;
+    return false;
+  }
+
+  private async sampleMetrics(): Promise<void> {
+    if (this.sampling) {
+      this.sampleAgain = true;
+      return;
+    }
     this.sampling = true;
     try {
-      const m = await this.metrics.sample(this.clock.now());
-      if (!this.closed) this.broadcast('metrics', JSON.stringify(m), false);
+      do {
+        this.sampleAgain = false;
+        const m = await this.metrics.sample(this.clock.now());
+        if (this.closed) return;
+        this.broadcast('metrics', JSON.stringify(m), false);
+      } while (this.sampleAgain);
     } catch (err) {
       this.emit('error', err);
     } finally {
@@ -450,7 +468,6 @@ export class ApiServer extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.clock.clearInterval(this.pingTimer);
-    this.clock.clearInterval(this.metricsTimer);
     this.hub.off('status', this.onStatus);
     this.hub.off('metrics', this.onMetrics);
     this.hub.off('frame', this.onFrame);

@@ -63,14 +63,14 @@ describe('api server section (lib/api/section)', function () {
   it('serves host and ports; validates types; apply changes nothing (fixed while running)', function () {
     const s = serverSection(() => ({ host: '0.0.0.0', port: 9876 }));
     assert.equal(s.section, 'server');
-    assert.deepEqual(s.get(), { host_name: '0.0.0.0', websocket_port: 9876, webserver_port: 9876 });
+    assert.deepEqual(s.get(), { host_name: '0.0.0.0', video_save_dir: '', websocket_port: 9876, webserver_port: 9876 });
     assert.deepEqual(s.validate({ host_name: 'x', websocket_port: 1, webserver_port: '8080', timezone: 'Pacific/Auckland' }), []);
     assert.deepEqual(s.validate({ host_name: 5, websocket_port: 'abc' }), [
       { loc: ['server', 'host_name'], msg: 'str type expected', type: 'type_error.str' },
       { loc: ['server', 'websocket_port'], msg: 'value is not a valid integer', type: 'type_error.integer' },
     ]);
     s.apply({ host_name: 'elsewhere', websocket_port: 1 });
-    assert.deepEqual(s.get(), { host_name: '0.0.0.0', websocket_port: 9876, webserver_port: 9876 });
+    assert.deepEqual(s.get(), { host_name: '0.0.0.0', video_save_dir: '', websocket_port: 9876, webserver_port: 9876 });
     assert.equal(serverSection(() => ({ host: 'h', port: 1880, path: '/vigil' })).get().path, '/vigil');
   });
 });

@@ -200,11 +200,16 @@ describe('api server (lib/api)', function () {
       assert.ok(first.equals(jpeg));
     });
 
-    it('8. /metrics: about 1 Hz, all nine fields, numbers', async function () {
+    it('8. /metrics: one per detector heartbeat, all nine fields, numbers; nothing while no frames flow', async function () {
       r = await rig();
+      // a heartbeat before any /metrics client is not folded into a later sample
+      r.hub.publishMetrics({ loopAvgS: 0.5, loopMaxS: 0.9, loopMinS: 0.1, frames: 5, engine: 'sharp' });
       const m = await r.connect('/metrics');
-      r.hub.publishMetrics({ loopAvgS: 0.004, loopMaxS: 0.007, loopMinS: 0.003, frames: 2, engine: 'sharp' });
+      r.clock.advance(5000);
+      await new Promise((res) => setTimeout(res, 50));
+      assert.equal(m.got.text.length, 0, 'no heartbeat, no metrics (no timer of its own)');
       r.clock.advance(1000);
+      r.hub.publishMetrics({ loopAvgS: 0.004, loopMaxS: 0.007, loopMinS: 0.003, frames: 2, engine: 'sharp' });
       const msg = (await m.next()) as Record<string, number>;
       assert.deepEqual(Object.keys(msg).sort(), [...NINE].sort());
       for (const k of NINE) assert.equal(typeof msg[k], 'number', k);
@@ -215,8 +220,10 @@ describe('api server (lib/api)', function () {
       assert.ok(msg.sysMemPercent > 0 && msg.sysMemPercent < 100);
       assert.ok(msg.socketConnections >= 1, 'at least our listening socket');
       r.clock.advance(1000);
+      r.hub.publishMetrics({ loopAvgS: 0.002, loopMaxS: 0.002, loopMinS: 0.002, frames: 1, engine: 'sharp' });
       const second = (await m.next(() => true, 1)) as Record<string, number>;
-      assert.equal(second.loopAvgS, 0, 'no detector report since the previous sample → 0.0');
+      assert.equal(second.loopMaxS, 0.002, 'the second sample covers only the second heartbeat');
+      assert.equal(second.timeStamp, r.clock.now() / 1000);
     });
 
     it('9. /health is exactly "OK\\n"; /snapshot a JPEG with the reference headers; /config full JSON', async function () {
@@ -251,7 +258,8 @@ describe('api server (lib/api)', function () {
       assert.ok(cfg.headers.get('time'));
       const doc = (await cfg.json()) as Record<string, unknown>;
       for (const k of ['server', 'camera', 'processing', 'alerting', 'alerters']) assert.ok(k in doc, k);
-      assert.deepEqual(doc.server, { host_name: '127.0.0.1', websocket_port: r.port, webserver_port: r.port });
+      assert.deepEqual(doc.server, { host_name: '127.0.0.1', video_save_dir: '', websocket_port: r.port, webserver_port: r.port });
+      assert.equal(doc.monitoring, null, 'the reference document has "monitoring": null');
       // The monitor page is the plain-HTTP answer on /
       const page = await fetch(`${r.http}/`);
       assert.equal(page.status, 200);
@@ -472,7 +480,7 @@ describe('api server (lib/api)', function () {
         assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 404);
         const c = new Client(`ws://127.0.0.1:${port}/vigil/metrics`);
         await c.open();
-        clock.advance(1000);
+        hub.publishMetrics({ loopAvgS: 0.004, loopMaxS: 0.007, loopMinS: 0.003, frames: 2, engine: 'sharp' });
         const m = (await c.next()) as Record<string, number>;
         assert.equal(m.socketConnections, 3);
         assert.equal(m.sysCpuPercent, 0, 'first sample is 0 (psutil semantics)');

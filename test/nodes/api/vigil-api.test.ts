@@ -97,7 +97,8 @@ describe('vigil-api node', function () {
     ws.send(JSON.stringify({ command: 'test', data: { excluded: [] } }));
     assert.deepEqual(await reply, { status: 'OK' });
     const cfg = (await (await fetch(`${base}/config?access_token=tok`)).json()) as Record<string, Record<string, unknown>>;
-    assert.deepEqual(cfg.server, { host_name: '127.0.0.1', websocket_port: port, webserver_port: port });
+    assert.deepEqual(cfg.server, { host_name: '127.0.0.1', video_save_dir: '', websocket_port: port, webserver_port: port });
+    assert.equal(cfg.monitoring, null);
   });
 
   it('node-red mode: mounted on RED.server under httpNodeRoot + path; close removes the upgrade handler and the routes', async function () {
