@@ -491,16 +491,15 @@ export class IsotelClient extends EventEmitter<Events> {
   private onMessage(m: IsotelMessage): void {
     switch (m.kind) {
       case 'request':
-        this.onRequest(m.body, m.malformed ? 'malformed JSON request' : undefined);
+        // Whatever it is (JSON, plain text such as `ON`, broken JSON), it is the flow's to answer.
+        if (m.malformed) this.emit('warning', 'a request with malformed JSON: passed on to the flow as text');
+        this.onRequest(m.body);
         return;
       case 'ident':
         // A bare IDENT asks for ours (on demand); one with a body is not for us to answer
         // (answering it could ping-pong with a peer that echoes IDENTs).
         if (m.body === undefined) this.onRequest({ action: 'ident' });
         else this.emit('warning', 'ignored an IDENT with a body from the IoT');
-        return;
-      case 'unknown':
-        this.onRequest(m.body, `unknown keyword ${m.keyword}`);
         return;
       case 'connect': {
         const s = this.subs.get(m.uri);
@@ -540,17 +539,12 @@ export class IsotelClient extends EventEmitter<Events> {
     }
   }
 
-  private onRequest(body: Body, problem?: string): void {
+  private onRequest(body: Body): void {
     this.counters.requests++;
     const action = body && typeof body === 'object' && !Array.isArray(body) && typeof body.action === 'string' ? body.action : undefined;
     const req: IsotelRequest = { id: this.nextId++, epoch: this.epoch, body, action, receivedAt: this.clock.now() };
     const entry: Pending = { req };
     this.fifo.push(entry);
-    if (problem) {
-      this.emit('warning', `${problem}: answered HREPLY 400`);
-      this.settle(entry, encode.hreply(400, 'text/plain', problem));
-      return;
-    }
     if (action === 'ident') {
       this.settle(entry, encode.ident(this.opts.ident));
       return;

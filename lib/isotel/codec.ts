@@ -3,10 +3,11 @@
  *
  * Every message, in both directions, ends with a blank line (`\n\n`; `\r\n\r\n` is
  * tolerated). A message is `<KEYWORD><space><BODY>` where the body is JSON or plain text;
- * a message that does not start with a keyword is a request relayed from the IoT's HTTP
- * API. Framing goes through the package's one {@link Framer}; this file adds keyword
- * dispatch ({@link decode}) and an encoder ({@link encode}) that can never put a blank
- * line inside a body.
+ * a message whose first word is not one of the protocol's {@link KEYWORDS} (exactly, as a
+ * whole word) is a request relayed from the IoT's HTTP API, its whole text the body — so
+ * `ON` or `RESET now` are requests, not unknown keywords. Framing goes through the
+ * package's one {@link Framer}; this file adds keyword dispatch ({@link decode}) and an
+ * encoder ({@link encode}) that can never put a blank line inside a body.
  */
 import { isAscii } from 'node:buffer';
 import { Framer } from '../common/framer';
@@ -42,10 +43,8 @@ export type IsotelMessage =
   | { kind: 'disconnect'; uri?: string; body: Body; malformed?: true }
   | { kind: 'signal'; uri: string; data: Body; malformed?: true }
   | { kind: 'notify'; body: Body; malformed?: true }
-  /** Anything that does not start with a keyword: a request relayed from the IoT's HTTP API. */
+  /** Anything whose first word is not a keyword: a request relayed from the IoT's HTTP API (the whole text). */
   | { kind: 'request'; body: Body; malformed?: true }
-  /** Starts with an upper-case word that is no keyword we know. */
-  | { kind: 'unknown'; keyword: string; body: Body; malformed?: true }
   /** A keyword whose mandatory part is missing (`SIGNAL` without a URI, `HREPLY` without a status…). */
   | { kind: 'invalid'; keyword: Keyword; reason: string; text: string };
 
@@ -111,12 +110,11 @@ function flag<T extends object>(m: T, malformed: boolean): T {
 
 /**
  * A message with its keyword, URI and body text found but the body not yet parsed: the
- * cheap first half of {@link decode}. `keyword` is undefined for a request; `word` holds
- * an unknown keyword; `noUri` marks SIGNAL/CONNECT/DISCONNECT without a URI.
+ * cheap first half of {@link decode}. `keyword` is undefined for a request (then `text` is
+ * the whole message); `noUri` marks SIGNAL/CONNECT/DISCONNECT without a URI.
  */
 export interface Frame {
   keyword?: Keyword;
-  word?: string;
   uri?: string;
   noUri?: true;
   /** The body, trimmed ('' when empty). */
@@ -132,16 +130,17 @@ export function scan(buf: Buffer, start = 0, end = buf.length): Frame {
 export function scanText(s: string, start: number, end: number): Frame {
   let p = start;
   while (p < end && isSpace(s.charCodeAt(p))) p++;
-  // An upper-case word (A-Z, 0-9, _) of 2+ characters followed by whitespace or the end.
+  // A keyword is one of KEYWORDS exactly (case-sensitive), followed by whitespace or the
+  // end. Any other first word — `ON`, `RESET now`, `{"a":1}`, `stop` — makes the whole
+  // message a request (isotel.md §3 and §6.4: only known keywords are dispatched).
   let q = p;
   while (q < end) {
     const c = s.charCodeAt(q);
-    if ((c >= 0x41 && c <= 0x5a) || c === 0x5f || (q > p && c >= 0x30 && c <= 0x39)) q++;
+    if (c >= 0x41 && c <= 0x5a) q++;
     else break;
   }
-  if (q - p < 2 || (q < end && !isSpace(s.charCodeAt(q)))) return { text: trimmed(s, p, end) };
-  const kw = keywordAt(s, p, q);
-  if (!kw) return { word: s.slice(p, q), text: trimmed(s, q, end) };
+  const kw = q < end && !isSpace(s.charCodeAt(q)) ? undefined : keywordAt(s, p, q);
+  if (!kw) return { text: trimmed(s, p, end) };
   p = q;
   if (kw === 'SIGNAL' || kw === 'CONNECT' || kw === 'DISCONNECT') {
     // <KEYWORD> <uri> [data]: any run of spaces; CONNECT options may sit on the next line.
@@ -165,7 +164,7 @@ function trimmed(s: string, from: number, to: number): string {
 export function interpret(f: Frame): IsotelMessage {
   const { body, malformed } = parseBody(f.text);
   const kw = f.keyword;
-  if (!kw) return f.word === undefined ? flag({ kind: 'request', body }, malformed) : flag({ kind: 'unknown', keyword: f.word, body }, malformed);
+  if (!kw) return flag({ kind: 'request', body }, malformed);
   if (f.noUri) {
     if (kw === 'DISCONNECT' && f.text.length === 0) return { kind: 'disconnect', body: undefined };
     return { kind: 'invalid', keyword: kw, reason: `${kw} without a parameter URI`, text: `${kw} ${f.text}`.trim() };
@@ -191,7 +190,7 @@ export function interpret(f: Frame): IsotelMessage {
 
 /**
  * Decode one framed message (without its terminator). Never throws: whatever the bytes,
- * the result is a message of some kind (`request`, `unknown` or `invalid` for odd input).
+ * the result is a message of some kind (`request` or `invalid` for odd input).
  */
 export function decode(buf: Buffer): IsotelMessage {
   return interpret(scan(buf));

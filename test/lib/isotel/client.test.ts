@@ -132,7 +132,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.equal(c.stats.timeouts, 1);
   });
 
-  it('answers ident and status itself, malformed JSON and unknown keywords with HREPLY 400, and 503 without a handler', async () => {
+  it('answers ident and status itself, and 503 without a handler', async () => {
     const c = make();
     c.connect();
     const s = await connected(c);
@@ -141,17 +141,48 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.equal(st.status, 200);
     assert.equal((st.body as { name: string }).name, IDENT.name);
     assert.equal((await sim.request(IDENT.name, { action: 'other' })).status, 503);
-    // Raw bad input on the wire: the sim's FIFO gets an answer for each.
+    // A bare IDENT asks for ours; one with a body is ignored (no ping-pong).
     const answers: IsotelMessage[] = [];
     sim.on('message', (_c, m) => answers.push(m));
-    s.write('{"broken":\n\nFROB {"x":1}\n\nIDENT {"name":"echo"}\n\nIDENT\n\n');
-    await until(() => answers.length === 3, 'two error replies and an IDENT');
-    assert.deepEqual(answers, [
-      { kind: 'hreply', reply: { status: 400, mime: 'text/plain', body: 'malformed JSON request' } },
-      { kind: 'hreply', reply: { status: 400, mime: 'text/plain', body: 'unknown keyword FROB' } },
-      { kind: 'ident', body: IDENT },
-    ]);
-    assert.equal(warnings.length, 3);
+    s.write('IDENT {"name":"echo"}\n\nIDENT\n\n');
+    await until(() => answers.length === 1, 'an IDENT');
+    assert.deepEqual(answers, [{ kind: 'ident', body: IDENT }]);
+    assert.equal(warnings.length, 1);
+  });
+
+  it('only the protocol keywords are dispatched: plain text, upper-case words and malformed JSON reach the flow as requests', async () => {
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    const s = await connected(c);
+    const answers: IsotelMessage[] = [];
+    sim.on('message', (_c, m) => answers.push(m));
+    s.write('ON\n\nRESET now\n\n{bad\n\nSTOPPED\n\nstop\n\nSIGNALS /x 1\n\n42\n\n');
+    await until(() => reqs.length === 7, 'seven requests');
+    assert.deepEqual(
+      reqs.map((r) => [r.id, r.body, r.action]),
+      [
+        [1, 'ON', undefined],
+        [2, 'RESET now', undefined],
+        [3, '{bad', undefined],
+        [4, 'STOPPED', undefined],
+        [5, 'stop', undefined],
+        [6, 'SIGNALS /x 1', undefined],
+        [7, 42, undefined],
+      ],
+    );
+    assert.deepEqual(warnings, ['a request with malformed JSON: passed on to the flow as text']);
+    assert.equal(c.state.state, 'connected', 'lower-case stop and STOPPED are no STOP');
+    // Each is the flow's to answer, in order; nothing was answered for it.
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(answers.length, 0);
+    for (const r of [...reqs].reverse()) assert.equal(c.answer(r, { kind: 'reply', body: `ok ${r.id}` }), 'accepted');
+    await until(() => answers.length === 7, 'seven replies');
+    assert.deepEqual(
+      answers.map((m) => (m.kind === 'reply' ? m.body : m.kind)),
+      [1, 2, 3, 4, 5, 6, 7].map((i) => `ok ${i}`),
+    );
   });
 
   it('reconnects after the server drops the socket: back-off, re-IDENT, re-subscribe', async () => {

@@ -107,11 +107,23 @@ describe('isotel codec', () => {
     }
   });
 
-  it('tells requests, unknown keywords, malformed JSON and incomplete keywords apart', () => {
+  it('tells requests, malformed JSON and incomplete keywords apart', () => {
     assert.deepEqual(decode(Buffer.from('hello there')), { kind: 'request', body: 'hello there' });
     assert.deepEqual(decode(Buffer.from('42')), { kind: 'request', body: 42 });
     assert.deepEqual(decode(Buffer.from('{"a":')), { kind: 'request', body: '{"a":', malformed: true });
-    assert.deepEqual(decode(Buffer.from('PING {"x":1}')), { kind: 'unknown', keyword: 'PING', body: { x: 1 } });
+    // Only the protocol's keywords, exactly and as a whole word, are dispatched; any other
+    // first word (upper-case or not) makes the whole text a request.
+    assert.deepEqual(decode(Buffer.from('PING {"x":1}')), { kind: 'request', body: 'PING {"x":1}' });
+    assert.deepEqual(decode(Buffer.from('ON')), { kind: 'request', body: 'ON' });
+    assert.deepEqual(decode(Buffer.from('  RESET now\r\n')), { kind: 'request', body: 'RESET now' });
+    assert.deepEqual(decode(Buffer.from('STOPPED')), { kind: 'request', body: 'STOPPED' });
+    assert.deepEqual(decode(Buffer.from('stop')), { kind: 'request', body: 'stop' });
+    assert.deepEqual(decode(Buffer.from('Stop now')), { kind: 'request', body: 'Stop now' });
+    assert.deepEqual(decode(Buffer.from('STOP,')), { kind: 'request', body: 'STOP,' });
+    assert.deepEqual(decode(Buffer.from('SIGNAL_X /a 1')), { kind: 'request', body: 'SIGNAL_X /a 1' });
+    assert.deepEqual(decode(Buffer.from('NOTIFY2 x')), { kind: 'request', body: 'NOTIFY2 x' });
+    assert.deepEqual(decode(Buffer.from('STOP')), { kind: 'stop', body: undefined });
+    assert.deepEqual(decode(Buffer.from('STOP\tnow')), { kind: 'stop', body: 'now' });
     assert.deepEqual(decode(Buffer.from('SIGNAL /a {"v":')), { kind: 'signal', uri: '/a', data: '{"v":', malformed: true });
     assert.equal(decode(Buffer.from('SIGNAL')).kind, 'invalid');
     assert.equal(decode(Buffer.from('SIGNAL\n{"a":1}')).kind, 'invalid');

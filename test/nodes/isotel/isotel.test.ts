@@ -303,17 +303,30 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
   });
 
-  it('bad input: malformed JSON and unknown keywords get HREPLY 400 and a warning; bad messages to reply/notify fail clearly', async () => {
+  it('bad input: plain text and malformed JSON reach isotel-in as text (a warning for the JSON); bad messages to reply/notify fail clearly', async () => {
     await load([...inReplyFlow(), { id: 'not1', type: 'isotel-notify', service: SVC }]);
     const s = await connected();
     const svc = helper.getNode(SVC);
     const warns = calls(svc, 'warn');
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
     const answers: string[] = [];
-    sim.on('message', (_c, m) => m.kind === 'hreply' && answers.push(`${m.reply.status} ${String(m.reply.body)}`));
-    s.write('{"action":\n\nWHAT is this\n\n');
-    await until(() => answers.length === 2, 'error replies');
-    assert.deepEqual(answers, ['400 malformed JSON request', '400 unknown keyword WHAT']);
-    await until(() => warns.length >= 2, 'warnings');
+    sim.on('message', (_c, m) => m.kind === 'reply' && answers.push(String(m.body)));
+    s.write('{"action":\n\nWHAT is this\n\nON\n\n');
+    await until(() => msgs.length === 3, 'three requests in the flow');
+    assert.deepEqual(
+      msgs.map((m) => [m.payload, m.topic]),
+      [
+        ['{"action":', undefined],
+        ['WHAT is this', undefined],
+        ['ON', undefined],
+      ],
+    );
+    await until(() => warns.length === 1, 'a warning');
+    assert.match(String(warns[0].args[0]), /malformed JSON: passed on to the flow as text/);
+    for (const m of msgs) helper.getNode('rep1').receive({ ...m, payload: `got ${String(m.payload)}` });
+    await until(() => answers.length === 3, 'the flow answers them');
+    assert.deepEqual(answers, ['got {"action":', 'got WHAT is this', 'got ON']);
     const rep = helper.getNode('rep1');
     const not = helper.getNode('not1');
     const errors = calls(rep, 'error');
@@ -336,15 +349,13 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     await load([...inReplyFlow()]);
     const s = await connected();
     const warns = calls(helper.getNode(SVC), 'warn');
-    const answers: string[] = [];
-    sim.on('message', (_c, m) => m.kind === 'hreply' && answers.push(String(m.reply.status)));
-    s.write('{"action":\n\n{"action":\n\nWHAT is this\n\n');
-    await until(() => answers.length === 3, 'three error replies');
+    s.write('{"action":\n\n{"action":\n\nSIGNAL\n\n');
     await until(() => warns.length >= 2, 'warnings');
+    await new Promise((r) => setTimeout(r, 50));
     const shown = warns.map((c) => String(c.args[0]));
     assert.equal(shown.length, 2, 'the second malformed-JSON warning is held back');
     assert.match(shown[0], /malformed JSON/);
-    assert.match(shown[1], /unknown keyword WHAT/);
+    assert.match(shown[1], /SIGNAL without a parameter URI/);
     assert.doesNotMatch(shown[1], /isotel-service\.log\.suppressed/, 'the held-back malformed-JSON warning is not counted on another kind');
   });
 
