@@ -19,6 +19,8 @@ Usage: isotel-sim [options]
   --refuse <uri>          answer CONNECT <uri> with {"status":"Error"} (repeatable;
                           unknown URIs are always refused)
   --request-timeout <ms>  how long an HTTP request waits for the service (default 30000)
+  --stop-as-request       relay ?action=stop as the request {"action":"stop"} instead of
+                          sending STOP (the other form the IoT may use)
   --quiet                 no log lines
   -h, --help              this text
 
@@ -42,7 +44,8 @@ HTTP front (http://<host>:<http-port>):
                           goes in "body"); answered from REPLY (200, JSON or text) or
                           HREPLY (its status, MIME and body); 504 if no answer in time,
                           503 if the service is not connected
-  …?action=stop           sends STOP to the service
+  …?action=stop           sends STOP to the service (with --stop-as-request: relayed
+                          as {"action":"stop"} and answered from the service's REPLY)
   GET /api/v1/me/services list of connected services
   GET /api/v1/me          list of simulated devices
   GET /api/v1/me/activity.json[?limit=n]  the NOTIFY log, oldest first
@@ -59,6 +62,7 @@ const OPTIONS = {
   param: { type: 'string', multiple: true },
   refuse: { type: 'string', multiple: true },
   'request-timeout': { type: 'string' },
+  'stop-as-request': { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -73,7 +77,7 @@ runCli('isotel-sim', HELP, OPTIONS, async (o) => {
     return { uri, intervalMs: intValue(ms, '--param interval', 1, 65535 * 1000) ?? 1000 };
   });
   const log = o.quiet ? undefined : (line: string) => process.stdout.write(`[isotel-sim] ${line}\n`);
-  const sim = new IsotelSim({ host, port, httpPort, params: params.length > 0 ? params : undefined, refuse: o.refuse ?? [], requestTimeoutMs, log });
+  const sim = new IsotelSim({ host, port, httpPort, params: params.length > 0 ? params : undefined, refuse: o.refuse ?? [], requestTimeoutMs, stopAs: o['stop-as-request'] ? 'request' : 'keyword', log });
   const addr = await serveUntilSignal(sim, host, port);
   process.stdout.write(
     `[isotel-sim] Service TCP server on ${host}:${addr.port}, HTTP front on http://${host}:${addr.httpPort}/api/v1/me/services/<name>, parameters ${sim.parameterUris.join(', ')}\n`,

@@ -7,7 +7,9 @@
  *   arrival order (FIFO): a reply given out of order waits for the ones before it, and a
  *   request left unanswered past `requestTimeoutMs` is answered `HREPLY 504`.
  * - Subscriptions (`CONNECT <uri>` + options) are re-sent after every reconnect.
- * - `STOP` from the IoT: say `DISCONNECT`, close, and stay down until {@link connect}.
+ * - `STOP` from the IoT, or a relayed `{"action":"stop"}` request (answered
+ *   `REPLY {"status":"OK","action":"stop"}`): requests still waiting are answered
+ *   `HREPLY 503` in order, then `DISCONNECT`, close, and stay down until {@link connect}.
  * - Reconnect with the package back-off (1 s → 30 s, jitter), TCP keep-alive, and a
  *   half-open check (outbound bytes stuck in the socket; optional receive-idle limit).
  * - A bounded outbound queue (oldest dropped and counted) that survives reconnects for
@@ -26,7 +28,7 @@ export type LinkState =
   | { state: 'connecting'; attempt: number }
   | { state: 'connected'; subscriptions: number }
   | { state: 'reconnecting'; inMs: number; reason: string }
-  /** The IoT sent STOP: down until an explicit `connect()` or a redeploy. */
+  /** The IoT sent STOP (or a `{"action":"stop"}` request): down until an explicit `connect()` or a redeploy. */
   | { state: 'stopped' }
   /** `disconnect()` was called: down until `connect()`. */
   | { state: 'disconnected' }
@@ -527,8 +529,25 @@ export class IsotelClient extends EventEmitter<Events> {
     }
   }
 
+  /**
+   * The IoT wants the service to stop (STOP, or a `{"action":"stop"}` request already
+   * settled by the caller): every request still waiting is answered `HREPLY 503` so the
+   * IoT's HTTP clients are released and the replies stay in order, whatever is queued for
+   * this connection goes out, then `DISCONNECT`, close, and no reconnect.
+   */
   private onStop(): void {
     const sock = this.socket;
+    for (const p of [...this.fifo]) if (p.answer === undefined) this.settle(p, encode.hreply(503, 'text/plain', 'service stopped'));
+    if (sock && !sock.destroyed) {
+      // Replies held back by a congested socket must precede the DISCONNECT; NOTIFYs stay
+      // queued for the next connection.
+      const keep: Outbound[] = [];
+      for (const q of this.queue) {
+        if (q.epoch === undefined) keep.push(q);
+        else if (q.epoch === this.epoch) sock.write(q.text);
+      }
+      this.queue = keep;
+    }
     this.clearConnection();
     this.setState({ state: 'stopped' });
     if (sock && !sock.destroyed) {
@@ -547,6 +566,12 @@ export class IsotelClient extends EventEmitter<Events> {
     this.fifo.push(entry);
     if (action === 'ident') {
       this.settle(entry, encode.ident(this.opts.ident));
+      return;
+    }
+    if (action === 'stop') {
+      // The relayed form of ?action=stop: answer it like the IoT's HTTP client expects, then stop as for STOP.
+      this.settle(entry, encode.reply({ status: 'OK', action: 'stop' }));
+      this.onStop();
       return;
     }
     if (action === 'status' && this.opts.answerStatus) {

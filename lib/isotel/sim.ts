@@ -5,7 +5,8 @@
  *   NOTIFY, REPLY/HREPLY, STOP);
  * - an HTTP front, `/api/v1/me/services/<name>[.json]?action=…`, whose requests are relayed
  *   to the service as a JSON body and answered from its REPLY / HREPLY / IDENT (status and
- *   MIME honoured), `?action=stop` sends STOP;
+ *   MIME honoured), `?action=stop` sends STOP (or, with `stopAs: 'request'`, is relayed
+ *   as `{"action":"stop"}` like any other action);
  * - device parameters that change at a rate and emit SIGNALs to subscribers, honouring
  *   `debounce_time` (minimum ms between SIGNALs, the latest value wins) and `send_data`;
  * - the activity log of NOTIFYs at `/api/v1/me/activity.json`.
@@ -33,6 +34,12 @@ export interface IsotelSimOptions {
   params?: SimParameter[];
   /** URIs whose CONNECT is refused (`{"status":"Error"}`); unknown URIs are refused too. */
   refuse?: string[];
+  /**
+   * What `?action=stop` does: send `STOP` (default) or relay `{"action":"stop"}` as a
+   * request and answer the HTTP client from the service's reply — the two forms isotel.md §3
+   * allows.
+   */
+  stopAs?: 'keyword' | 'request';
   /** How long an HTTP request waits for the service's answer (default 30 s). */
   requestTimeoutMs?: number;
   /** Keep at most this many activity entries (default 1000). */
@@ -430,7 +437,7 @@ export class IsotelSim extends EventEmitter<SimEvents> {
     const name = decodeURIComponent(m[1]);
     const query: { [k: string]: Json } = {};
     for (const [k, v] of url.searchParams) query[k] = v;
-    if (query.action === 'stop') {
+    if (query.action === 'stop' && this.opts.stopAs !== 'request') {
       return this.sendStop(name)
         ? { status: 200, mime: 'application/json', body: { status: 'OK', action: 'stop' } }
         : { status: 503, mime: 'application/json', body: { error: `service ${name} is not connected` } };

@@ -254,6 +254,51 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     await connected(c);
   });
 
+  it('STOP answers the requests still waiting HREPLY 503 (in order) before DISCONNECT', async () => {
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    const s = await connected(c);
+    const p1 = sim.request(IDENT.name, { q: 1 });
+    const p2 = sim.request(IDENT.name, { q: 2 });
+    await until(() => reqs.length === 2, 'two requests');
+    assert.equal(c.answer(reqs[1], { kind: 'reply', body: 'two' }), 'accepted');
+    assert.ok(sim.sendStop(IDENT.name));
+    assert.deepEqual(await p1, { status: 503, mime: 'text/plain', body: 'service stopped' });
+    assert.deepEqual(await p2, { status: 200, mime: 'text/plain', body: 'two' });
+    await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT and close');
+    assert.deepEqual(kinds(s), ['ident', 'hreply', 'reply', 'disconnect']);
+    assert.equal(c.state.state, 'stopped');
+    assert.equal(c.answer(reqs[0], { kind: 'reply', body: 'late' }), 'stale');
+  });
+
+  it('a {"action":"stop"} request: REPLY {"status":"OK","action":"stop"} after the earlier requests, DISCONNECT, close, no reconnect', async () => {
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.subscribe('/me/device0/ec/E', undefined, 'n1');
+    c.connect();
+    const s = await connected(c);
+    const earlier = sim.request(IDENT.name, { action: 'read' });
+    await until(() => reqs.length === 1, 'the earlier request');
+    const stop = sim.request(IDENT.name, { action: 'stop' });
+    assert.deepEqual(await earlier, { status: 503, mime: 'text/plain', body: 'service stopped' });
+    assert.deepEqual(await stop, { status: 200, mime: 'application/json', body: { status: 'OK', action: 'stop' } });
+    await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT and close at the sim');
+    assert.deepEqual(kinds(s), ['ident', 'connect /me/device0/ec/E', 'hreply', 'reply', 'disconnect']);
+    assert.equal(reqs.length, 1, 'the stop request does not go to the flow');
+    assert.equal(c.state.state, 'stopped');
+    assert.ok(states.some((st) => st.state === 'stopped'));
+    clock.advance(120000);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(sim.connections.size, 0, 'no reconnect');
+    assert.equal(c.state.state, 'stopped');
+    c.connect();
+    const s2 = await connected(c);
+    await until(() => s2.subs.has('/me/device0/ec/E'), 're-subscribed after connect()');
+  });
+
   it('disconnect(): DISCONNECT per parameter and for the service, then stays down', async () => {
     const c = make();
     c.subscribe('/me/device0/ec/E', undefined, 'x');

@@ -303,6 +303,29 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
   });
 
+  it('a relayed {"action":"stop"} request stops the service like STOP: answered, DISCONNECT, "stopped by IoT", no reconnect', async () => {
+    await sim.stop();
+    sim = new IsotelSim({ port: await freePort(), httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }], stopAs: 'request' });
+    await sim.start();
+    await load([...inReplyFlow(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [[]] }]);
+    const sig = helper.getNode('sig1');
+    const statuses = calls(sig, 'status');
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    const s = await connected();
+    await until(() => s.subs.has('/me/device0/ec/E'), 'subscribed');
+    const r = await http(`/api/v1/me/services/${NAME}?action=stop`);
+    assert.deepEqual([r.status, r.type, JSON.parse(r.body)], [200, 'application/json', { status: 'OK', action: 'stop' }]);
+    await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT + close');
+    assert.deepEqual(kinds(s).slice(-2), ['reply', 'disconnect']);
+    await until(() => texts(statuses).includes('isotel-service.status.stopped'), 'stopped status');
+    assert.equal(msgs.length, 0, 'the stop request does not come out of isotel-in');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(sim.connections.size, 0, 'no reconnect after a stop request');
+    sig.receive({ topic: 'connect' });
+    await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
+  });
+
   it('bad input: plain text and malformed JSON reach isotel-in as text (a warning for the JSON); bad messages to reply/notify fail clearly', async () => {
     await load([...inReplyFlow(), { id: 'not1', type: 'isotel-notify', service: SVC }]);
     const s = await connected();
