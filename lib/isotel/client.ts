@@ -12,8 +12,10 @@
  *   `HREPLY 503` in order, then `DISCONNECT`, close, and stay down until {@link connect}.
  * - Reconnect with the package back-off (1 s → 30 s, jitter), TCP keep-alive, and a
  *   half-open check (outbound bytes stuck in the socket; optional receive-idle limit).
- * - A bounded outbound queue (oldest dropped and counted) that survives reconnects for
- *   messages that are not tied to one connection (NOTIFY).
+ * - A bounded outbound queue that survives reconnects for messages not tied to one
+ *   connection (NOTIFY). When it is full the oldest NOTIFY is dropped and counted — never a
+ *   reply: replies are matched to requests by order only, so one lost reply would answer
+ *   every later request with the wrong reply. A queue full of replies resets the link.
  *
  * All timing goes through the injected {@link Clock}.
  */
@@ -112,7 +114,11 @@ interface Pending {
 
 interface Outbound {
   text: string;
-  /** Bound to one connection (a reply, a CONNECT): dropped on reconnect. */
+  /**
+   * Bound to one connection (a reply, a CONNECT): discarded with that connection, never
+   * dropped on overflow. Without it (a NOTIFY) the item survives reconnects and is what an
+   * overflow drops.
+   */
   epoch?: number;
 }
 
@@ -265,8 +271,8 @@ export class IsotelClient extends EventEmitter<Events> {
 
   // ---- outbound ------------------------------------------------------------------------
 
-  /** NOTIFY the IoT activity log; queued while the link is down. */
-  notify(body: NotifyBody): 'sent' | 'queued' {
+  /** NOTIFY the IoT activity log; queued while the link is down ('dropped' when the queue is full of replies). */
+  notify(body: NotifyBody): 'sent' | 'queued' | 'dropped' {
     this.counters.notifies++;
     return this.write(encode.notify(body));
   }
@@ -299,20 +305,34 @@ export class IsotelClient extends EventEmitter<Events> {
     }
   }
 
-  /** Write now when possible, otherwise queue (bounded, oldest dropped). */
-  private write(text: string, epoch?: number): 'sent' | 'queued' {
+  /**
+   * Write now when possible, otherwise queue. The queue is bounded: on overflow the oldest
+   * NOTIFY goes; when there is none (only replies and CONNECTs, all owed to this connection
+   * in order) the link is reset instead — the IoT's pending requests then die with the
+   * connection rather than get each other's replies.
+   */
+  private write(text: string, epoch?: number): 'sent' | 'queued' | 'dropped' {
     const s = this.socket;
+    // Bound to a connection that is gone (or going): worthless.
+    if (epoch !== undefined && (epoch !== this.epoch || !s || s.destroyed)) return 'dropped';
     if (this.connected && s && !s.destroyed && this.queue.length === 0 && !s.writableNeedDrain) {
       s.write(text);
       return 'sent';
     }
     this.queue.push({ text, epoch });
-    if (this.queue.length > this.opts.queueLimit) {
-      this.queue.shift();
+    if (this.queue.length <= this.opts.queueLimit) return 'queued';
+    const i = this.queue.findIndex((q) => q.epoch === undefined);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
       this.counters.dropped++;
-      this.emit('warning', `outbound queue full (${this.opts.queueLimit}): oldest message dropped (${this.counters.dropped} dropped so far)`);
+      this.emit('warning', `outbound queue full (${this.opts.queueLimit}): oldest NOTIFY dropped (${this.counters.dropped} dropped so far)`);
+      return i === this.queue.length ? 'dropped' : 'queued';
     }
-    return 'queued';
+    const waiting = this.queue.length;
+    this.queue = [];
+    this.emit('warning', `outbound queue full (${this.opts.queueLimit}) of replies the IoT does not take (${waiting} waiting): link reset rather than drop one and misalign the replies after it`);
+    if (s) this.dropSocket(s, 'outbound queue full of replies');
+    return 'dropped';
   }
 
   private flushQueue(): void {

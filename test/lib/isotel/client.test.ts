@@ -374,6 +374,86 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     await new Promise<void>((r) => srv.close(() => r()));
   });
 
+  describe('outbound queue overflow with replies waiting (a peer that does not read)', () => {
+    let srv: net.Server;
+    let peers: net.Socket[];
+
+    beforeEach(async () => {
+      peers = [];
+      srv = net.createServer({ pauseOnConnect: true }, (p) => peers.push(p));
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    });
+
+    afterEach(async () => {
+      await client?.close();
+      for (const p of peers) p.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    });
+
+    /** Connect, then fill the socket with big NOTIFYs until one has to wait in the queue. */
+    async function congested(queueLimit: number): Promise<{ c: IsotelClient; reqs: IsotelRequest[] }> {
+      const c = make({ port: (srv.address() as net.AddressInfo).port, queueLimit });
+      const reqs: IsotelRequest[] = [];
+      c.on('request', (r) => reqs.push(r));
+      c.connect();
+      await until(() => c.state.state === 'connected' && peers.length === 1, 'connected');
+      const big = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 1000 && c.stats.queued === 0; i++) {
+        c.notify({ message: big });
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(c.stats.queued, 1, 'one NOTIFY waits');
+      return { c, reqs };
+    }
+
+    it('drops the oldest NOTIFYs, never a reply: the replies go out complete and in order once the peer reads', async () => {
+      const { c, reqs } = await congested(3);
+      assert.equal(c.notify({ message: 'second waiting' }), 'queued');
+      peers[0].write('{"q":1}\n\n{"q":2}\n\n{"q":3}\n\n');
+      await until(() => reqs.length === 3, 'three requests');
+      for (const r of reqs) assert.equal(c.answer(r, { kind: 'reply', body: `r${r.id}` }), 'accepted');
+      assert.equal(c.stats.dropped, 2, 'both waiting NOTIFYs dropped');
+      assert.equal(c.stats.queued, 3, 'the three replies wait');
+      assert.equal(warnings.filter((w) => /oldest NOTIFY dropped/.test(w)).length, 2);
+      assert.equal(c.state.state, 'connected');
+      // A NOTIFY arriving now is the only droppable item: it is the one that goes.
+      assert.equal(c.notify({ message: 'no room' }), 'dropped');
+      assert.equal(c.stats.dropped, 3);
+      let got = '';
+      peers[0].on('data', (d: Buffer) => (got += d.toString('latin1')));
+      peers[0].resume();
+      await until(() => got.includes('REPLY r3\n\n'), 'the replies');
+      assert.deepEqual(got.match(/REPLY r\d/g), ['REPLY r1', 'REPLY r2', 'REPLY r3']);
+      assert.ok(!got.includes('second waiting') && !got.includes('no room'), 'the dropped NOTIFYs never went out');
+      assert.equal(c.stats.queued, 0);
+    });
+
+    it('resets the link when only replies are left and the cap is hit', async () => {
+      const { c, reqs } = await congested(2);
+      peers[0].write('{"q":1}\n\n{"q":2}\n\n{"q":3}\n\n');
+      await until(() => reqs.length === 3, 'three requests');
+      assert.equal(c.answer(reqs[0], { kind: 'reply', body: 'r1' }), 'accepted');
+      assert.equal(c.answer(reqs[1], { kind: 'reply', body: 'r2' }), 'accepted');
+      assert.equal(c.stats.dropped, 1, 'the NOTIFY made room');
+      assert.equal(c.state.state, 'connected');
+      assert.equal(c.answer(reqs[2], { kind: 'reply', body: 'r3' }), 'accepted');
+      await until(() => c.state.state === 'reconnecting', 'reset');
+      assert.deepEqual(c.state, { state: 'reconnecting', inMs: 1000, reason: 'outbound queue full of replies' });
+      assert.match(warnings.join('\n'), /outbound queue full \(2\) of replies the IoT does not take \(3 waiting\): link reset/);
+      assert.equal(c.stats.queued, 0);
+      assert.equal(c.stats.dropped, 1, 'no reply counted as a dropped NOTIFY');
+      // The new connection starts clean: IDENT, no leftover reply from the old one.
+      clock.advance(1000);
+      await until(() => c.state.state === 'connected' && peers.length === 2, 'reconnected');
+      let got = '';
+      peers[1].on('data', (d: Buffer) => (got += d.toString('latin1')));
+      peers[1].resume();
+      await until(() => got.includes('\n\n'), 'IDENT');
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(got, `IDENT ${JSON.stringify(IDENT)}\n\n`);
+    });
+  });
+
   it('keeps trying while the IoT is not there, and close() frees every timer', async () => {
     const port = sim.port;
     await sim.stop();
