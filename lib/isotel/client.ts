@@ -124,9 +124,37 @@ interface Outbound {
 
 interface Subscription {
   uri: string;
+  /** What the IoT was (or will be) sent: the owners' options merged ({@link mergeConnectOptions}). */
   options?: ConnectOptions;
-  owners: Set<string>;
+  /** Each owner with the options it asked for. */
+  owners: Map<string, ConnectOptions | undefined>;
   status: 'pending' | 'ok' | 'error';
+}
+
+/** The effect of CONNECT options: ms between SIGNALs (0 = every update) and whether they carry data. */
+function effect(o: ConnectOptions | undefined): { debounce: number; data: boolean } {
+  const d = o?.debounce_time;
+  return { debounce: typeof d === 'number' && d > 0 ? d : 0, data: o?.send_data !== false };
+}
+
+function sameEffect(a: ConnectOptions | undefined, b: ConnectOptions | undefined): boolean {
+  const x = effect(a);
+  const y = effect(b);
+  return x.debounce === y.debounce && x.data === y.data;
+}
+
+/**
+ * One CONNECT for several subscribers of a URI: the IoT keeps one set of options per
+ * parameter. Subscribers that agree get their options as they are; otherwise every one of
+ * them gets at least what it asked for — the smallest debounce (none if any wants every
+ * update) and data if any wants data.
+ */
+export function mergeConnectOptions(list: Iterable<ConnectOptions | undefined>): ConnectOptions | undefined {
+  const all = [...list];
+  if (all.length === 0) return undefined;
+  if (all.every((o) => JSON.stringify(o ?? {}) === JSON.stringify(all[0] ?? {}))) return all[0];
+  const effects = all.map(effect);
+  return { debounce_time: Math.min(...effects.map((e) => e.debounce)), send_data: effects.some((e) => e.data) };
 }
 
 /** Connections that lasted at least this long reset the back-off. */
@@ -243,30 +271,55 @@ export class IsotelClient extends EventEmitter<Events> {
 
   // ---- subscriptions -------------------------------------------------------------------
 
+  /**
+   * Subscribe `owner` to `uri` with its CONNECT options. Several owners of one URI share
+   * one subscription with their options merged ({@link mergeConnectOptions}); a change of
+   * the merged options is sent as a new CONNECT.
+   */
   subscribe(uri: string, options: ConnectOptions | undefined, owner: string): void {
     const u = normalizeUri(uri);
     const existing = this.subs.get(u);
-    if (existing) {
-      existing.owners.add(owner);
-      const changed = JSON.stringify(existing.options ?? {}) !== JSON.stringify(options ?? {});
-      existing.options = options;
-      if (!changed) return;
-    } else {
-      this.subs.set(u, { uri: u, options, owners: new Set([owner]), status: 'pending' });
+    if (!existing) {
+      this.subs.set(u, { uri: u, options, owners: new Map([[owner, options]]), status: 'pending' });
+      if (this.connected) this.write(encode.connect(u, options), this.epoch);
+      this.refreshConnectedState();
+      return;
     }
-    if (this.connected) this.write(encode.connect(u, options), this.epoch);
-    this.refreshConnectedState();
+    existing.owners.set(owner, options);
+    const wanted = new Set([...existing.owners.values()].map((o) => JSON.stringify(effect(o))));
+    if (this.remerge(existing) && wanted.size > 1) {
+      this.emit(
+        'warning',
+        `CONNECT ${u}: its subscribers ask for different options; the IoT keeps one set per parameter, sent ${JSON.stringify(existing.options)} (the smallest debounce, data if any wants it)`,
+      );
+    }
   }
 
+  /** Drop `owner` from `uri`: DISCONNECT when it was the last, else the rest's merged options. */
   unsubscribe(uri: string, owner: string): void {
     const u = normalizeUri(uri);
     const s = this.subs.get(u);
-    if (!s) return;
-    s.owners.delete(owner);
-    if (s.owners.size > 0) return;
+    if (!s || !s.owners.delete(owner)) return;
+    if (s.owners.size > 0) {
+      this.remerge(s);
+      return;
+    }
     this.subs.delete(u);
     if (this.connected) this.write(encode.disconnect(u), this.epoch);
     this.refreshConnectedState();
+  }
+
+  /** Recompute a subscription's merged options; CONNECT again when their effect changed. */
+  private remerge(s: Subscription): boolean {
+    const merged = mergeConnectOptions(s.owners.values());
+    const changed = !sameEffect(s.options, merged);
+    s.options = merged;
+    if (changed && this.connected) {
+      // The IoT holds the options sent before: say "every update, with data" explicitly
+      // rather than with a bare CONNECT that might leave them in place.
+      this.write(encode.connect(s.uri, merged ?? { debounce_time: 0, send_data: true }), this.epoch);
+    }
+    return changed;
   }
 
   // ---- outbound ------------------------------------------------------------------------

@@ -323,6 +323,61 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.deepEqual(c.state, { state: 'connected', subscriptions: 0 });
   });
 
+  it('several subscribers of one URI: one CONNECT with merged options (smallest debounce, data if any wants it), re-sent on change and restored when one leaves', async () => {
+    const c = make();
+    c.subscribe('/me/device0/ec/E', { debounce_time: 5000, send_data: false }, 'a');
+    c.connect();
+    const s = await connected(c);
+    const connects = (): unknown[] => s.received.filter((m) => m.kind === 'connect').map((m) => (m as { body: unknown }).body);
+    const simSub = (): [number, boolean] | undefined => {
+      const x = s.subs.get('/me/device0/ec/E');
+      return x && [x.debounceMs, x.sendData];
+    };
+    await until(() => connects().length === 1, 'first CONNECT');
+    assert.deepEqual(connects(), [{ debounce_time: 5000, send_data: false }]);
+    // b wants updates at most every second, with data: both get at least what they asked for.
+    c.subscribe('me/device0/ec/E', { debounce_time: 1000, send_data: true }, 'b');
+    await until(() => connects().length === 2, 'merged CONNECT');
+    assert.deepEqual(connects()[1], { debounce_time: 1000, send_data: true });
+    assert.match(warnings.join('\n'), /CONNECT \/me\/device0\/ec\/E: its subscribers ask for different options.*sent \{"debounce_time":1000,"send_data":true\}/);
+    await until(() => simSub()?.[0] === 1000, 'the sim holds the merged options');
+    assert.deepEqual(simSub(), [1000, true]);
+    // c wants every update: no debounce at all.
+    c.subscribe('/me/device0/ec/E', undefined, 'c');
+    await until(() => connects().length === 3, 'CONNECT without debounce');
+    assert.deepEqual(connects()[2], { debounce_time: 0, send_data: true });
+    // The same options again change nothing.
+    c.subscribe('/me/device0/ec/E', undefined, 'c');
+    c.subscribe('/me/device0/ec/E', { debounce_time: 1000, send_data: true }, 'b');
+    // Leaving: the rest's options are restored (b's, then a's alone).
+    c.unsubscribe('/me/device0/ec/E', 'c');
+    await until(() => connects().length === 4, 'CONNECT for a and b');
+    assert.deepEqual(connects()[3], { debounce_time: 1000, send_data: true });
+    c.unsubscribe('/me/device0/ec/E', 'b');
+    await until(() => connects().length === 5, "CONNECT with a's options");
+    assert.deepEqual(connects()[4], { debounce_time: 5000, send_data: false });
+    await until(() => simSub()?.[0] === 5000, "the sim holds a's options");
+    assert.deepEqual(simSub(), [5000, false]);
+    // A reconnect sends the merged options once.
+    c.subscribe('/me/device0/ec/E', { send_data: false }, 'd');
+    await until(() => connects().length === 6, 'CONNECT for a and d');
+    assert.deepEqual(connects()[5], { debounce_time: 0, send_data: false });
+    sim.dropAll();
+    await until(() => c.state.state === 'reconnecting', 'reconnecting');
+    clock.advance(1000);
+    const s2 = await connected(c);
+    await until(() => s2.subs.has('/me/device0/ec/E'), 're-subscribed');
+    assert.deepEqual(
+      s2.received.filter((m) => m.kind === 'connect').map((m) => (m as { body: unknown }).body),
+      [{ debounce_time: 0, send_data: false }],
+    );
+    c.unsubscribe('/me/device0/ec/E', 'a');
+    c.unsubscribe('/me/device0/ec/E', 'd');
+    await until(() => !s2.subs.has('/me/device0/ec/E'), 'DISCONNECT after the last');
+    assert.equal(s2.received.filter((m) => m.kind === 'connect').length, 1, "d's own options ({send_data:false}) have the same effect: no CONNECT");
+    assert.equal(warnings.filter((w) => /different options/.test(w)).length, 3);
+  });
+
   it('a message growing past the cap without a terminator is dropped, warned, and the link re-established', async () => {
     const c = make({ maxMessageBytes: 4096 });
     c.connect();

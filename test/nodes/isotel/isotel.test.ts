@@ -198,6 +198,34 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.ok(kinds(s).includes('disconnect /me/device0/ec/E'));
   });
 
+  it('two isotel-signal nodes on one URI: merged CONNECT options (smallest debounce, data if any wants it), restored when one leaves', async () => {
+    await load([
+      service(),
+      { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], debounceTime: 5000, sendData: false, wires: [['out1']] },
+      { id: 'sig2', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], debounceTime: 500, sendData: true, wires: [['out2']] },
+      { id: 'out1', type: 'helper' },
+      { id: 'out2', type: 'helper' },
+    ]);
+    const warns = calls(helper.getNode(SVC), 'warn');
+    const s = await connected();
+    const simSub = (): [number, boolean] | undefined => {
+      const x = s.subs.get('/me/device0/ec/E');
+      return x && [x.debounceMs, x.sendData];
+    };
+    await until(() => simSub()?.[0] === 500, 'merged options at the IoT');
+    assert.deepEqual(simSub(), [500, true]);
+    assert.ok(warns.some((c) => /its subscribers ask for different options/.test(String(c.args[0]))));
+    const got: string[] = [];
+    helper.getNode('out1').on('input', () => got.push('sig1'));
+    helper.getNode('out2').on('input', () => got.push('sig2'));
+    sim.setValue('/me/device0/ec/E', 14);
+    await until(() => got.length === 2, 'the SIGNAL at both nodes');
+    helper.getNode('sig2').receive({ topic: 'disconnect', payload: '/me/device0/ec/E' });
+    await until(() => simSub()?.[0] === 5000, "sig1's options restored");
+    assert.deepEqual(simSub(), [5000, false]);
+    assert.ok(!kinds(s).includes('disconnect /me/device0/ec/E'), 'sig1 still watches it');
+  });
+
   it('changes subscriptions at run time and connects / disconnects the link on command', async () => {
     await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: [], wires: [['out1']] }, { id: 'out1', type: 'helper' }]);
     const sig = helper.getNode('sig1');
