@@ -423,6 +423,28 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.ok(errorLogs().some((m) => /isotel-in\.errors\.noService/.test(m)));
   });
 
+  it('the editor has no default port (required); every Isotel example and the demo tab carry an explicit host and port', () => {
+    const editor = fs.readFileSync(`${repoRoot}/nodes/isotel-service/isotel-service.html`, 'utf8');
+    const port = /^\s*port: \{ value: ([^,]*), required: true, validate: (function[^\n]*\}) \},$/m.exec(editor);
+    assert.ok(port, 'port setting');
+    assert.equal(port[1], "''");
+    // The editor's own validator: empty and out of range are invalid, a port is valid.
+    const validate = new Function(`return ${port[2]}`)() as (v: unknown) => boolean;
+    assert.deepEqual(['', ' ', 0, '0', 65536, '6020.5', 6020, '6020'].map(validate), [false, false, false, false, false, false, true, true]);
+    const files = [
+      ...fs.readdirSync(`${repoRoot}/examples/Isotel`).map((f) => `${repoRoot}/examples/Isotel/${f}`),
+      `${repoRoot}/examples/demo/Isotel.json`,
+    ];
+    for (const f of files) {
+      const services = (JSON.parse(fs.readFileSync(f, 'utf8')) as Flow).filter((n) => n.type === 'isotel-service');
+      assert.ok(services.length > 0, f);
+      for (const n of services) {
+        assert.ok(typeof n.host === 'string' && n.host !== '', `${f}: host`);
+        assert.ok(validate(n.port), `${f}: port ${String(n.port)}`);
+      }
+    }
+  });
+
   it('a connect command to a service without host/port fails clearly instead of retrying in vain', async () => {
     await load([
       { id: 'svcBad', type: 'isotel-service', name: 'x', host: '', port: '' },
