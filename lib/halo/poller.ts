@@ -8,7 +8,16 @@
 import { Backoff } from '../common/backoff';
 import type { Clock, TimerHandle } from '../common/clock';
 import { HaloHttpError, type HaloJsonSource } from './client';
-import { diffSnapshots, EventStateError, makeSnapshot, normaliseEventState, normaliseThresholds, type Snapshot, type Threshold } from './eventstate';
+import {
+  diffSnapshots,
+  EventStateError,
+  makeSnapshot,
+  normaliseEventState,
+  normaliseThresholds,
+  type EventStateEntry,
+  type Snapshot,
+  type Threshold,
+} from './eventstate';
 import type { HaloOutMessage } from './input';
 
 export type PollOutput = 'changes' | 'snapshot' | 'transitions';
@@ -33,7 +42,10 @@ export interface PollerHandlers {
   error(err: HaloHttpError, changed: boolean, retryInMs: number): void;
   /** The first good poll after errors. */
   recovered(): void;
-  /** Fetching thresholds failed (polling goes on without them). */
+  /**
+   * Reading the thresholds failed while event_state could be read (401/403, another HTTP
+   * status, bad JSON): polling goes on without them. Once per distinct reason.
+   */
   thresholdsError?(err: HaloHttpError): void;
   /** Any state the status shows changed. */
   state?(): void;
@@ -60,6 +72,8 @@ export class HaloPoller {
   private thresholds?: Map<string, Threshold>;
   private thresholdsAt = -Infinity;
   private lastErrorKey?: string;
+  /** The thresholds failure last warned about (cleared when they are read again). */
+  private thresholdsErrorKey?: string;
   /** The last error, while failing. */
   error?: HaloHttpError;
   polls = 0;
@@ -129,20 +143,27 @@ export class HaloPoller {
   private async poll(): Promise<void> {
     this.busy = true;
     let delay = this.o.intervalMs;
+    /** The thresholds request failed this poll for a reason of its own (not an unreachable HALO). */
+    let thresholdsFailure: HaloHttpError | undefined;
     try {
       const now = this.o.clock.now();
       if (this.o.thresholdsPath !== '' && now - this.thresholdsAt >= this.o.thresholdRefreshMs) {
         this.thresholdsAt = now;
         try {
           this.thresholds = normaliseThresholds(await this.o.source.getJson(this.o.thresholdsPath));
+          this.thresholdsErrorKey = undefined;
         } catch (e) {
           const err = asHaloError(e);
           if (err.code === 'closed') throw err;
-          // Thresholds are extra: without them polling still works. Retry at the next poll if
-          // the HALO itself is unreachable, else at the next refresh.
-          if (err.code === 'refused' || err.code === 'timeout' || err.code === 'network') this.thresholdsAt = -Infinity;
-          if (err.code === 'refused' || err.code === 'timeout' || err.code === 'network' || err.code === 'auth') throw err;
-          this.h.thresholdsError?.(err);
+          // The HALO itself unreachable: the events request would fail the same way, so this
+          // is the poll's failure (backed off as usual); thresholds are tried again next poll.
+          if (err.code === 'refused' || err.code === 'timeout' || err.code === 'network') {
+            this.thresholdsAt = -Infinity;
+            throw err;
+          }
+          // 401/403 (a user allowed to read event_state but not the thresholds), another
+          // HTTP status, bad JSON: thresholds are extra, poll without them until the next refresh.
+          thresholdsFailure = err;
         }
       }
       const json = await this.o.source.getJson(this.o.eventsPath);
@@ -159,13 +180,21 @@ export class HaloPoller {
         this.h.recovered();
       }
       this.backoff.reset();
-      const out = this.messages(prev, snap);
+      // Warned once per distinct reason, not at every refresh that fails the same way.
+      if (thresholdsFailure && thresholdsFailure.key !== this.thresholdsErrorKey) {
+        this.thresholdsErrorKey = thresholdsFailure.key;
+        this.h.thresholdsError?.(thresholdsFailure);
+      }
+      const out = this.messages(prev, snap, json);
       if (out.length > 0) this.h.messages(out);
       this.h.state?.();
     } catch (e) {
       if (this.closed) return;
       const err = asHaloError(e);
       if (err.code === 'closed') return;
+      // The events request failed too: the thresholds failure was not their own (e.g. a
+      // wrong password for both). No separate warning; try them again at the next poll.
+      if (thresholdsFailure) this.thresholdsAt = -Infinity;
       this.error = err;
       const changed = err.key !== this.lastErrorKey;
       this.lastErrorKey = err.key;
@@ -183,7 +212,7 @@ export class HaloPoller {
     }
   }
 
-  private messages(prev: Snapshot | undefined, snap: Snapshot): HaloOutMessage[] {
+  private messages(prev: Snapshot | undefined, snap: Snapshot, json: unknown): HaloOutMessage[] {
     const device = snap.device;
     if (this.o.output === 'snapshot') return [{ topic: `${device}/snapshot`, payload: { ...snap } }];
     const changes = diffSnapshots(prev, snap);
@@ -192,16 +221,7 @@ export class HaloPoller {
       const n = c.next;
       if (this.o.output === 'transitions') {
         if (!c.transition) continue;
-        const payload: Record<string, unknown> = { device, event: c.event, active: n.active, kind: c.transition };
-        if (n.value !== null) payload.value = n.value;
-        if (n.threshold !== undefined) payload.threshold = n.threshold;
-        if (n.operator !== undefined) payload.operator = n.operator;
-        if (n.source !== undefined) payload.source = n.source;
-        payload.raw = n.raw;
-        payload.receivedAt = snap.polledAt;
-        payload.remote = this.o.source.label;
-        payload.tokens = {};
-        out.push({ topic: `${device}/${c.event}`, payload });
+        out.push(this.transition(device, c.event, c.transition, n, snap.polledAt, json));
       } else {
         const payload: Record<string, unknown> = { device, event: c.event, ...n };
         payload.previous = c.previous ? { value: c.previous.value, active: c.previous.active } : null;
@@ -211,6 +231,35 @@ export class HaloPoller {
       }
     }
     return out;
+  }
+
+  /**
+   * A set/reset edge shaped like halo-in output 1: the same payload fields (no device
+   * time, MAC, IP or simulated flag: the Event Data URL has none), `tokens` holding what the
+   * HALO's %EID% %VAL% %THR% %OPERATOR% %SOURCE% would carry, and `raw` the event's own
+   * entry of the event_state response as JSON text.
+   */
+  private transition(device: string, event: string, kind: 'set' | 'reset', n: EventStateEntry, polledAt: number, json: unknown): HaloOutMessage {
+    const payload: Record<string, unknown> = { device, event, active: n.active, kind };
+    const tokens: Record<string, string> = { EID: event };
+    if (n.value !== null) {
+      payload.value = n.value;
+      tokens.VAL = String(n.value);
+    }
+    if (n.threshold !== undefined) {
+      payload.threshold = n.threshold;
+      tokens.THR = String(n.threshold);
+    }
+    if (n.operator !== undefined) tokens.OPERATOR = n.operator;
+    if (n.source !== undefined) {
+      payload.source = n.source;
+      tokens.SOURCE = n.source;
+    }
+    payload.receivedAt = polledAt;
+    payload.remote = this.o.source.label;
+    payload.tokens = tokens;
+    const entry = json && typeof json === 'object' ? (json as Record<string, unknown>)[event] : undefined;
+    return { topic: `${device}/${event}`, payload, raw: JSON.stringify({ [event]: entry ?? null }) };
   }
 
   close(): void {

@@ -61,7 +61,8 @@ export = function (RED: NodeAPI): void {
           clock: systemClock,
         },
         {
-          messages: (out) => node.send([out.map((m) => ({ topic: m.topic, payload: m.payload }))]),
+          // transitions carry msg.raw like halo-in output 1
+          messages: (out) => node.send([out.map((m) => (m.raw === undefined ? { topic: m.topic, payload: m.payload } : { topic: m.topic, payload: m.payload, raw: m.raw }))]),
           error: (err, changed, retryInMs) => {
             if (changed) {
               node.error(RED._('halo-poll.errors.poll', { error: err.message, seconds: Math.round(retryInMs / 1000) }), {

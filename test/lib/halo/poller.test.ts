@@ -246,6 +246,20 @@ describe('halo Event Data URL client and poller against halo-sim', () => {
     assert.equal(m.payload.active, true);
     assert.equal(m.payload.threshold, 50);
     assert.equal(m.payload.remote, `127.0.0.1:${sim.ports.http}`);
+    // the same fields as halo-in output 1 (SPEC), nothing else
+    const HALO_IN_FIELDS = ['device', 'event', 'active', 'kind', 'value', 'threshold', 'source', 'mac', 'ip', 'simulated', 'deviceTime', 'receivedAt', 'remote', 'tokens'];
+    for (const k of Object.keys(m.payload)) assert.ok(HALO_IN_FIELDS.includes(k), `payload.${k} is not a halo-in output 1 field`);
+    for (const k of ['device', 'event', 'active', 'kind', 'receivedAt', 'remote', 'tokens']) assert.ok(k in m.payload, k);
+    assert.equal(typeof m.payload.receivedAt, 'number');
+    const tokens = m.payload.tokens as Record<string, string>;
+    assert.equal(tokens.EID, 'Help');
+    assert.equal(tokens.THR, '50');
+    assert.equal(typeof tokens.OPERATOR, 'string', 'the operator is kept as the %OPERATOR% token');
+    // msg.raw: the event's own entry of the event_state response, as JSON text
+    assert.equal(typeof m.raw, 'string');
+    const raw = JSON.parse(m.raw ?? '') as Record<string, { log_set?: number }>;
+    assert.deepEqual(Object.keys(raw), ['Help']);
+    assert.equal(raw.Help.log_set, 1);
     sim.state.reset('Help');
     p.pollNow();
     await until(() => out.length === 2, 'reset edge');
@@ -293,6 +307,124 @@ describe('halo Event Data URL client and poller against halo-sim', () => {
     assert.equal(p.error, undefined);
     p.close();
     assert.equal(clock.pending, 0);
+  });
+});
+
+describe('halo poller: thresholds path errors', () => {
+  const EVENTS_JSON = { Vape: { val: 7, rawval: 7, log_set: 1 } };
+
+  function rig(): {
+    p: HaloPoller;
+    clock: FakeClock;
+    warnings: string[];
+    errors: string[];
+    snaps: HaloOutMessage[];
+    asked: { thresholds: number; events: number };
+    fail: { thresholds?: HaloHttpError; events?: HaloHttpError };
+    tick(ms: number): Promise<void>;
+  } {
+    const clock = new FakeClock(0);
+    const fail: { thresholds?: HaloHttpError; events?: HaloHttpError } = {};
+    const asked = { thresholds: 0, events: 0 };
+    const source = {
+      label: 'halo:443',
+      getJson: async (path: string): Promise<unknown> => {
+        if (path === THRESHOLDS) {
+          asked.thresholds++;
+          if (fail.thresholds) throw fail.thresholds;
+          return [{ id: 'Vape', threshold: 5, operator: 'gte' }];
+        }
+        asked.events++;
+        if (fail.events) throw fail.events;
+        return EVENTS_JSON;
+      },
+    };
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    const snaps: HaloOutMessage[] = [];
+    const p = new HaloPoller(
+      { source, device: 'D', eventsPath: EVENTS, thresholdsPath: THRESHOLDS, intervalMs: 10_000, output: 'snapshot', clock, autoStart: false },
+      { messages: (m) => snaps.push(...m), error: (e) => errors.push(e.key), recovered: () => undefined, thresholdsError: (e) => warnings.push(e.key) },
+    );
+    const tick = async (ms: number): Promise<void> => {
+      await new Promise((r) => setImmediate(r));
+      clock.advance(ms);
+      await new Promise((r) => setImmediate(r));
+    };
+    return { p, clock, warnings, errors, snaps, asked, fail, tick };
+  }
+
+  const threshold = (m: HaloOutMessage | undefined): unknown => (m?.payload.events as Record<string, { threshold?: number }> | undefined)?.Vape.threshold;
+
+  it('401/403 or another HTTP error on the thresholds path: warned once per reason, events still polled', async () => {
+    const { p, warnings, errors, snaps, asked, fail, tick } = rig();
+    fail.thresholds = new HaloHttpError('auth', 'HTTP 403 from halo:443', 403);
+    p.start();
+    await tick(0);
+    assert.deepEqual(warnings, ['auth:403']);
+    assert.deepEqual(errors, [], 'not a failing poll');
+    assert.equal(snaps.length, 1);
+    assert.equal(threshold(snaps[0]), undefined, 'polled without thresholds');
+    // 60 more polls over 600 s; the 10-minute refresh fails the same way: no new warning
+    for (let i = 0; i < 60; i++) await tick(10_000);
+    assert.equal(snaps.length, 61);
+    assert.equal(asked.thresholds, 2, 'retried at the 10-minute refresh, not every poll');
+    assert.deepEqual(warnings, ['auth:403']);
+    assert.deepEqual(errors, []);
+    // a different reason is warned about
+    fail.thresholds = new HaloHttpError('http', 'HTTP 404 from halo:443', 404);
+    for (let i = 0; i < 60; i++) await tick(10_000);
+    assert.deepEqual(warnings, ['auth:403', 'http:404']);
+    // readable again: thresholds are back; a later failure is warned about afresh
+    fail.thresholds = undefined;
+    for (let i = 0; i < 60; i++) await tick(10_000);
+    assert.equal(threshold(snaps.at(-1)), 5);
+    fail.thresholds = new HaloHttpError('auth', 'HTTP 403 from halo:443', 403);
+    for (let i = 0; i < 60; i++) await tick(10_000);
+    assert.deepEqual(warnings, ['auth:403', 'http:404', 'auth:403']);
+    assert.equal(threshold(snaps.at(-1)), 5, 'the last thresholds read are kept');
+    assert.deepEqual(errors, []);
+    p.close();
+  });
+
+  it('bad JSON on the thresholds path: warned, events still polled', async () => {
+    const { p, warnings, errors, snaps, fail, tick } = rig();
+    fail.thresholds = new HaloHttpError('json', 'not JSON');
+    p.start();
+    await tick(0);
+    assert.deepEqual(warnings, ['json']);
+    assert.deepEqual(errors, []);
+    assert.equal(snaps.length, 1);
+    p.close();
+  });
+
+  it('events fail as well (e.g. a wrong password): one poll error, no thresholds warning, thresholds retried next poll', async () => {
+    const { p, warnings, errors, snaps, asked, fail, tick } = rig();
+    fail.thresholds = new HaloHttpError('auth', 'HTTP 401', 401);
+    fail.events = new HaloHttpError('auth', 'HTTP 401', 401);
+    p.start();
+    await tick(0);
+    assert.deepEqual(errors, ['auth:401']);
+    assert.deepEqual(warnings, []);
+    fail.thresholds = undefined;
+    fail.events = undefined;
+    await tick(10_000); // the back-off's first retry
+    assert.equal(asked.thresholds, 2);
+    assert.equal(snaps.length, 1);
+    assert.equal(threshold(snaps[0]), 5);
+    assert.deepEqual(warnings, []);
+    p.close();
+  });
+
+  it('an unreachable HALO (refused / timeout) on the thresholds request is the poll\'s failure', async () => {
+    const { p, warnings, errors, asked, fail, tick } = rig();
+    fail.thresholds = new HaloHttpError('timeout', 'no answer');
+    p.start();
+    await tick(0);
+    assert.deepEqual(errors, ['timeout']);
+    assert.deepEqual(warnings, []);
+    assert.equal(asked.events, 0, 'no second wait for the events request');
+    p.close();
   });
 });
 

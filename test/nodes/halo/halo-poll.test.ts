@@ -93,7 +93,27 @@ describe('halo-poll with halo-sensor (against halo-sim)', function () {
     node.receive({ payload: 'now' });
     await until(() => out.length === 2, 'reset edge');
     assert.equal(out[1].payload.kind, 'reset');
-    assert.deepEqual(Object.keys(out[1].payload).sort(), ['active', 'device', 'event', 'kind', 'operator', 'raw', 'receivedAt', 'remote', 'source', 'threshold', 'tokens', 'value'].sort());
+    // shaped like halo-in output 1: its payload fields, and msg.raw as text
+    assert.deepEqual(Object.keys(out[1].payload).sort(), ['active', 'device', 'event', 'kind', 'receivedAt', 'remote', 'source', 'threshold', 'tokens', 'value'].sort());
+    assert.equal((out[1].payload.tokens as Record<string, string>).EID, 'Help');
+    const raw = (out[1] as Msg & { raw?: unknown }).raw;
+    assert.equal(typeof raw, 'string');
+    assert.deepEqual(Object.keys(JSON.parse(raw as string) as object), ['Help']);
+  });
+
+  it('a thresholds path that fails (HTTP 404): one warning, events still polled, nothing for Catch', async () => {
+    const s = await startSim('digest');
+    const { node, out, caught } = await load({ port: s.ports.http, thresholdsPath: '/api/not-here' }, { output: 'snapshot' });
+    // the spy's own history: the warning may come before a listener could be attached
+    const warns = (node as unknown as { warn: { args: unknown[][] } }).warn.args;
+    await until(() => out.length === 1, 'snapshot');
+    await until(() => warns.length === 1, 'warning');
+    assert.match(String(warns[0][0]), /could not read the HALO thresholds .*404/);
+    node.receive({ payload: 'poll' });
+    await until(() => out.length === 2, 'second poll');
+    assert.equal(warns.length, 1);
+    assert.equal(caught.length, 0);
+    assert.ok(!(node as unknown as { error: { called: boolean } }).error.called);
   });
 
   it('rate limit: 100 inputs within a second cause at most 2 requests', async () => {
