@@ -250,6 +250,19 @@ function kindWord(v: unknown): 'set' | 'reset' | 'heartbeat' | undefined {
   return undefined;
 }
 
+const STATE_KEYS = ['type', 'kind', 'alarm', 'state', 'status', 'set'];
+
+/** The first state key present with a non-empty value: the key (lower-cased) and the value as text. */
+function stateWord(lower: Map<string, unknown>): { key: string; value: string } | undefined {
+  for (const key of STATE_KEYS) {
+    const v = lower.get(key);
+    if (v === undefined || v === null || v === '') continue;
+    const value = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return { key, value: value.length > 40 ? `${value.slice(0, 40)}…` : value };
+  }
+  return undefined;
+}
+
 function numbersOf(v: unknown, parse: (s: string) => Record<string, HaloValue>): Record<string, HaloValue> {
   if (typeof v === 'string') return parse(v);
   const out: Record<string, HaloValue> = {};
@@ -279,7 +292,13 @@ export function fromJson(json: unknown, fallbackDevice: string): HaloDecoded {
   if (kind === undefined) kind = kindWord(pick(lower, 'alarm', 'state', 'status', 'set'));
   if (kind === undefined && typeof lower.get('active') === 'boolean') kind = lower.get('active') ? 'set' : 'reset';
   if (kind === undefined && (lower.has('alive') || lower.has('heartbeat'))) kind = 'heartbeat';
-  if (kind === undefined && event !== undefined) kind = 'set';
+  if (kind === undefined && event !== undefined) {
+    // A state key whose word we do not know ("alarm":"ended"): guessing "set" could raise a
+    // false alarm (or hide a reset), so it is unknown — with the word in the reason.
+    const word = stateWord(lower);
+    if (word) return unknown(device, `unrecognised state "${word.value}" in "${word.key}"`, json);
+    kind = 'set';
+  }
   if (kind === undefined && deviceName !== undefined && (lower.has('events') || lower.has('sensors') || lower.has('active'))) kind = 'heartbeat';
   if (kind === undefined || (kind !== 'heartbeat' && event === undefined && deviceName === undefined)) {
     return unknown(device, 'JSON names no HALO event or heartbeat', json);

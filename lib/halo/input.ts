@@ -6,7 +6,8 @@
 import type { Clock } from '../common/clock';
 import { AllowList, normaliseAddress, remoteString } from './allow';
 import { HaloDecoder, type HaloDecoded, type HaloFormat } from './decode';
-import { HaloReceiver, type HaloFraming } from './receiver';
+import { decodeDelimiter, HaloReceiver, type HaloFraming } from './receiver';
+import { parseTemplate } from './template';
 import { HeartbeatWatchdog, type OnlineChange } from './watchdog';
 
 export type HaloTransport = 'tcp' | 'udp' | 'http';
@@ -63,6 +64,29 @@ export interface HaloHttpRequest {
   remotePort?: number;
 }
 
+/**
+ * The templates whose `%ALLSENSORSNL%` (one `SensorId=value` per line) would be cut into
+ * pieces by the TCP framing: `newline` framing, or a delimiter that is a bare line feed,
+ * ends a message at each of its line breaks. Checked at deploy so the node can say so.
+ */
+export function templatesSplitByFraming(
+  opts: Pick<HaloInputOptions, 'transport' | 'framing' | 'delimiter' | 'setTemplate' | 'resetTemplate' | 'heartbeatTemplate'>,
+): Array<'set' | 'reset' | 'heartbeat'> {
+  if (opts.transport !== 'tcp') return [];
+  const framing = opts.framing ?? 'newline';
+  const endsAtLineFeed = framing === 'newline' || (framing === 'delimiter' && decodeDelimiter(opts.delimiter ?? '') === '\n');
+  if (!endsAtLineFeed) return [];
+  const out: Array<'set' | 'reset' | 'heartbeat'> = [];
+  for (const [kind, template] of [
+    ['set', opts.setTemplate],
+    ['reset', opts.resetTemplate],
+    ['heartbeat', opts.heartbeatTemplate],
+  ] as const) {
+    if (template && parseTemplate(template).some((p) => p.kind === 'token' && p.name === 'ALLSENSORSNL')) out.push(kind);
+  }
+  return out;
+}
+
 /** Most devices (and refused addresses) remembered, so memory stays bounded whatever arrives. */
 export const MAX_TRACKED = 10000;
 
@@ -100,6 +124,7 @@ export class HaloInput {
           idleTimeoutMs: opts.idleTimeoutMs,
           maxConnections: opts.maxConnections,
           allow: this.allow,
+          clock: opts.clock,
         },
         {
           message: (text, remote, address) => this.handle(text, undefined, remote, address),
@@ -233,7 +258,10 @@ export class HaloInput {
   }
 
   async close(): Promise<void> {
+    // The receiver hands on what open connections left unterminated as it closes, so it
+    // goes first: a heartbeat flushed then must not restart the watchdog after its close.
+    const closing = this.receiver?.close();
     this.watchdog?.close();
-    if (this.receiver) await this.receiver.close();
+    await closing;
   }
 }

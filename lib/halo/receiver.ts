@@ -3,9 +3,12 @@
  * framed by the one {@link Framer}) or a UDP socket (one datagram = one message). It
  * enforces the allow list, a connection cap, an idle timeout and a per-message byte cap
  * (which also bounds each connection's buffer), and hands complete messages on as text.
+ * Whatever a connection leaves unterminated when it ends — the peer closes or resets it,
+ * it idles out, or the receiver closes — is handed on too, in every framing mode.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock';
 import { Framer, type FramerOptions } from '../common/framer';
 import { AllowList, normaliseAddress, remoteString } from './allow';
 import { parseTemplate } from './template';
@@ -25,6 +28,8 @@ export interface ReceiverOptions {
   /** Most simultaneous TCP connections; more are closed at once. */
   maxConnections?: number;
   allow?: AllowList;
+  /** Drives the idle timeout (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface ReceiverHandlers {
@@ -49,11 +54,13 @@ export function decodeDelimiter(text: string): string {
 }
 
 export class HaloReceiver {
-  private readonly opts: Required<Omit<ReceiverOptions, 'allow' | 'delimiter'>> & { allow?: AllowList; delimiter: string };
+  private readonly opts: Required<Omit<ReceiverOptions, 'allow' | 'delimiter' | 'clock'>> & { allow?: AllowList; delimiter: string };
+  private readonly clock: Clock;
   private readonly h: ReceiverHandlers;
   private tcp?: net.Server;
   private udp?: dgram.Socket;
-  private readonly sockets = new Set<net.Socket>();
+  /** Open connections: each one's framer, and what ends it (flush its unterminated tail, stop its idle timer). */
+  private readonly sockets = new Map<net.Socket, { framer: Framer; finish: () => void }>();
   private boundPort = 0;
 
   constructor(opts: ReceiverOptions, handlers: ReceiverHandlers) {
@@ -68,6 +75,7 @@ export class HaloReceiver {
       maxConnections: opts.maxConnections ?? 100,
       allow: opts.allow,
     };
+    this.clock = opts.clock ?? systemClock;
     if (this.opts.framing === 'delimiter' && this.opts.delimiter === '') throw new Error('delimiter framing needs a delimiter');
     this.h = handlers;
   }
@@ -75,6 +83,13 @@ export class HaloReceiver {
   /** Open connections (TCP). */
   get connections(): number {
     return this.sockets.size;
+  }
+
+  /** Bytes received on open connections and not yet part of a message (unterminated tails). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const { framer } of this.sockets.values()) n += framer.buffered;
+    return n;
   }
 
   /** The port actually bound (useful with port 0). */
@@ -145,34 +160,49 @@ export class HaloReceiver {
       socket.destroy();
       return;
     }
-    this.sockets.add(socket);
-    this.h.connections?.(this.sockets.size);
     const framer = this.framerFor(socket, remote, address);
+    const clock = this.clock;
+    const idleMs = this.opts.idleTimeoutMs;
+    let lastData = clock.now();
+    let idleTimer: TimerHandle | undefined;
     let ended = false;
+    // The connection is over (peer end or reset, idle timeout, receiver closing): whatever
+    // it left unterminated is still a message — never dropped silently, in any framing.
     const finish = (): void => {
       if (ended) return;
       ended = true;
+      clock.clearTimeout(idleTimer);
+      idleTimer = undefined;
       framer.end();
     };
+    this.sockets.set(socket, { framer, finish });
+    this.h.connections?.(this.sockets.size);
+    // Idle timeout on the injected clock: one timer per connection, re-armed for the rest
+    // of the quiet time when it fires after data arrived (no timer churn per chunk).
+    const armIdle = (ms: number): void => {
+      idleTimer = clock.setTimeout(() => {
+        idleTimer = undefined;
+        if (ended) return;
+        const quiet = clock.now() - lastData;
+        if (quiet < idleMs) return armIdle(idleMs - quiet);
+        finish();
+        socket.destroy();
+      }, ms);
+    };
+    if (idleMs > 0) armIdle(idleMs);
     socket.on('data', (chunk: Buffer) => {
-      if (!ended) framer.push(chunk);
+      if (ended) return;
+      lastData = clock.now();
+      framer.push(chunk);
     });
     socket.on('end', () => {
       finish();
       socket.end();
     });
     socket.on('close', () => {
-      if (this.opts.framing === 'close') finish();
-      this.sockets.delete(socket);
-      this.h.connections?.(this.sockets.size);
+      finish();
+      if (this.sockets.delete(socket)) this.h.connections?.(this.sockets.size);
     });
-    if (this.opts.idleTimeoutMs > 0) {
-      socket.setTimeout(this.opts.idleTimeoutMs, () => {
-        // An idle connection in `close` framing has said all it will say.
-        if (this.opts.framing === 'close') finish();
-        socket.destroy();
-      });
-    }
   }
 
   private startUdp(): Promise<void> {
@@ -200,11 +230,15 @@ export class HaloReceiver {
     });
   }
 
-  /** Stop listening and drop every connection. */
+  /** Stop listening and drop every connection (handing on what each left unterminated). */
   close(): Promise<void> {
     const waits: Array<Promise<void>> = [];
-    for (const s of this.sockets) s.destroy();
+    const open = [...this.sockets];
     this.sockets.clear();
+    for (const [s, { finish }] of open) {
+      finish();
+      s.destroy();
+    }
     if (this.tcp) {
       const srv = this.tcp;
       this.tcp = undefined;

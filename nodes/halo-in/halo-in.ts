@@ -5,9 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { systemClock, type TimerHandle } from '../../lib/common/clock';
+import { systemClock, type Clock, type TimerHandle } from '../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES, type HaloFormat } from '../../lib/halo/decode';
-import { HaloInput, type HaloOutMessage, type HaloTransport, type HaloWarning } from '../../lib/halo/input';
+import { HaloInput, templatesSplitByFraming, type HaloInputOptions, type HaloOutMessage, type HaloTransport, type HaloWarning } from '../../lib/halo/input';
 import type { HaloFraming } from '../../lib/halo/receiver';
 import { errorMessage, numberSetting } from '../util';
 
@@ -34,7 +34,8 @@ function oneOf<T extends string>(v: unknown, options: readonly T[], fallback: T)
   return options.includes(v as T) ? (v as T) : fallback;
 }
 
-type Handler = (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: () => void) => void;
+/** Express adds `originalUrl`: the URL before the httpNodeRoot mount prefix was taken off `url`. */
+type Handler = (req: IncomingMessage & { body?: unknown; originalUrl?: string }, res: ServerResponse, next: () => void) => void;
 
 interface RouteLayer {
   route?: { stack?: Array<{ handle?: unknown }> };
@@ -119,26 +120,28 @@ export = function (RED: NodeAPI): void {
     try {
       if (transport !== 'http' && !(port >= 1)) throw new Error(RED._('halo-in.errors.noPort'));
       if (transport === 'http' && routePath === '') throw new Error(RED._('halo-in.errors.noPath'));
+      const options: HaloInputOptions = {
+        transport,
+        host: config.host,
+        port,
+        framing: oneOf<HaloFraming>(config.framing, ['newline', 'delimiter', 'json', 'close'], 'newline'),
+        delimiter: config.delimiter,
+        maxMessageBytes,
+        idleTimeoutMs: numberSetting(config.idleTimeout, 300, 0, 86400) * 1000,
+        maxConnections: Math.round(numberSetting(config.maxConnections, 100, 1, 100000)),
+        format: oneOf<HaloFormat>(config.format, ['auto', 'json', 'template'], 'auto'),
+        // Not set at all (e.g. a flow written by hand): the recommended strings; '' = none.
+        setTemplate: config.setTemplate ?? RECOMMENDED_TEMPLATES.set,
+        resetTemplate: config.resetTemplate ?? RECOMMENDED_TEMPLATES.reset,
+        heartbeatTemplate: config.heartbeatTemplate ?? RECOMMENDED_TEMPLATES.heartbeat,
+        allow: config.allow,
+        heartbeatIntervalMs: numberSetting(config.heartbeatInterval, 60, 0, 86400) * 1000,
+        missedHeartbeats: Math.round(numberSetting(config.missedHeartbeats, 3, 1, 1000)),
+        // Idle timeout and watchdog time; a flow-wide FakeClock in tests (settings.vigilClock).
+        clock: (RED.settings as unknown as { vigilClock?: Clock }).vigilClock ?? systemClock,
+      };
       core = new HaloInput(
-        {
-          transport,
-          host: config.host,
-          port,
-          framing: oneOf<HaloFraming>(config.framing, ['newline', 'delimiter', 'json', 'close'], 'newline'),
-          delimiter: config.delimiter,
-          maxMessageBytes,
-          idleTimeoutMs: numberSetting(config.idleTimeout, 300, 0, 86400) * 1000,
-          maxConnections: Math.round(numberSetting(config.maxConnections, 100, 1, 100000)),
-          format: oneOf<HaloFormat>(config.format, ['auto', 'json', 'template'], 'auto'),
-          // Not set at all (e.g. a flow written by hand): the recommended strings; '' = none.
-          setTemplate: config.setTemplate ?? RECOMMENDED_TEMPLATES.set,
-          resetTemplate: config.resetTemplate ?? RECOMMENDED_TEMPLATES.reset,
-          heartbeatTemplate: config.heartbeatTemplate ?? RECOMMENDED_TEMPLATES.heartbeat,
-          allow: config.allow,
-          heartbeatIntervalMs: numberSetting(config.heartbeatInterval, 60, 0, 86400) * 1000,
-          missedHeartbeats: Math.round(numberSetting(config.missedHeartbeats, 3, 1, 1000)),
-          clock: systemClock,
-        },
+        options,
         {
           event: (m) => node.send([toMsg(m), null]),
           health: (m) => node.send([null, toMsg(m)]),
@@ -146,6 +149,10 @@ export = function (RED: NodeAPI): void {
           changed,
         },
       );
+      // %ALLSENSORSNL% puts line breaks inside the message: newline framing would cut it up.
+      for (const kind of templatesSplitByFraming(options)) {
+        node.warn(RED._('halo-in.warn.allSensorsNL', { template: RED._(`halo-in.label.${kind}Template`) }));
+      }
     } catch (e) {
       listenError = errorMessage(e);
       node.error(RED._('halo-in.errors.config', { error: listenError }));
@@ -170,7 +177,9 @@ export = function (RED: NodeAPI): void {
             res.end(status === 200 ? 'OK\n' : `${status}\n`);
           };
           const handle = (body: string): void => {
-            const status = input.handleHttp({ method, url: req.url ?? '/', body, remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort });
+            // The full path as the HALO sent it: `req.url` has lost the httpNodeRoot prefix
+            // (e.g. /api) that the strings typed on the HALO carry.
+            const status = input.handleHttp({ method, url: req.originalUrl ?? req.url ?? '/', body, remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort });
             answer(status);
           };
           const parsed = req.body;

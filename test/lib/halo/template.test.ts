@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseActive, parseAllSensors, parseAllSensorsAt, parseAllSensorsNL, parseEvents, parseEventVals } from '../../../lib/halo/aggregates';
-import { HaloDecoder, RECOMMENDED_TEMPLATES, type HaloEventData, type HaloHeartbeatData } from '../../../lib/halo/decode';
+import { HaloDecoder, RECOMMENDED_TEMPLATES, type HaloEventData, type HaloHeartbeatData, type HaloUnknownData } from '../../../lib/halo/decode';
 import { parseHttpString } from '../../../lib/halo/httpstring';
 import { HaloSimState } from '../../../lib/halo/sim';
 import { compileTemplate, expandTemplate, parseTemplate } from '../../../lib/halo/template';
@@ -273,5 +273,22 @@ describe('halo decoder: real-world strings', () => {
     assert.equal(dec.decode('\u0001\u0002binary', 'x').kind, 'unknown');
     assert.equal(dec.decode('{"device":', 'x').kind, 'unknown');
     assert.equal(dec.decode('{"foo":1}', 'x').kind, 'unknown');
+  });
+
+  it('JSON with an event but a state word it does not know is unknown (with the reason), not a guessed "set"', () => {
+    for (const dec of [new HaloDecoder({}), new HaloDecoder({ format: 'json' })]) {
+      const u = dec.decode('{"device":"H","event":"Vape","alarm":"ended"}', 'x');
+      assert.equal(u.kind, 'unknown');
+      assert.equal(u.device, 'H');
+      assert.match((u as HaloUnknownData).reason, /unrecognised state "ended" in "alarm"/);
+      assert.deepEqual((u as HaloUnknownData).json, { device: 'H', event: 'Vape', alarm: 'ended' });
+      assert.match((dec.decode('{"Name":"H","Event":"Vape","Status":2}', 'x') as HaloUnknownData).reason, /"2" in "status"/);
+      assert.equal(dec.decode('{"device":"H","event":"Vape","type":"motion"}', 'x').kind, 'unknown');
+      // known words still decide; an event without any state key still counts as set
+      assert.equal(dec.decode('{"device":"H","event":"Vape","type":"motion","alarm":"no"}', 'x').kind, 'reset');
+      assert.equal(dec.decode('{"device":"H","event":"Vape","alarm":""}', 'x').kind, 'set');
+      assert.equal(dec.decode('{"device":"H","event":"Vape"}', 'x').kind, 'set');
+      assert.equal(dec.decode('{"device":"H","event":"Vape","state":"Cleared"}', 'x').kind, 'reset');
+    }
   });
 });

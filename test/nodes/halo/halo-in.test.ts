@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
 import { HaloSim, parseTarget } from '../../../lib/halo/sim';
 import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
@@ -56,16 +58,27 @@ describe('halo-in (loopback sockets)', function () {
 
   /**
    * Load `flow` and serve the RED.httpNode it registered routes on (the test-helper does not
-   * mount httpNode on its own server). Resolves with that server's port.
+   * mount httpNode on its own server). Resolves with that server's port. With `root`, httpNode
+   * is mounted under it by Express, as Node-RED does for a non-root httpNodeRoot.
    */
-  async function loadServingHttpNode(flow: Flow): Promise<number> {
+  async function loadServingHttpNode(flow: Flow, root?: string): Promise<number> {
     let captured: NodeAPI | undefined;
     await helper.load(((RED: NodeAPI) => {
       captured = RED;
       haloIn(RED);
     }) as never, flow as never);
     assert.ok(captured);
-    const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+    let listener = captured.httpNode as unknown as http.RequestListener;
+    if (root) {
+      // The Express that the Node-RED under test mounts httpNode with.
+      const redDir = path.dirname(process.env.VIGIL_NODE_RED ? require.resolve(process.env.VIGIL_NODE_RED) : require.resolve('node-red'));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own express
+      const express = require(require.resolve('express', { paths: [redDir] })) as () => { use(p: string, h: unknown): void } & http.RequestListener;
+      const outer = express();
+      outer.use(root, captured.httpNode);
+      listener = outer;
+    }
+    const server = http.createServer(listener);
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     return (server.address() as net.AddressInfo).port;
@@ -248,6 +261,44 @@ describe('halo-in (loopback sockets)', function () {
     }
   });
 
+  it('http under a non-root httpNodeRoot: GET strings carrying the full path (/api/…) match', async () => {
+    helper.settings({ httpNodeRoot: '/api' } as never);
+    const flow: Flow = [
+      {
+        id: 'in1',
+        type: 'halo-in',
+        transport: 'http',
+        path: '/halo5',
+        format: 'template',
+        setTemplate: 'http://nodered:1880/api/halo5?dev=%NAME%&evt=%EID%&state=set',
+        resetTemplate: 'http://nodered:1880/api/halo5?dev=%NAME%&evt=%EID%&state=reset',
+        heartbeatTemplate: '',
+        wires: [['ev'], ['hb']],
+      },
+      { id: 'ev', type: 'helper' },
+      { id: 'hb', type: 'helper' },
+    ];
+    try {
+      const port = await loadServingHttpNode(flow, '/api');
+      const events: Msg[] = [];
+      helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/halo5?dev=Hall&evt=Vape&state=set`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/halo5?dev=Hall&evt=Vape&state=reset`)).status, 200);
+      await until(() => events.length === 2, 'two events');
+      assert.deepEqual(
+        events.map((m) => [m.topic, m.payload.kind]),
+        [
+          ['Hall/Vape', 'set'],
+          ['Hall/Vape', 'reset'],
+        ],
+      );
+      assert.equal(events[0].raw, '/api/halo5?dev=Hall&evt=Vape&state=set', 'raw is the path as the HALO sent it');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/halo5?dev=Hall&evt=Vape&state=set`)).status, 404, 'only under the root');
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it('heartbeat watchdog: offline after missed intervals of silence, online again on the next heartbeat', async () => {
     const port = await freePort();
     const { health } = await load({ port, heartbeatInterval: 0.1, missedHeartbeats: 2 });
@@ -302,6 +353,45 @@ describe('halo-in (loopback sockets)', function () {
       assert.deepEqual(topics, expect);
       await helper.unload();
     }
+  });
+
+  // Reset (RST), idle timeout and close: test/lib/halo/receiver.test.ts (FakeClock, deterministic).
+  it('text left unterminated when the HALO ends the connection is still delivered', async () => {
+    const tail = '{"device":"H","event":"Vape","alarm":"yes"}';
+    for (const framing of ['newline', 'delimiter'] as const) {
+      const port = await freePort();
+      const { events } = await load({ port, framing, delimiter: ';' });
+      await sendTcp(port, [`{"device":"H","event":"CO","alarm":"yes"}${framing === 'newline' ? '\n' : ';'}`, tail]); // then FIN
+      await until(() => events.length === 2, `${framing}: both messages`);
+      assert.deepEqual(
+        events.map((m) => [m.topic, m.payload.kind]),
+        [
+          ['H/CO', 'set'],
+          ['H/Vape', 'set'],
+        ],
+      );
+      assert.equal(events[1].raw, tail);
+      await helper.unload();
+    }
+  });
+
+  it('warns at deploy when %ALLSENSORSNL% meets newline framing on TCP, and not otherwise', async () => {
+    const hb = '{"type":"heartbeat","name":"%NAME%","sensors":"%ALLSENSORSNL%"};';
+    const warned = async (cfg: Record<string, unknown>): Promise<string[]> => {
+      const { node } = await load({ port: await freePort(), heartbeatTemplate: hb, ...cfg });
+      const texts = (node as unknown as { warn: { args: unknown[][] } }).warn.args.map((a) => String(a[0]));
+      await helper.unload();
+      return texts.filter((t) => t.includes('%ALLSENSORSNL%'));
+    };
+    const w = await warned({ framing: 'newline' });
+    assert.equal(w.length, 1);
+    assert.match(w[0], /"Heartbeat" uses %ALLSENSORSNL%/);
+    assert.match(w[0], /delimiter framing/);
+    assert.equal((await warned({ framing: 'delimiter', delimiter: '\\n' })).length, 1, 'a bare line-feed delimiter splits it too');
+    assert.deepEqual(await warned({ framing: 'delimiter', delimiter: ';' }), []);
+    assert.deepEqual(await warned({ framing: 'json' }), []);
+    assert.deepEqual(await warned({ transport: 'udp' }), []);
+    assert.deepEqual(await warned({ framing: 'newline', heartbeatTemplate: RECOMMENDED_TEMPLATES.heartbeat }), []);
   });
 
   it('oversize: dropped with a warning naming the remote, that connection closed, others unaffected', async () => {
