@@ -6,8 +6,9 @@
  * Events:
  * - `status` (AlarmStatus): every second and at once on every change (§12 #6)
  * - `alert` (Alert): a real alarm ("Alarm") or a test ("Test, Test")
- * - `reenable` (): an off→on transition (and a start inside the window): disabled alerters
- *   go back to enabled (§6.2, kept as the reference's safety feature, §12 #15)
+ * - `reenable` (): an off→on transition (and a start inside the window): alerters disabled
+ *   at run time go back to enabled (§6.2, kept as the reference's safety feature, §12 #15;
+ *   which alerters that is, is the system's business: `SystemHub.runtimeDisabledAlerters`)
  * - `persist` (StateSnapshot): the state changed; store it to survive a restart
  */
 import { EventEmitter } from 'node:events';
@@ -65,12 +66,16 @@ function asInt(v: unknown): number | undefined {
   return undefined;
 }
 
-/** A section that validated, as settings. */
-export function fromSection(p: ConfigSection): AlarmSettings {
+/**
+ * A section that validated, as settings. `timezone` is ours, not the reference's: a section
+ * without it (a reference client's) keeps `current.timezone`; only an explicit "" means the
+ * host's zone.
+ */
+export function fromSection(p: ConfigSection, current?: AlarmSettings): AlarmSettings {
   return {
     startTime: String(p.start_time),
     endTime: String(p.end_time),
-    timezone: typeof p.timezone === 'string' ? p.timezone : '',
+    timezone: typeof p.timezone === 'string' ? p.timezone : (current?.timezone ?? ''),
     alertTimeS: asInt(p.alert_time_s) as number,
     minMovementS: asInt(p.min_movement_s) as number,
     initialAlarmDurationM: asInt(p.initial_alarm_duration_m) as number,
@@ -87,8 +92,10 @@ export function validateAlerting(p: ConfigSection, prefix: Array<string | number
   for (const k of ['start_time', 'end_time']) {
     if (p[k] === undefined || p[k] === null) errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
   }
-  if (errors.length === 0) errors.push(...Schedule.errors(p.start_time, p.end_time, p.timezone, prefix));
-  else if (p.timezone !== undefined) errors.push(...Schedule.errors('0:0', '0:0', p.timezone, prefix));
+  // `timezone` is optional (not the reference's): left out or null, the current one is kept.
+  const tz = p.timezone === null ? undefined : p.timezone;
+  if (errors.length === 0) errors.push(...Schedule.errors(p.start_time, p.end_time, tz, prefix));
+  else if (tz !== undefined) errors.push(...Schedule.errors('0:0', '0:0', tz, prefix));
   const ints: Array<[string, number]> = [
     ['alert_time_s', 1],
     ['min_movement_s', 1],
@@ -273,9 +280,9 @@ export class AlarmEngine extends EventEmitter {
     }
   }
 
-  /** Apply a new `alerting` section that validated. */
+  /** Apply a new `alerting` section that validated (a section without `timezone` keeps it). */
   applySection(p: ConfigSection): void {
-    const s = fromSection(p);
+    const s = fromSection(p, this._settings);
     this._settings = s;
     this.schedule = new Schedule(s.startTime, s.endTime, s.timezone || hostTimezone());
     this.machine.alarmHysteresisS = s.alarmHysteresisS;

@@ -2,22 +2,9 @@
  * The sustained-motion rule (camera-alarm.md §3): per-second motion verdicts go into a
  * fixed-length history of `alertTimeS` entries; the alarm verdict is true when movement has
  * gone on for about `alertTimeS` seconds with no pause of `minMovementS` quiet seconds.
+ * Whether a detection second is a motion second (the band-pass of §3.1) is decided before
+ * this, in lib/motion/seconds.ts (`inBand`, `bandpass`, `motionSecond`).
  */
-
-/** The band-pass of §3.1: a count is motion when max(lo, 1) ≤ count ≤ hi (both inclusive). */
-export function inBand(count: number, lo: number, hi: number): boolean {
-  return count >= Math.max(lo, 1) && count <= hi;
-}
-
-/** The counts the band keeps (the reference's bandpass helper). */
-export function bandpass(counts: readonly number[], lo: number, hi: number): number[] {
-  return counts.filter((c) => inBand(c, lo, hi));
-}
-
-/** A detection second is a motion second when at least one of its counts is in the band. */
-export function motionSecond(counts: readonly number[], lo: number, hi: number): boolean {
-  return counts.some((c) => inBand(c, lo, hi));
-}
 
 /**
  * The rule over a history indexed newest first (h[0] newest, h[L−1] oldest), m = min_movement_s.

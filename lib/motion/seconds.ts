@@ -15,6 +15,11 @@ export function bandpass(counts: readonly number[], lo: number, hi: number): num
   return counts.filter((c) => inBand(c, lo, hi));
 }
 
+/** A detection second is a motion second when at least one of its counts is in the band. */
+export function motionSecond(counts: readonly number[], lo: number, hi: number): boolean {
+  return counts.some((c) => inBand(c, lo, hi));
+}
+
 export interface DetectionSecond {
   /** Motion in this second: some count within the band. */
   motion: boolean;
@@ -54,7 +59,7 @@ export class DetectionSeconds {
     if (this.counts.length < this.framesPerSecond) return undefined;
     const counts = this.counts;
     this.counts = [];
-    return { motion: counts.some((c) => inBand(c, this.lo, this.hi)), counts };
+    return { motion: motionSecond(counts, this.lo, this.hi), counts };
   }
 
   reset(): void {

@@ -14,8 +14,12 @@
  *   adapter persists `exportOverrides()` and hands them back through `importOverrides()` after
  *   a restart; when the member registers again with the same editor settings the runtime
  *   value is re-applied, and when the editor settings changed (a deploy) the editor wins.
+ * - Run state: the API's `shutdown` stops the camera and detector (`shutdown` event); a member
+ *   registering again — one of the system's nodes deployed — or `start()` (the camera's
+ *   "start" message) starts the whole system again (`start` event).
  */
 import { EventEmitter } from 'node:events';
+import { validateData } from '../api/envelope';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
 import {
   AlarmStatus,
@@ -116,7 +120,11 @@ export class SystemHub extends EventEmitter {
 
   // ---------------------------------------------------------------- members & config
 
-  /** Register the member owning `member.section`; returns the unregister function. */
+  /**
+   * Register the member owning `member.section`; returns the unregister function. A member
+   * registers when its node starts, i.e. when it is deployed: after a shutdown that starts the
+   * system again (a deploy of any of the system's nodes undoes the API's `shutdown`).
+   */
   register(member: SectionMember): () => void {
     const section = member.section;
     if (!/^(server|camera|processing|alerting|alerters\.[^.]+)$/.test(section)) {
@@ -127,6 +135,7 @@ export class SystemHub extends EventEmitter {
     }
     this.members.set(section, member);
     this.restoreOverride(member);
+    this.start();
     return () => {
       if (this.members.get(section) === member) this.members.delete(section);
     };
@@ -221,10 +230,14 @@ export class SystemHub extends EventEmitter {
     this.overrides = {};
   }
 
-  private applySection(section: string, value: ConfigSection): boolean {
+  private applySection(section: string, proposed: ConfigSection): boolean {
     const member = this.members.get(section);
     if (!member) return false;
     const current = member.get();
+    // A key left out (or null) keeps its current value: a reference-shaped document has no
+    // `timezone`, `resize_width`, … and must neither reset them nor count as a change.
+    const value: ConfigSection = clone(current);
+    for (const [k, v] of Object.entries(proposed)) if (v !== undefined && v !== null) value[k] = v;
     if (deepEqual(current, value)) return false;
     const entry = this.overrides[section];
     const base = entry ? entry.base : clone(current);
@@ -339,17 +352,16 @@ export class SystemHub extends EventEmitter {
   private async runCommand(name: CommandName, data: Record<string, unknown>): Promise<CommandReply> {
     if (!COMMANDS.includes(name)) return { error: `Unknown command "${String(name)}"` };
     try {
-      if (name === 'config_update') {
-        const config = isPlainObject(data) ? data.config : undefined;
-        if (config === undefined) return { error: [{ loc: ['data', 'config'], msg: 'field required', type: 'value_error.missing' }] };
-        const errors = this.applyConfig(config);
+      if (name === 'config_update' || name === 'shutdown') {
+        // The API validated already; any other caller (a wire command) gets the same check.
+        const v = validateData(name, data);
+        if ('errors' in v) return { error: v.errors };
+        if (name === 'shutdown') {
+          this.scheduleShutdown(v.data.shutdownIn as number);
+          return { status: 'OK' };
+        }
+        const errors = this.applyConfig(v.data.config);
         if (errors.length > 0) return { error: errors.map((e) => ({ ...e, loc: ['data', 'config', ...e.loc] })) };
-        return { status: 'OK' };
-      }
-      if (name === 'shutdown') {
-        const raw = isPlainObject(data) ? (data.shutdownIn ?? data.shutdown_in ?? 0) : 0;
-        const seconds = typeof raw === 'number' && Number.isFinite(raw) && raw > 0 ? raw : 0;
-        this.scheduleShutdown(seconds);
         return { status: 'OK' };
       }
       if (!this.handler) return { error: `No vigil-alarm node is attached to system "${this.name}": ${name} is not available` };
@@ -414,6 +426,18 @@ export class SystemHub extends EventEmitter {
     return [...this.alerterList];
   }
 
+  /**
+   * Alerters disabled at run time: enabled in their node's own (editor) settings and disabled
+   * since by a `config_update`. An alerter unticked in the editor is not one of them.
+   */
+  runtimeDisabledAlerters(): AlerterMember[] {
+    return this.alerterList.filter((a) => {
+      if (a.enabled) return false;
+      const entry = this.overrides[`alerters.${a.name}`];
+      return entry !== undefined && entry.base.enabled === true && entry.value.enabled === false;
+    });
+  }
+
   // ---------------------------------------------------------------- run state
 
   get running(): boolean {
@@ -428,7 +452,7 @@ export class SystemHub extends EventEmitter {
     this.emit('shutdown', info);
   }
 
-  /** Restart after a shutdown. */
+  /** Start again after a shutdown (camera and detector listen to `start`); no-op while running. */
   start(): void {
     if (this._running) return;
     this._running = true;

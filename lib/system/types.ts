@@ -81,7 +81,10 @@ export interface AlerterMember {
   readonly name: string;
   enabled: boolean;
   testGroup: boolean;
-  /** Set `enabled` back to true at an off→on transition (§6.2); persisted like a config_update. */
+  /**
+   * Change `enabled` at run time, persisted like a config_update (the off→on re-enable of §6.2,
+   * for alerters disabled at run time: see `SystemHub.runtimeDisabledAlerters`).
+   */
   setEnabled(enabled: boolean): void;
 }
 
@@ -92,6 +95,7 @@ export interface AlerterMember {
  * - "frame"   (jpeg: Buffer, FrameInfo) from the camera, every frame that passes the fps cap
  * - "config"  (document)              after a config change was applied
  * - "shutdown" (ShutdownInfo)         the API's shutdown (source "command") or a local stop: camera and detector stop
- * - "start" ()                        restart after shutdown (e.g. an editor deploy or a "start" message)
+ * - "start" ()                        the system starts again after a shutdown: one of its nodes was
+ *                                      deployed (a member registered) or its camera got a "start" message
  */
 export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start';

@@ -7,9 +7,11 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { AlarmEngine, Alert, AlarmSettings, DEFAULT_ALARM_SETTINGS, toSection, validateAlerting } from '../../lib/alarm/alarm';
 import { hostTimezone, localTimeOfDay } from '../../lib/alarm/schedule';
 import type { StateSnapshot } from '../../lib/alarm/state';
+import { API_COMMANDS, type ApiCommand, validateData } from '../../lib/api/envelope';
 import type { Clock } from '../../lib/common/clock';
 import type { SystemHub } from '../../lib/system/hub';
-import type { AlarmStatus, CommandName, CommandReply } from '../../lib/system/types';
+import { PERSISTENT_STORE_EXAMPLE, contextStoreInfo } from '../../lib/system/store';
+import type { AlarmStatus, CommandName, CommandReply, ConfigError } from '../../lib/system/types';
 import { errorMessage } from '../util';
 
 interface AlarmDef extends NodeDef {
@@ -46,10 +48,17 @@ function settingsFrom(config: AlarmDef): AlarmSettings {
   };
 }
 
+/** "data.shutdownIn: value is not a valid integer; …" */
+function describeErrors(errors: ConfigError[]): string {
+  return errors.map((e) => `${e.loc.join('.')}: ${e.msg}`).join('; ');
+}
+
 export = function (RED: NodeAPI): void {
   // Node-RED deletes a node's context at every redeploy when no context store is configured;
   // this per-runtime copy keeps the alarm state across redeploys in that case too.
   const memory = new Map<string, StateSnapshot>();
+  /** node id + store already warned about (once per runtime: only a restart can change settings.js). */
+  const warnedStore = new Set<string>();
 
   function VigilAlarmNode(this: Node, config: AlarmDef): void {
     RED.nodes.createNode(this, config);
@@ -72,6 +81,12 @@ export = function (RED: NodeAPI): void {
       });
       node.on('close', (_removed: boolean, done: () => void) => done());
       return;
+    }
+
+    const storeInfo = contextStoreInfo((RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
+    if (!storeInfo.persistent && !warnedStore.has(`${node.id}\u0000${storeInfo.store}`)) {
+      warnedStore.add(`${node.id}\u0000${storeInfo.store}`);
+      node.warn(RED._('vigil-alarm.errors.notPersistent', { store: storeInfo.store, example: PERSISTENT_STORE_EXAMPLE }));
     }
 
     const engine = new AlarmEngine({ settings, clock });
@@ -108,11 +123,11 @@ export = function (RED: NodeAPI): void {
     });
     engine.on('reenable', () => {
       if (!hub || !ownsHandler) return;
-      for (const a of hub.alerters()) {
-        if (!a.enabled) {
-          a.setEnabled(true);
-          node.log(RED._('vigil-alarm.log.reenabled', { name: a.name }));
-        }
+      // Only alerters disabled at run time (a config_update, e.g. the reference UI's toggle);
+      // one unticked in its node's settings stays off.
+      for (const a of hub.runtimeDisabledAlerters()) {
+        a.setEnabled(true);
+        node.log(RED._('vigil-alarm.log.reenabled', { name: a.name }));
       }
     });
 
@@ -172,8 +187,22 @@ export = function (RED: NodeAPI): void {
           done(new Error(RED._('vigil-alarm.errors.badCommand', { commands: COMMANDS.join(', ') })));
           return;
         }
-        const data = p.data === undefined ? {} : p.data;
-        runCommand(p.command as CommandName, data as Record<string, unknown>).then(
+        const name = p.command as CommandName;
+        let data: Record<string, unknown> = {};
+        if ((API_COMMANDS as readonly string[]).includes(name)) {
+          // The API's commands are checked as the API checks them (e.g. shutdownIn a whole
+          // number ≥ 0): the reply is the reference's error list, and the message fails.
+          const v = validateData(name as ApiCommand, p.data);
+          if ('errors' in v) {
+            m.payload = { error: v.errors } satisfies CommandReply;
+            m.topic = 'reply';
+            send([m, null]);
+            done(new Error(RED._('vigil-alarm.errors.badData', { command: name, why: describeErrors(v.errors) })));
+            return;
+          }
+          data = v.data;
+        }
+        runCommand(name, data).then(
           (reply) => {
             m.payload = reply;
             m.topic = 'reply';

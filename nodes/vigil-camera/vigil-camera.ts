@@ -61,6 +61,8 @@ export = function (RED: NodeAPI): void {
     let closed = false;
     let lastError = '';
     let shutDown = false;
+    /** Input frames dropped since the shutdown were warned about (once per shutdown). */
+    let warnedDropped = false;
 
     // ---- status: state changes at once, the frame rate refreshed once a second while streaming
     let framesAtTick = 0;
@@ -176,6 +178,7 @@ export = function (RED: NodeAPI): void {
       }
       const onShutdown = (): void => {
         shutDown = true;
+        warnedDropped = false;
         camera.stop();
       };
       const onStart = (): void => {
@@ -188,6 +191,7 @@ export = function (RED: NodeAPI): void {
         hub.off('shutdown', onShutdown);
         hub.off('start', onStart);
       });
+      // (Registering started the system again if it was shut down: this node was just deployed.)
       if (!hub.running) shutDown = true;
     }
 
@@ -197,11 +201,16 @@ export = function (RED: NodeAPI): void {
     node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
       const p = (msg as { payload?: unknown }).payload;
       if (p === 'start') {
-        shutDown = false;
         if (!canStart()) {
           done(new Error(RED._('vigil-camera.errors.noUrl')));
           return;
         }
+        // After the system's shutdown this starts the whole system again (the detector too).
+        if (hub && !hub.running) {
+          hub.start();
+          node.log(RED._('vigil-camera.log.systemStarted'));
+        }
+        shutDown = false;
         start();
         done();
         return;
@@ -217,6 +226,11 @@ export = function (RED: NodeAPI): void {
           return;
         }
         if (!camera.running) {
+          if (shutDown && !warnedDropped) {
+            // not silently: say once why frames go nowhere
+            warnedDropped = true;
+            node.warn(RED._('vigil-camera.errors.droppedShutdown'));
+          }
           done();
           return;
         }

@@ -3,7 +3,7 @@
  * lib/motion/detector.ts: settings → MotionDetector, detection seconds → output 1,
  * metrics → output 2 (and the system), the `processing` section of a vigil-system.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { Clock } from '../../lib/common/clock';
 import { DEFAULT_MOTION_SETTINGS, FrameOutcome, MotionDetector, MotionSettings, SecondEvent, validateMotionSettings } from '../../lib/motion/detector';
 import type { EngineChoice } from '../../lib/motion/engine';
@@ -134,11 +134,20 @@ export = function (RED: NodeAPI): void {
     const hub = sys?.hub;
     const cleanups: Array<() => void> = [];
     let closed = false;
+    /** Stopped by the system's shutdown; frames reaching the detector are then dropped. */
+    let shutDown = false;
+    /** Those dropped frames were warned about (once per shutdown). */
+    let warnedDropped = false;
+    const showShutdown = (): void => node.status({ fill: 'grey', shape: 'ring', text: 'vigil-motion.status.shutdown' });
+    /** Detection status; while shut down the status keeps saying so (a frame in flight may still finish). */
+    const show = (st: NodeStatus): void => {
+      if (!shutDown) node.status(st);
+    };
 
     detector.on('second', (s: SecondEvent) => {
       if (closed) return;
       const peak = Math.max(...s.counts);
-      node.status(
+      show(
         s.motion
           ? { fill: 'green', shape: 'dot', text: RED._('vigil-motion.status.motion', { engine: engineName, peak }) }
           : { fill: 'grey', shape: 'dot', text: RED._('vigil-motion.status.still', { engine: engineName, peak }) },
@@ -153,12 +162,12 @@ export = function (RED: NodeAPI): void {
     detector.on('frameError', (e: Error, count: number) => {
       if (closed) return;
       node.warn(RED._('vigil-motion.errors.corrupt', { error: e.message, count }));
-      node.status({ fill: 'yellow', shape: 'ring', text: RED._('vigil-motion.status.corrupt', { count }) });
+      show({ fill: 'yellow', shape: 'ring', text: RED._('vigil-motion.status.corrupt', { count }) });
     });
     detector.on('engineError', (e: Error) => {
       if (closed) return;
       node.error(RED._('vigil-motion.errors.engineFailed', { error: e.message }));
-      node.status({ fill: 'red', shape: 'ring', text: 'vigil-motion.status.engineFailed' });
+      show({ fill: 'red', shape: 'ring', text: 'vigil-motion.status.engineFailed' });
     });
     detector.on('reset', (reason: string) => {
       if (closed) return;
@@ -188,10 +197,13 @@ export = function (RED: NodeAPI): void {
         lastState = s.state;
       };
       const onShutdown = (): void => {
+        shutDown = true;
+        warnedDropped = false;
         detector.stop();
-        node.status({ fill: 'grey', shape: 'ring', text: 'vigil-motion.status.shutdown' });
+        showShutdown();
       };
       const onStart = (): void => {
+        shutDown = false;
         detector.reset('system restarted');
         detector.start();
         node.status({ fill: 'grey', shape: 'ring', text: RED._('vigil-motion.status.ready', { engine: engineName }) });
@@ -204,7 +216,9 @@ export = function (RED: NodeAPI): void {
         hub.off('shutdown', onShutdown);
         hub.off('start', onStart);
       });
-      if (!hub.running) onShutdown(); // e.g. a partial deploy while the system is shut down: say so, not "ready"
+      // Registering started the system again if it was shut down (this node was just deployed);
+      // kept as a guard so the status never says "ready" for a stopped detector.
+      if (!hub.running) onShutdown();
     }
 
     node.on('input', (msg: NodeMessageInFlow, _send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
@@ -221,8 +235,15 @@ export = function (RED: NodeAPI): void {
       }
       const ts = m.frame && typeof m.frame.timestamp === 'number' && Number.isFinite(m.frame.timestamp) ? m.frame.timestamp : undefined;
       try {
-        // done() once the frame's fate is known: processed, not sampled, replaced by a newer one, or corrupt (warned)
-        detector.push(p, ts, (_o: FrameOutcome) => done());
+        // done() once the frame's fate is known: processed, not sampled, replaced by a newer one,
+        // corrupt (warned), or stopped — by the system's shutdown: said once, not silently
+        detector.push(p, ts, (o: FrameOutcome) => {
+          if (o.kind === 'stopped' && shutDown && !closed && !warnedDropped) {
+            warnedDropped = true;
+            node.warn(RED._('vigil-motion.errors.droppedShutdown'));
+          }
+          done();
+        });
       } catch (err) {
         done(new Error(RED._('vigil-motion.errors.notJpeg', { error: errorMessage(err) })));
       }

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Clock } from '../../lib/common/clock';
 import { SystemHub, type ShutdownInfo } from '../../lib/system/hub';
+import { PERSISTENT_STORE_EXAMPLE, contextStoreInfo } from '../../lib/system/store';
 import { errorMessage } from '../util';
 
 interface SystemDef extends NodeDef {
@@ -23,6 +24,8 @@ export = function (RED: NodeAPI): void {
   // Node-RED deletes a node's context at every redeploy when no context store is configured;
   // this per-runtime copy keeps runtime changes across redeploys in that case too.
   const memory = new Map<string, unknown>();
+  /** node id + store already warned about (once per runtime: only a restart can change settings.js). */
+  const warnedStore = new Set<string>();
 
   function VigilSystemNode(this: VigilSystemNode, config: SystemDef): void {
     RED.nodes.createNode(this, config);
@@ -33,6 +36,11 @@ export = function (RED: NodeAPI): void {
     node.hub = hub;
     const store = (config.contextStore || '').trim() || undefined;
     const ctx = node.context();
+    const storeInfo = contextStoreInfo((RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
+    if (!storeInfo.persistent && !warnedStore.has(`${node.id}\u0000${storeInfo.store}`)) {
+      warnedStore.add(`${node.id}\u0000${storeInfo.store}`);
+      node.warn(RED._('vigil-system.errors.notPersistent', { store: storeInfo.store, example: PERSISTENT_STORE_EXAMPLE }));
+    }
     let closed = false;
     let exitTimer: NodeJS.Timeout | undefined;
 
@@ -71,6 +79,9 @@ export = function (RED: NodeAPI): void {
       } else {
         node.log(RED._('vigil-system.log.stopped'));
       }
+    });
+    hub.on('start', () => {
+      if (!closed) node.log(RED._('vigil-system.log.started'));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {

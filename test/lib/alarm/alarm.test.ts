@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../lib/common/clock';
-import { AlarmEngine, AlarmSettings, Alert, DEFAULT_ALARM_SETTINGS, toSection, validateAlerting } from '../../../lib/alarm/alarm';
+import { AlarmEngine, AlarmSettings, Alert, DEFAULT_ALARM_SETTINGS, fromSection, toSection, validateAlerting } from '../../../lib/alarm/alarm';
 import type { AlarmStatus } from '../../../lib/system/types';
 
 const T0 = Date.parse('2026-06-01T12:00:00Z');
@@ -128,6 +128,26 @@ describe('lib/alarm/alarm: the engine', () => {
     assert.equal(e.state, 'off');
     assert.equal(e.machine.alarmHysteresisS, 5);
     clock.advance(1000);
+    e.dispose();
+  });
+
+  it('a section without timezone (a reference client\'s) keeps the zone; only "" means the host\'s', () => {
+    // 12:00 UTC = 00:00 in Auckland (NZST, UTC+12): inside 23:00–01:00 there, outside it in UTC
+    const { e } = engine({ startTime: '23:00', endTime: '01:00', timezone: 'Pacific/Auckland' });
+    e.start();
+    assert.equal(e.state, 'on');
+    const reference = { start_time: '23:00', end_time: '01:00', alert_time_s: 180, min_movement_s: 10, initial_alarm_duration_m: 30, alarm_hysteresis_s: 60 };
+    assert.deepEqual(validateAlerting(reference), []);
+    assert.deepEqual(validateAlerting({ ...reference, timezone: null }), [], 'null: left out');
+    e.applySection(reference);
+    assert.equal(e.settings.timezone, 'Pacific/Auckland');
+    assert.equal(e.state, 'on', 'still judged in Auckland');
+    e.applySection({ ...reference, timezone: 'UTC' });
+    assert.equal(e.state, 'off', 'an explicit zone applies');
+    e.applySection({ ...reference, timezone: '' });
+    assert.equal(e.settings.timezone, '', 'explicit "": the host\'s zone');
+    assert.equal(fromSection(reference, { ...DEFAULT_ALARM_SETTINGS, timezone: 'Asia/Tokyo' }).timezone, 'Asia/Tokyo');
+    assert.equal(fromSection(reference).timezone, '', 'nothing current: the host\'s zone');
     e.dispose();
   });
 

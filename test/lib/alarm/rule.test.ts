@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { MotionHistory, bandpass, motionSecond, sustained } from '../../../lib/alarm/rule';
+import { MotionHistory, sustained } from '../../../lib/alarm/rule';
+import { bandpass, motionSecond } from '../../../lib/motion/seconds';
 
 /** Feed `input(t)` for t = 1…T; return the verdict per second (index t). */
 function run(L: number, m: number, T: number, input: (t: number) => boolean): boolean[] {
@@ -111,7 +112,7 @@ describe('lib/alarm/rule: reference unit cases (newest first)', () => {
   });
 });
 
-describe('lib/alarm/rule: band-pass cases (§3.4/§3.5)', () => {
+describe('band-pass cases (§3.4/§3.5), from lib/motion/seconds: the rule takes motion seconds', () => {
   const motion = (counts: number[], lo: number, hi: number): boolean => bandpass(counts, lo, hi).some((c) => c > 0);
   it('reference bandpass cases', () => {
     assert.equal(motion([0], 0, 0), false);

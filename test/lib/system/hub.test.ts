@@ -199,4 +199,117 @@ describe('lib/system/hub', () => {
     hub2.importOverrides(saved); // late import (async context store): applied to the registered member
     assert.deepEqual(m.value, { enabled: false, api_key: 'k:secret' });
   });
+
+  it('a member registering (one of the system\'s nodes deployed) ends a shutdown; start() is a no-op while running', async () => {
+    const clock = new FakeClock(1000);
+    const hub = new SystemHub({ clock });
+    const events: string[] = [];
+    hub.on('shutdown', () => events.push('shutdown'));
+    hub.on('start', () => events.push('start'));
+    const offCamera = hub.register(member('camera', { url: 'x' }));
+    hub.start();
+    assert.deepEqual(events, [], 'running: nothing to start');
+    assert.deepEqual(await hub.command('shutdown', { shutdownIn: 0 }), { status: 'OK' });
+    clock.advance(0);
+    assert.equal(hub.running, false);
+    // a "modified nodes" deploy of the camera: its old node unregisters, the new one registers
+    offCamera();
+    assert.equal(hub.running, false, 'unregistering does not start');
+    hub.register(member('camera', { url: 'x' }));
+    assert.equal(hub.running, true);
+    assert.deepEqual(events, ['shutdown', 'start']);
+    hub.register(member('processing', { fps: 2 }));
+    assert.deepEqual(events, ['shutdown', 'start'], 'one start per shutdown');
+    hub.dispose();
+  });
+
+  it('shutdown data is validated like the API\'s: garbage never becomes an immediate shutdown', async () => {
+    const clock = new FakeClock(1000);
+    const hub = new SystemHub({ clock });
+    const shut: unknown[] = [];
+    hub.on('shutdown', (i) => shut.push(i));
+    const bad: Array<[Record<string, unknown>, string, string]> = [
+      [{}, 'data.shutdownIn', 'value_error.missing'],
+      [{ shutdownIn: -1 }, 'data.shutdownIn', 'value_error.number.not_ge'],
+      [{ shutdownIn: 'soon' }, 'data.shutdownIn', 'type_error.integer'],
+      [{ shutdown_in: null }, 'data.shutdown_in', 'type_error.integer'],
+    ];
+    for (const [data, loc, type] of bad) {
+      const r = await hub.command('shutdown', data);
+      assert.ok('error' in r && Array.isArray(r.error), JSON.stringify(data));
+      assert.deepEqual(
+        (r.error as ConfigError[]).map((e) => [e.loc.join('.'), e.type]),
+        [[loc, type]],
+        JSON.stringify(data),
+      );
+    }
+    clock.advance(60000);
+    assert.deepEqual(shut, [], 'no shutdown from invalid data');
+    assert.equal(hub.running, true);
+    // an integer string is an integer, as pydantic v1 (and the API) take it: in 5 s, not now
+    assert.deepEqual(await hub.command('shutdown', { shutdownIn: '5' }), { status: 'OK' });
+    clock.advance(4999);
+    assert.equal(hub.running, true);
+    clock.advance(1);
+    assert.equal(hub.running, false);
+    // config_update without a dict
+    const r = await hub.command('config_update', { config: 'x' });
+    assert.deepEqual(r, { error: [{ loc: ['data', 'config'], msg: 'value is not a valid dict', type: 'type_error.dict' }] });
+    hub.dispose();
+  });
+
+  it('an optional key left out (or null) keeps its value: no change, no event, no override', () => {
+    const hub = new SystemHub();
+    const a = member('alerting', { start_time: '19:00', timezone: 'Europe/Paris' });
+    hub.register(a);
+    const events: unknown[] = [];
+    hub.on('config', (d) => events.push(d));
+    // a reference client's section has no timezone
+    assert.deepEqual(hub.applyConfig({ alerting: { start_time: '19:00' } }), []);
+    assert.deepEqual(a.applied, [], 'nothing changed: not applied');
+    assert.deepEqual(events, []);
+    assert.deepEqual(hub.exportOverrides(), {});
+    assert.deepEqual(hub.applyConfig({ alerting: { start_time: '20:00', timezone: null } }), []);
+    assert.deepEqual(a.value, { start_time: '20:00', timezone: 'Europe/Paris' });
+    assert.equal(events.length, 1);
+    assert.deepEqual(hub.exportOverrides(), { alerting: { base: { start_time: '19:00', timezone: 'Europe/Paris' }, value: { start_time: '20:00', timezone: 'Europe/Paris' } } });
+    // an explicit value does change it
+    assert.deepEqual(hub.applyConfig({ alerting: { start_time: '20:00', timezone: '' } }), []);
+    assert.deepEqual(a.value, { start_time: '20:00', timezone: '' });
+  });
+
+  it('runtimeDisabledAlerters: only alerters enabled in their own settings and disabled at run time', () => {
+    const hub = new SystemHub();
+    const alerter = (name: string, enabled: boolean): { m: ReturnType<typeof member> } => {
+      const m = member(`alerters.${name}`, { enabled, test_grp: true });
+      hub.register(m);
+      hub.registerAlerter({
+        name,
+        get enabled() {
+          return m.value.enabled === true;
+        },
+        testGroup: true,
+        setEnabled: (v: boolean) => void hub.updateSection(`alerters.${name}`, { enabled: v }),
+      });
+      return { m };
+    };
+    alerter('telegram', true);
+    alerter('siren', false); // unticked in the editor
+    alerter('family', true);
+    alerter('spare', false);
+    assert.deepEqual(hub.runtimeDisabledAlerters(), []);
+    const doc = hub.getConfig();
+    doc.alerters.telegram.enabled = false; // the reference UI's toggle
+    doc.alerters.spare.enabled = true;
+    assert.deepEqual(hub.applyConfig(doc), []);
+    assert.deepEqual(hub.runtimeDisabledAlerters().map((a) => a.name), ['telegram']);
+    // spare, enabled at run time then disabled again, is back at its editor setting
+    assert.deepEqual(hub.updateSection('alerters.spare', { enabled: false }), []);
+    assert.deepEqual(hub.runtimeDisabledAlerters().map((a) => a.name), ['telegram']);
+    for (const a of hub.runtimeDisabledAlerters()) a.setEnabled(true);
+    assert.deepEqual(hub.runtimeDisabledAlerters(), []);
+    assert.equal(hub.getConfig().alerters.telegram.enabled, true);
+    assert.equal(hub.getConfig().alerters.siren.enabled, false, 'the editor\'s choice stays');
+    assert.deepEqual(hub.exportOverrides(), {}, 'back at the editor settings: nothing to persist');
+  });
 });

@@ -15,12 +15,13 @@ import type { Node, NodeAPI } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { AlarmStatus } from '../../../lib/system/types';
-import { helper, nodeModule, until } from '../../helpers/nodered';
+import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const systemModule = nodeModule('vigil-system') as Mod;
 const alarmModule = nodeModule('vigil-alarm') as Mod;
 const telegramModule = nodeModule('vigil-telegram') as Mod;
+const catchModule = coreNode('core/common/25-catch.js') as Mod;
 
 interface RedNodes {
   loadContextsPlugin(): Promise<void>;
@@ -141,7 +142,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     assert.match(String(st.find((m) => m.topic === 'reply')?.payload.error), /^Current state is State.OFF. silence allows transitions from/);
   });
 
-  it('test alerts honour testGroup, excluded and enabled; config_update through the system; re-enable at off→on', async () => {
+  it('test alerts honour testGroup, excluded and enabled; config_update through the system; off→on re-enables only alerters disabled at run time', async () => {
     const bot = await botServer();
     clock.set(T0 - 3600000); // 11:00, outside the 12:00–12:30 window: state off
     try {
@@ -194,11 +195,15 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       assert.equal(hub.getConfig().alerters.telegram.api_key, '1:a', 'masked secret kept');
       assert.equal(hub.status?.state, 'off', 'the new window applies at once');
 
-      // off→on at 13:00 re-enables the disabled alerters (telegram and night)
+      // off→on at 13:00 re-enables the alerter disabled at run time (telegram); "night",
+      // unticked in its own node, stays off
       clock.set(Date.parse('2026-06-01T13:00:00Z'));
       await until(() => hub.status?.state === 'on', 'on at 13:00');
       assert.equal(hub.getConfig().alerters.telegram.enabled, true);
-      assert.equal(hub.getConfig().alerters.night.enabled, true);
+      assert.equal(hub.getConfig().alerters.night.enabled, false);
+      assert.deepEqual(Object.keys(hub.exportOverrides()), ['alerting'], 'telegram is back at its editor setting');
+      const logs = (helper.getNode('al').log as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
+      assert.equal(logs.filter((l) => /vigil-alarm.log.reenabled/.test(l)).length, 1, logs.join(' | '));
     } finally {
       await new Promise<void>((r) => bot.server.close(() => r()));
     }
@@ -218,6 +223,8 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       await helper.load([useFileStore, alarmModule], flow);
       let st = collect('st');
       const al = helper.getNode('al');
+      const warns = (al.warn as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
+      assert.deepEqual(warns.filter((w) => /notPersistent/.test(w)), [], 'the file store is persistent: no warning');
       al.receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 300 } } } as never);
       await until(() => st.some((m) => m.payload.state === 'silenced'), 'silenced');
       await flush();
@@ -301,5 +308,91 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
     await flush();
     assert.equal(hub.getConfig().alerting?.start_time, '18:00');
+  });
+
+  it('wire commands are validated like the API\'s: invalid data runs nothing, gets the reference\'s error list and fails the message', async () => {
+    const flow = [
+      { id: 'tab', type: 'tab' },
+      { id: 'sys', z: 'tab', type: 'vigil-system', name: 'home' },
+      { id: 'al', z: 'tab', type: 'vigil-alarm', system: 'sys', ...alwaysOn, wires: [['st'], []] },
+      { id: 'st', z: 'tab', type: 'helper' },
+      { id: 'ctch', z: 'tab', type: 'catch', scope: ['al'], uncaught: false, wires: [['err']] },
+      { id: 'err', z: 'tab', type: 'helper' },
+    ];
+    await helper.load([systemModule, alarmModule, catchModule], flow);
+    const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    const shut: unknown[] = [];
+    hub.on('shutdown', (i) => shut.push(i));
+    const st = collect('st');
+    const errs = collect('err') as unknown as Array<{ error: { message: string }; payload: unknown }>;
+    const al = helper.getNode('al');
+    const replies = (): Array<Record<string, unknown>> => st.filter((m) => m.topic === 'reply').map((m) => m.payload);
+    const bad: Array<[Record<string, unknown>, string, string]> = [
+      [{ command: 'shutdown', data: { shutdownIn: -1 } }, 'data.shutdownIn', 'value_error.number.not_ge'],
+      [{ command: 'shutdown', data: { shutdownIn: 'soon' } }, 'data.shutdownIn', 'type_error.integer'],
+      [{ command: 'shutdown', data: {} }, 'data.shutdownIn', 'value_error.missing'],
+      [{ command: 'shutdown' }, 'data', 'value_error.missing'],
+      [{ command: 'silence', data: { silenceFor: 'abc' } }, 'data.silenceFor', 'type_error.float'],
+      [{ command: 'config_update', data: { config: [] } }, 'data.config', 'type_error.dict'],
+    ];
+    for (let i = 0; i < bad.length; i++) {
+      const [payload, loc, type] = bad[i];
+      al.receive({ topic: 'command', payload } as never);
+      await until(() => replies().length === i + 1 && errs.length === i + 1, `reply and error ${i}`);
+      const reply = replies()[i] as { error: Array<{ loc: unknown[]; type: string }> };
+      assert.deepEqual(
+        reply.error.map((e) => [e.loc.join('.'), e.type]),
+        [[loc, type]],
+        JSON.stringify(payload),
+      );
+      assert.match(errs[i].error.message, /vigil-alarm.errors.badData/);
+    }
+    clock.advance(60000);
+    await flush();
+    assert.deepEqual(shut, [], 'no shutdown from invalid data');
+    assert.equal(hub.running, true);
+    assert.equal(hub.status?.state, 'on', 'no silence either');
+
+    // an integer string is an integer, as the API takes it: shut down in 5 s, not at once
+    al.receive({ topic: 'command', payload: { command: 'shutdown', data: { shutdownIn: '5' } } } as never);
+    await until(() => replies().length === bad.length + 1, 'OK');
+    assert.deepEqual(replies().at(-1), { status: 'OK' });
+    assert.equal(errs.length, bad.length, 'a valid command is not an error');
+    clock.advance(4999);
+    assert.equal(hub.running, true);
+    clock.advance(1);
+    assert.deepEqual(shut, [{ source: 'command' }]);
+  });
+
+  it('warns once at start when the context store is in memory (state lost at a restart), not with a persistent store', async () => {
+    const notPersistent = (): string[] =>
+      (helper.getNode('al').warn as unknown as { args: unknown[][] }).args.map((a) => String(a[0])).filter((w) => /errors\.notPersistent/.test(w));
+    const flow = [
+      { id: 'sys', type: 'vigil-system', name: 'home' },
+      { id: 'al', type: 'vigil-alarm', system: 'sys', ...alwaysOn, wires: [[], []] },
+    ];
+    // no contextStorage in settings.js: Node-RED's default store is in memory
+    await helper.load([systemModule, alarmModule], flow);
+    let warned = notPersistent();
+    assert.equal(warned.filter((w) => /vigil-alarm/.test(w)).length, 1, warned.join(' | '));
+    assert.equal(warned.filter((w) => /vigil-system/.test(w)).length, 1, warned.join(' | '));
+    // a redeploy changes nothing in settings.js: no second warning
+    await helper.setFlows(flow as never, 'full');
+    assert.equal(notPersistent().length, 2, notPersistent().join(' | '));
+    await helper.unload();
+
+    // settings.js with a persistent default store (the contextStorage entry is all that is read here)
+    helper.settings({ vigilClock: clock, contextStorage: { default: { module: 'localfilesystem' }, mem: { module: 'memory' } } } as never);
+    await helper.load([systemModule, alarmModule], flow);
+    assert.deepEqual(notPersistent(), []);
+    await helper.unload();
+    // … unless the node selects the memory store
+    const memFlow = [
+      { id: 'sys', type: 'vigil-system', name: 'home', contextStore: 'mem' },
+      { id: 'al', type: 'vigil-alarm', system: 'sys', ...alwaysOn, contextStore: 'mem', wires: [[], []] },
+    ];
+    await helper.load([systemModule, alarmModule], memFlow);
+    warned = notPersistent();
+    assert.equal(warned.length, 2, warned.join(' | '));
   });
 });

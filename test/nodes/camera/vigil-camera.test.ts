@@ -1,16 +1,17 @@
 /**
  * vigil-camera in Node-RED against real loopback sources: an MJPEG HTTP server (camera-sim,
  * with Digest auth), a snapshot server, a file, ffmpeg on a generated video file; plus
- * start/stop, the missing-ffmpeg error, input frames and the system's camera section.
+ * start/stop, the missing-ffmpeg error, input frames and the system's camera section, and
+ * the system's shutdown: what a "start" message and a deploy do afterwards.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Node, NodeAPI } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
 import { FakeClock } from '../../../lib/common/clock';
-import { SystemHub } from '../../../lib/system/hub';
+import type { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
 import { clip, tempDir } from '../../helpers/clips';
 import { helper, nodeModule, until } from '../../helpers/nodered';
@@ -18,6 +19,7 @@ import { helper, nodeModule, until } from '../../helpers/nodered';
 type Mod = (RED: NodeAPI) => void;
 const cameraModule = nodeModule('vigil-camera') as Mod;
 const systemModule = nodeModule('vigil-system') as Mod;
+const motionModule = nodeModule('vigil-motion') as Mod;
 
 type FrameMsg = { payload: Buffer; frame: FrameInfo; topic: string };
 
@@ -279,29 +281,68 @@ describe('vigil-camera node', function () {
     assert.deepEqual(hub.getConfig().camera, { url: secret });
   });
 
-  it('deployed while its system is shut down: stays stopped and the status says so; the system start starts it', async () => {
-    sim = await startCameraSim({ frames, fps: 30 });
-    const shutSystem: Mod = (RED) => {
-      RED.nodes.registerType('vigil-system', function (this: Node & { hub: SystemHub }, config: NodeDef) {
-        RED.nodes.createNode(this, config);
-        this.hub = new SystemHub({ name: 'test' });
-        this.hub.shutdown();
-        this.on('close', (done: () => void) => {
-          this.hub.dispose();
-          done();
-        });
-      });
-    };
-    const flow = [
-      { id: 'sys', type: 'vigil-system', name: 'test' },
-      { id: 'cam', type: 'vigil-camera', system: 'sys', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, fps: 0, wires: [['out']] },
-      { id: 'out', type: 'helper' },
+  describe('after the API\'s shutdown (camera → detector on one system)', () => {
+    const systemFlow = (camName = ''): Array<Record<string, unknown>> => [
+      { id: 'tab', type: 'tab' },
+      { id: 'sys', z: 'tab', type: 'vigil-system', name: 'test' },
+      { id: 'cam', z: 'tab', type: 'vigil-camera', name: camName, system: 'sys', source: 'input', fps: 0, wires: [['out', 'mo']] },
+      { id: 'out', z: 'tab', type: 'helper' },
+      { id: 'mo', z: 'tab', type: 'vigil-motion', system: 'sys', fps: 1, engine: 'sharp', wires: [['sec'], []] },
+      { id: 'sec', z: 'tab', type: 'helper' },
     ];
-    await helper.load([shutSystem, cameraModule], flow);
-    const cam = helper.getNode('cam');
-    const got = collect('out');
-    assert.equal((spy(cam, 'status').args.at(-1)?.[0] as { text?: string } | undefined)?.text, 'vigil-camera.status.shutdown');
-    (helper.getNode('sys') as unknown as { hub: SystemHub }).hub.start();
-    await until(() => got.length >= 1, 'frames after the system started');
+    /** The node's own calls (the helper's spies sit on Node.prototype, shared by every node). */
+    const own = (id: string, method: 'warn' | 'status' | 'error'): unknown[][] => {
+      const n = helper.getNode(id);
+      const calls = (n as unknown as Record<string, { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> }>)[method].getCalls();
+      return calls.filter((c) => c.thisValue === n).map((c) => c.args);
+    };
+    const lastText = (id: string): string => String((own(id, 'status').at(-1)?.[0] as { text?: string } | undefined)?.text);
+    const hubOf = (): SystemHub => (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+
+    async function shutDown(): Promise<SystemHub> {
+      const hub = hubOf();
+      assert.deepEqual(await hub.command('shutdown', { shutdownIn: 0 }), { status: 'OK' });
+      await until(() => !hub.running, 'shut down');
+      assert.equal(lastText('cam'), 'vigil-camera.status.shutdown');
+      assert.equal(lastText('mo'), 'vigil-motion.status.shutdown');
+      return hub;
+    }
+
+    it('frames are dropped with one warning, then "start" starts the whole system: camera and detector', async () => {
+      await helper.load([systemModule, cameraModule, motionModule], systemFlow() as never);
+      const out = collect('out');
+      const sec = collect('sec');
+      const cam = helper.getNode('cam');
+      const hub = await shutDown();
+      cam.receive({ payload: frames[0] } as never);
+      cam.receive({ payload: frames[1] } as never);
+      const dropped = (): number => own('cam', 'warn').filter((a) => /vigil-camera.errors.droppedShutdown/.test(String(a[0]))).length;
+      await until(() => dropped() > 0, 'the warning');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(dropped(), 1, 'once per shutdown');
+      assert.equal(out.length, 0);
+      assert.deepEqual(own('cam', 'error'), [], 'dropped, not an error per frame');
+
+      cam.receive({ payload: 'start' } as never);
+      await until(() => hub.running, 'the system runs again');
+      assert.match(lastText('mo'), /vigil-motion.status.ready/);
+      cam.receive({ payload: frames[2] } as never);
+      await until(() => out.length === 1 && sec.length === 1, 'the frame went through the camera and the detector');
+      assert.equal(sec[0].topic, 'motion');
+    });
+
+    it('a "modified nodes" deploy of the camera starts the system again (the detector too)', async () => {
+      await helper.load([systemModule, cameraModule, motionModule], systemFlow() as never);
+      const hub = await shutDown();
+      const before = hub;
+      await helper.setFlows(systemFlow('renamed') as never, 'nodes');
+      assert.equal(hubOf(), before, 'the system node itself was not redeployed');
+      assert.equal(hub.running, true);
+      assert.match(lastText('mo'), /vigil-motion.status.ready/, 'the (unchanged) detector started again');
+      const out = collect('out');
+      const sec = collect('sec');
+      helper.getNode('cam').receive({ payload: frames[0] } as never);
+      await until(() => out.length === 1 && sec.length === 1, 'frames flow through camera and detector');
+    });
   });
 });

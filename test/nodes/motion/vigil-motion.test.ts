@@ -3,14 +3,14 @@
  * the still scene none, the lighting jump none (its counts are above hi). Frames are fed at
  * 15 fps by their frame timestamps, each after the previous one was finished (a Complete
  * node reports done()), so the run is deterministic. Also: metrics output, bad input, the
- * system's processing section.
+ * system's processing section, and frames reaching a detector stopped by the system's shutdown.
  */
 import assert from 'node:assert/strict';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Node, NodeAPI } from 'node-red';
 import { startCameraSim } from '../../../lib/camera/sim';
 import type { ClipKind } from '../../../lib/camera/testclips';
 import { FakeClock } from '../../../lib/common/clock';
-import { SystemHub } from '../../../lib/system/hub';
+import type { SystemHub } from '../../../lib/system/hub';
 import type { DetectorMetrics } from '../../../lib/system/types';
 import { clip } from '../../helpers/clips';
 import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
@@ -215,26 +215,45 @@ describe('vigil-motion node', function () {
     await until(() => hub.metrics !== undefined, 'metrics on the hub', 500);
   });
 
-  it('deployed while its system is shut down: the status says shut down, not ready; start makes it ready', async () => {
-    // a partial deploy can create the detector while the (unchanged) system is shut down
-    const shutSystem: Mod = (RED) => {
-      RED.nodes.registerType('vigil-system', function (this: Node & { hub: SystemHub }, config: NodeDef) {
-        RED.nodes.createNode(this, config);
-        this.hub = new SystemHub({ name: 'test' });
-        this.hub.shutdown();
-        this.on('close', (done: () => void) => {
-          this.hub.dispose();
-          done();
-        });
-      });
+  it('stopped by the system\'s shutdown: frames are done() with the status "shut down" and one warning; a deploy of the detector starts the system again', async () => {
+    const f = (name: string): Array<Record<string, unknown>> => {
+      const fl = flow({ system: 'sys', engine: 'sharp', fps: 1, name });
+      fl.push({ id: 'sys', z: 'tab', type: 'vigil-system', name: 'test' });
+      return fl;
     };
-    const f = flow({ system: 'sys', engine: 'sharp' });
-    f.push({ id: 'sys', type: 'vigil-system', name: 'test' });
-    await helper.load([shutSystem, motionModule, completeModule, catchModule], f as never);
-    const mo = helper.getNode('mo');
+    await helper.load([systemModule, motionModule, completeModule, catchModule], f('') as never);
+    const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
+    const starts: unknown[] = [];
+    hub.on('start', () => starts.push(1));
+    assert.deepEqual(await hub.command('shutdown', { shutdownIn: 0 }), { status: 'OK' });
+    await until(() => !hub.running, 'shut down');
+    let mo = helper.getNode('mo');
     const last = (): string => String((spy(mo, 'status').args.at(-1)?.[0] as { text?: string }).text);
     assert.equal(last(), 'vigil-motion.status.shutdown');
-    (helper.getNode('sys') as unknown as { hub: SystemHub }).hub.start();
-    assert.match(last(), /status\.ready|waiting for frames/);
+    const frames = await clip('moving');
+    const done = collect('done');
+    const errs = collect('err');
+    const secs = collect('sec');
+    for (let i = 0; i < 3; i++) {
+      mo.receive({ payload: frames[i], frame: { timestamp: 1000 + i * 1000 } } as never);
+      await until(() => done.length === i + 1, `frame ${i} done`);
+    }
+    const dropped = spy(mo, 'warn').args.filter((a) => /vigil-motion.errors.droppedShutdown/.test(String(a[0])));
+    assert.equal(dropped.length, 1, 'one warning per shutdown, not one per frame');
+    assert.equal(last(), 'vigil-motion.status.shutdown');
+    assert.equal(errs.length, 0, 'not an error per frame');
+    assert.equal(secs.length, 0);
+
+    // a "modified nodes" deploy of the detector alone: the system starts again
+    await helper.setFlows(f('renamed') as never, 'nodes');
+    assert.equal(hub.running, true);
+    assert.equal(starts.length, 1);
+    mo = helper.getNode('mo');
+    assert.match(last(), /vigil-motion.status.ready/);
+    const secs2 = collect('sec');
+    const done2 = collect('done');
+    mo.receive({ payload: frames[0], frame: { timestamp: 10000 } } as never);
+    await until(() => done2.length === 1, 'frame done');
+    await until(() => secs2.length === 1, 'a detection second');
   });
 });
