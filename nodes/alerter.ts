@@ -16,7 +16,7 @@ import { isValidAlerterName, parseAlert, RetryAborted, skipReason, validateAlert
 import type { Clock } from '../lib/common/clock';
 import type { SystemHub } from '../lib/system/hub';
 import type { ConfigError, ConfigSection } from '../lib/system/types';
-import { errorMessage } from './util';
+import { errorMessage, flowClock } from './util';
 
 /** The editor settings every alerter node has. */
 export interface AlerterDef extends NodeDef {
@@ -74,7 +74,7 @@ export interface AlerterSpec<S> {
 /** Wire an alerter node: hub registration, status, input and close. */
 export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>, config: AlerterDef, spec: AlerterSpec<S>): void {
   const t = spec.type;
-  const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+  const clock = flowClock(RED);
   const name = (config.alerterName || spec.defaultName).trim();
   const prefix = ['alerters', name];
   const live: AlerterLive<S> = { enabled: config.enabled !== false, testGroup: config.testGroup !== false, ...spec.settings };

@@ -43,3 +43,16 @@ export function contextStoreInfo(contextStorage: unknown, requested?: string): C
   if (!entry) return { store: name || 'memory', persistent: false };
   return { store: name, persistent: entry.module !== 'memory' };
 }
+
+/**
+ * The store to warn about for node `nodeId` when it is not persistent, once per node and store
+ * (`warned` is the caller's per-runtime memory: only a restart can change settings.js);
+ * undefined when the store is persistent or the warning was given already.
+ */
+export function storeWarningDue(warned: Set<string>, nodeId: string, contextStorage: unknown, requested?: string): ContextStoreInfo | undefined {
+  const info = contextStoreInfo(contextStorage, requested);
+  const key = `${nodeId}\u0000${info.store}`;
+  if (info.persistent || warned.has(key)) return undefined;
+  warned.add(key);
+  return info;
+}

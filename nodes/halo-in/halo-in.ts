@@ -5,11 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { systemClock, type Clock, type TimerHandle } from '../../lib/common/clock';
+import { systemClock, type TimerHandle } from '../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES, type HaloFormat } from '../../lib/halo/decode';
 import { HaloInput, templatesSplitByFraming, type HaloInputOptions, type HaloOutMessage, type HaloTransport, type HaloWarning } from '../../lib/halo/input';
 import type { HaloFraming } from '../../lib/halo/receiver';
-import { errorMessage, numberSetting } from '../util';
+import { errorMessage, flowClock, numberSetting } from '../util';
 
 interface InDef extends NodeDef {
   transport?: string;
@@ -138,7 +138,7 @@ export = function (RED: NodeAPI): void {
         heartbeatIntervalMs: numberSetting(config.heartbeatInterval, 60, 0, 86400) * 1000,
         missedHeartbeats: Math.round(numberSetting(config.missedHeartbeats, 3, 1, 1000)),
         // Idle timeout and watchdog time; a flow-wide FakeClock in tests (settings.vigilClock).
-        clock: (RED.settings as unknown as { vigilClock?: Clock }).vigilClock ?? systemClock,
+        clock: flowClock(RED) ?? systemClock,
       };
       core = new HaloInput(
         options,

@@ -8,11 +8,10 @@ import { AlarmEngine, Alert, AlarmSettings, DEFAULT_ALARM_SETTINGS, toSection, v
 import { hostTimezone, localTimeOfDay } from '../../lib/alarm/schedule';
 import type { StateSnapshot } from '../../lib/alarm/state';
 import { API_COMMANDS, type ApiCommand, validateData } from '../../lib/api/envelope';
-import type { Clock } from '../../lib/common/clock';
 import type { SystemHub } from '../../lib/system/hub';
-import { PERSISTENT_STORE_EXAMPLE, contextStoreInfo } from '../../lib/system/store';
+import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
 import type { AlarmStatus, CommandName, CommandReply, ConfigError } from '../../lib/system/types';
-import { errorMessage } from '../util';
+import { errorMessage, flowClock } from '../util';
 
 interface AlarmDef extends NodeDef {
   system?: string;
@@ -64,7 +63,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
     const node = this;
-    const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+    const clock = flowClock(RED);
     const store = (config.contextStore || '').trim() || undefined;
     const ctx = node.context();
     const cleanups: Array<() => void> = [];
@@ -83,11 +82,8 @@ export = function (RED: NodeAPI): void {
       return;
     }
 
-    const storeInfo = contextStoreInfo((RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
-    if (!storeInfo.persistent && !warnedStore.has(`${node.id}\u0000${storeInfo.store}`)) {
-      warnedStore.add(`${node.id}\u0000${storeInfo.store}`);
-      node.warn(RED._('vigil-alarm.errors.notPersistent', { store: storeInfo.store, example: PERSISTENT_STORE_EXAMPLE }));
-    }
+    const due = storeWarningDue(warnedStore, node.id, (RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
+    if (due) node.warn(RED._('vigil-alarm.errors.notPersistent', { store: due.store, example: PERSISTENT_STORE_EXAMPLE }));
 
     const engine = new AlarmEngine({ settings, clock });
     /** This alarm is the system's (a second alarm on the same system is refused and runs on its own). */

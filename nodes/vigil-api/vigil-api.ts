@@ -6,11 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { Clock } from '../../lib/common/clock';
 import { ApiServer, type ApiStats } from '../../lib/api/server';
 import { serverSection } from '../../lib/api/section';
 import type { ApiHub } from '../../lib/api/types';
-import { errorMessage, numberSetting } from '../util';
+import { errorMessage, flowClock, numberSetting } from '../util';
 
 interface ApiDef extends NodeDef {
   system?: string;
@@ -78,7 +77,7 @@ export = function (RED: NodeAPI): void {
         if (mounted.has(basePath)) throw new Error(RED._('vigil-api.errors.pathInUse', { path: basePath }));
       }
       // A flow-wide fake clock for tests, like vigil-system's (settings.vigilClock).
-      const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+      const clock = flowClock(RED);
       api = new ApiServer({ hub, token, basePath, clock });
     } catch (err) {
       node.status({ fill: 'red', shape: 'ring', text: 'vigil-api.status.error' });

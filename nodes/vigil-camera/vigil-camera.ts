@@ -8,7 +8,7 @@ import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '.
 import { Clock, TimerHandle, systemClock } from '../../lib/common/clock';
 import type { SystemHub } from '../../lib/system/hub';
 import type { ConfigError, ConfigSection, FrameInfo } from '../../lib/system/types';
-import { errorMessage, numberSetting } from '../util';
+import { errorMessage, flowClock, numberSetting } from '../util';
 
 interface CameraDef extends NodeDef {
   system?: string;
@@ -40,7 +40,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
     const node = this;
-    const clock: Clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock ?? systemClock;
+    const clock: Clock = flowClock(RED) ?? systemClock;
     const creds = node.credentials ?? {};
     const source = (SOURCE_KINDS as readonly string[]).includes(config.source ?? '') ? (config.source as SourceKind) : 'mjpeg';
     const settings: CameraSettings = {

@@ -4,13 +4,12 @@
  * metrics → output 2 (and the system), the `processing` section of a vigil-system.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { Clock } from '../../lib/common/clock';
 import { DEFAULT_MOTION_SETTINGS, FrameOutcome, MotionDetector, MotionSettings, SecondEvent, validateMotionSettings } from '../../lib/motion/detector';
 import type { EngineChoice } from '../../lib/motion/engine';
 import type { EngineSelection } from '../../lib/motion/engines';
 import type { SystemHub } from '../../lib/system/hub';
 import type { AlarmStatus, ConfigError, ConfigSection, DetectorMetrics } from '../../lib/system/types';
-import { errorMessage } from '../util';
+import { errorMessage, flowClock } from '../util';
 
 interface MotionDef extends NodeDef {
   system?: string;
@@ -103,7 +102,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
     const node = this;
-    const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+    const clock = flowClock(RED);
     const settings = settingsFrom(config);
     const invalid = validateMotionSettings(settings);
     const refuse = (why: string, statusKey: string): void => {

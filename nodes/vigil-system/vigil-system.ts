@@ -4,10 +4,9 @@
  * select it, and persists runtime configuration changes in its node context.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { Clock } from '../../lib/common/clock';
 import { SystemHub, type ShutdownInfo } from '../../lib/system/hub';
-import { PERSISTENT_STORE_EXAMPLE, contextStoreInfo } from '../../lib/system/store';
-import { errorMessage } from '../util';
+import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
+import { errorMessage, flowClock } from '../util';
 
 interface SystemDef extends NodeDef {
   allowExit?: boolean;
@@ -31,16 +30,13 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
     const node = this;
-    const clock = (RED.settings as unknown as { vigilClock?: Clock }).vigilClock;
+    const clock = flowClock(RED);
     const hub = new SystemHub({ clock, name: config.name || config.id });
     node.hub = hub;
     const store = (config.contextStore || '').trim() || undefined;
     const ctx = node.context();
-    const storeInfo = contextStoreInfo((RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
-    if (!storeInfo.persistent && !warnedStore.has(`${node.id}\u0000${storeInfo.store}`)) {
-      warnedStore.add(`${node.id}\u0000${storeInfo.store}`);
-      node.warn(RED._('vigil-system.errors.notPersistent', { store: storeInfo.store, example: PERSISTENT_STORE_EXAMPLE }));
-    }
+    const due = storeWarningDue(warnedStore, node.id, (RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
+    if (due) node.warn(RED._('vigil-system.errors.notPersistent', { store: due.store, example: PERSISTENT_STORE_EXAMPLE }));
     let closed = false;
     let exitTimer: NodeJS.Timeout | undefined;
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { contextStoreInfo } from '../../../lib/system/store';
+import { contextStoreInfo, storeWarningDue } from '../../../lib/system/store';
 
 describe('lib/system/store: which context store, and does it survive a restart', () => {
   it('no contextStorage: Node-RED\'s in-memory default', () => {
@@ -28,5 +28,13 @@ describe('lib/system/store: which context store, and does it survive a restart',
   it('any other module (e.g. a Redis store, or a module object) counts as persistent', () => {
     assert.deepEqual(contextStoreInfo({ default: { module: 'redis' } }), { store: 'default', persistent: true });
     assert.deepEqual(contextStoreInfo({ default: { module: () => ({}) } }), { store: 'default', persistent: true });
+  });
+
+  it('says a warning is due once per node and store, never for a persistent store', () => {
+    const warned = new Set<string>();
+    assert.deepEqual(storeWarningDue(warned, 'n1', undefined), { store: 'memory', persistent: false });
+    assert.equal(storeWarningDue(warned, 'n1', undefined), undefined, 'once');
+    assert.deepEqual(storeWarningDue(warned, 'n2', undefined), { store: 'memory', persistent: false }, 'per node');
+    assert.equal(storeWarningDue(warned, 'n3', { default: { module: 'localfilesystem' } }), undefined);
   });
 });
