@@ -19,11 +19,13 @@
  *
  * All timing goes through the injected {@link Clock}.
  */
+import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Backoff, BackoffOptions } from '../common/backoff';
 import { Clock, systemClock, TimerHandle } from '../common/clock';
-import { Body, ConnectOptions, defaultMime, encode, Frame, IdentBody, interpret, IsotelDecoder, IsotelMessage, Json, MAX_MESSAGE_BYTES, normalizeUri, NotifyBody, parseBody } from './codec';
+import type { Json } from '../common/json';
+import { Body, ConnectOptions, defaultMime, encode, Frame, IdentBody, interpret, IsotelDecoder, IsotelMessage, MAX_MESSAGE_BYTES, normalizeUri, NotifyBody, parseBody } from './codec';
 
 export type LinkState =
   | { state: 'idle' }
@@ -39,7 +41,12 @@ export type LinkState =
 export interface IsotelRequest {
   /** Sequence number on this connection (1, 2, …). */
   id: number;
-  /** Which connection the request came on (replies to an older one are dropped). */
+  /**
+   * Which connection the request came on (replies to an older one are dropped). Unique in
+   * the process (and random across restarts): a client that replaces another — a "modified
+   * nodes" deploy — never hands out an epoch the old one used, so a reply held in the flow
+   * across the deploy is refused as stale instead of answering the new connection's request.
+   */
   epoch: number;
   body: Body;
   /** `body.action` when the body is an object with a string `action`. */
@@ -103,8 +110,23 @@ type Events = {
   subscription: [string, boolean, Body];
   /** A request was answered 504 because nothing replied in time. */
   timeout: [IsotelRequest];
-  warning: [string];
+  /** A warning and its kind (a fixed category, for rate limiting: {@link WarningKind}). */
+  warning: [string, WarningKind];
 };
+
+/** The categories of warnings the client emits (never a peer-chosen string). */
+export type WarningKind = 'malformed' | 'oversize' | 'invalid' | 'unexpected' | 'queue' | 'options' | 'link' | 'handler';
+
+/**
+ * Connection epochs are unique in the process: a counter shared by every client, started at a
+ * random point so that two runs of Node-RED do not hand out the same ones either.
+ */
+let lastEpoch = randomInt(1, 2 ** 30);
+
+function nextEpoch(): number {
+  lastEpoch = lastEpoch >= Number.MAX_SAFE_INTEGER ? 1 : lastEpoch + 1;
+  return lastEpoch;
+}
 
 interface Pending {
   req: IsotelRequest;
@@ -291,6 +313,7 @@ export class IsotelClient extends EventEmitter<Events> {
       this.emit(
         'warning',
         `CONNECT ${u}: its subscribers ask for different options; the IoT keeps one set per parameter, sent ${JSON.stringify(existing.options)} (the smallest debounce, data if any wants it)`,
+        'options',
       );
     }
   }
@@ -378,12 +401,12 @@ export class IsotelClient extends EventEmitter<Events> {
     if (i >= 0) {
       this.queue.splice(i, 1);
       this.counters.dropped++;
-      this.emit('warning', `outbound queue full (${this.opts.queueLimit}): oldest NOTIFY dropped (${this.counters.dropped} dropped so far)`);
+      this.emit('warning', `outbound queue full (${this.opts.queueLimit}): oldest NOTIFY dropped (${this.counters.dropped} dropped so far)`, 'queue');
       return i === this.queue.length ? 'dropped' : 'queued';
     }
     const waiting = this.queue.length;
     this.queue = [];
-    this.emit('warning', `outbound queue full (${this.opts.queueLimit}) of replies the IoT does not take (${waiting} waiting): link reset rather than drop one and misalign the replies after it`);
+    this.emit('warning', `outbound queue full (${this.opts.queueLimit}) of replies the IoT does not take (${waiting} waiting): link reset rather than drop one and misalign the replies after it`, 'queue');
     if (s) this.dropSocket(s, 'outbound queue full of replies');
     return 'dropped';
   }
@@ -417,14 +440,14 @@ export class IsotelClient extends EventEmitter<Events> {
     this.socket = sock;
     const decoder = new IsotelDecoder({
       maxMessageBytes: this.opts.maxMessageBytes,
-      onFrame: (f) => this.onFrame(f),
+      onFrame: (f) => this.onFrameGuarded(f),
       onOversize: (n) => {
-        this.emit('warning', `a message grew past ${this.opts.maxMessageBytes} bytes without a terminator (${n} bytes): dropped, connection reset`);
+        this.emit('warning', `a message grew past ${this.opts.maxMessageBytes} bytes without a terminator (${n} bytes): dropped, connection reset`, 'oversize');
         this.dropSocket(sock, 'oversize message');
       },
     });
     this.connectTimer = this.clock.setTimeout(() => {
-      this.emit('warning', `connect to ${this.opts.host}:${this.opts.port} timed out`);
+      this.emit('warning', `connect to ${this.opts.host}:${this.opts.port} timed out`, 'link');
       this.dropSocket(sock, 'connect timeout');
     }, this.opts.connectTimeoutMs);
     sock.on('connect', () => {
@@ -454,7 +477,7 @@ export class IsotelClient extends EventEmitter<Events> {
   private lastError = '';
 
   private onConnected(sock: net.Socket): void {
-    this.epoch++;
+    this.epoch = nextEpoch();
     this.nextId = 1;
     this.connected = true;
     this.attempt = 0;
@@ -482,13 +505,13 @@ export class IsotelClient extends EventEmitter<Events> {
     if (sock.writableLength === 0 || sent !== this.lastSent) {
       this.lastProgress = now;
     } else if (now - this.lastProgress >= this.opts.stallTimeoutMs) {
-      this.emit('warning', `half-open link: ${sock.writableLength} bytes unsent for ${Math.round((now - this.lastProgress) / 1000)} s, reconnecting`);
+      this.emit('warning', `half-open link: ${sock.writableLength} bytes unsent for ${Math.round((now - this.lastProgress) / 1000)} s, reconnecting`, 'link');
       this.dropSocket(sock, 'half-open link');
       return;
     }
     this.lastSent = sent;
     if (this.opts.idleTimeoutMs > 0 && now - this.lastRx >= this.opts.idleTimeoutMs) {
-      this.emit('warning', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s, reconnecting`);
+      this.emit('warning', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s, reconnecting`, 'link');
       this.dropSocket(sock, 'idle link');
     }
   }
@@ -548,14 +571,32 @@ export class IsotelClient extends EventEmitter<Events> {
 
   // ---- inbound -------------------------------------------------------------------------
 
+  /**
+   * One message, whatever happens while it is handled: a throw (from the decoder or from a
+   * listener in a flow) becomes a warning for that message and the socket reads on — nothing
+   * escapes into the socket's 'data' handler, where it would end the process.
+   */
+  private onFrameGuarded(f: Frame): void {
+    try {
+      this.onFrame(f);
+    } catch (err) {
+      const what = f.keyword ?? 'request';
+      try {
+        this.emit('warning', `a ${what} message could not be handled: ${err instanceof Error ? err.message : String(err)}`, 'handler');
+      } catch {
+        // a warning listener that throws too: nothing more to tell
+      }
+    }
+  }
+
   private onFrame(f: Frame): void {
     if (f.keyword === 'SIGNAL' && f.uri !== undefined) {
       // The hot path: parse the data only when someone subscribed to this URI.
       this.counters.signals++;
       const sub = this.subs.get(f.uri);
       if (!sub) return;
-      const { body, malformed } = parseBody(f.text);
-      if (malformed) this.emit('warning', `SIGNAL ${f.uri}: malformed JSON data, passed on as text`);
+      const { body, malformed, reason } = parseBody(f.text);
+      if (malformed) this.emit('warning', `SIGNAL ${sub.uri}: malformed JSON data, passed on as text (${reason})`, 'malformed');
       // The subscription's own URI string: f.uri is a slice of a whole socket chunk.
       this.emit('signal', sub.uri, body);
       return;
@@ -567,14 +608,14 @@ export class IsotelClient extends EventEmitter<Events> {
     switch (m.kind) {
       case 'request':
         // Whatever it is (JSON, plain text such as `ON`, broken JSON), it is the flow's to answer.
-        if (m.malformed) this.emit('warning', 'a request with malformed JSON: passed on to the flow as text');
+        if (m.malformed) this.emit('warning', `a request with malformed JSON: passed on to the flow as text (${m.reason})`, 'malformed');
         this.onRequest(m.body);
         return;
       case 'ident':
         // A bare IDENT asks for ours (on demand); one with a body is not for us to answer
         // (answering it could ping-pong with a peer that echoes IDENTs).
         if (m.body === undefined) this.onRequest({ action: 'ident' });
-        else this.emit('warning', 'ignored an IDENT with a body from the IoT');
+        else this.emit('warning', 'ignored an IDENT with a body from the IoT', 'unexpected');
         return;
       case 'connect': {
         const s = this.subs.get(m.uri);
@@ -595,10 +636,10 @@ export class IsotelClient extends EventEmitter<Events> {
         this.onStop();
         return;
       case 'invalid':
-        this.emit('warning', `ignored: ${m.reason}`);
+        this.emit('warning', `ignored: ${m.reason}`, 'invalid');
         return;
       default:
-        this.emit('warning', `ignored unexpected ${m.kind.toUpperCase()} from the IoT`);
+        this.emit('warning', `ignored unexpected ${m.kind.toUpperCase()} from the IoT`, 'unexpected');
     }
   }
 

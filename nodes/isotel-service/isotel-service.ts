@@ -8,8 +8,9 @@ import type { NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { IsotelClient, type IsotelRequest, type LinkState } from '../../lib/isotel/client';
 import type { IsotelServiceNode, IsotelUser } from './service-types';
 import { systemClock } from '../../lib/common/clock';
+import { RateLimitedWarner } from '../../lib/common/warn';
 import { normalizeUri } from '../../lib/isotel/codec';
-import { numberSetting } from '../util';
+import { flowClock, numberSetting } from '../util';
 
 interface ServiceDef extends NodeDef {
   host?: string;
@@ -81,23 +82,10 @@ export = function (RED: NodeAPI): void {
       else if (s.state === 'connected') node.log(RED._('isotel-service.log.connected', { host, port }));
       else if (s.state === 'stopped') node.warn(RED._('isotel-service.log.stopped'));
     });
-    // The same kind of warning (digits aside) at most once per 10 s: a peer sending
-    // garbage must not flood the log.
-    // The count of those not shown is per kind, so it is told with the next one of that kind.
-    const lastWarn = new Map<string, { at: number; suppressed: number }>();
-    client.on('warning', (w) => {
-      const key = w.replace(/\d+/g, '#');
-      const now = systemClock.now();
-      const last = lastWarn.get(key);
-      if (last !== undefined && now - last.at < 10000) {
-        last.suppressed++;
-        return;
-      }
-      const suppressed = last?.suppressed ?? 0;
-      if (lastWarn.size > 100) lastWarn.clear();
-      lastWarn.set(key, { at: now, suppressed: 0 });
-      node.warn(suppressed > 0 ? `${w} ${RED._('isotel-service.log.suppressed', { count: suppressed })}` : w);
-    });
+    // A peer sending garbage must not flood the log: the package's one rate-limited warner,
+    // per kind of warning (the first few, then one summary line per minute).
+    const warner = new RateLimitedWarner((line) => node.warn(line), { clock: flowClock(RED) ?? systemClock });
+    client.on('warning', (w, kind) => warner.warn(kind, w));
     client.on('timeout', (r) => node.warn(RED._('isotel-service.log.timeout', { id: r.id, seconds: numberSetting(config.requestTimeout, 10, 0.01, 3600) })));
     const onRequest = (r: IsotelRequest): void => {
       for (const u of users) u.onRequest?.(r);
@@ -155,6 +143,7 @@ export = function (RED: NodeAPI): void {
       users.clear();
       routes.clear();
       client.removeAllListeners();
+      warner.dispose();
       client.close().then(done, done);
     });
   }

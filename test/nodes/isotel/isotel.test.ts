@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Node, NodeMessage } from 'node-red';
+import { FakeClock } from '../../../lib/common/clock';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
 import { freePort, helper, nodeModule, repoRoot, until } from '../../helpers/nodered';
 
@@ -50,6 +51,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
 
   afterEach(async () => {
     await helper.unload();
+    helper.settings({});
     await sim.stop();
   });
 
@@ -396,18 +398,90 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     await until(() => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 1000);
   });
 
-  it('warning throttle: a repeated warning is held back per kind; another kind is shown without its count', async () => {
+  it('a CONNECT acknowledgement with a deeply nested body: reported as text, Node-RED keeps answering', async () => {
+    await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [['out1']] }, { id: 'out1', type: 'helper' }]);
+    const sig = helper.getNode('sig1');
+    const errors = calls(sig, 'error');
+    const s = await connected();
+    await until(() => s.subs.has('/me/device0/ec/E'), 'subscribed');
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    s.write(`CONNECT /me/device0/ec/E ${deep}\n\n`);
+    await until(() => errors.length === 1, 'the refusal reported');
+    const body = (errors[0].args[1] as NodeMessage).payload;
+    assert.equal(typeof body, 'string', 'the over-deep body stays text');
+    const st = await http(`/api/v1/me/services/${NAME}?action=status`);
+    assert.equal(JSON.parse(st.body).status, 'OK');
+  });
+
+  it('a deeply nested request to isotel-in wired to two nodes: passed on as text (no stack overflow in the message clone), warned', async () => {
+    await load([
+      service(),
+      { id: 'in1', type: 'isotel-in', service: SVC, wires: [['out1', 'out2']] },
+      { id: 'out1', type: 'helper' },
+      { id: 'out2', type: 'helper' },
+      { id: 'rep1', type: 'isotel-reply', service: SVC },
+    ]);
+    const s = await connected();
+    const warns = calls(helper.getNode(SVC), 'warn');
+    const got: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => got.push(m));
+    helper.getNode('out2').on('input', (m: NodeMessage) => got.push(m));
+    const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    s.write(`${deep}\n\n`);
+    await until(() => got.length === 2, 'the request at both nodes');
+    assert.deepEqual(got.map((m) => m.payload), [deep, deep]);
+    await until(() => warns.length === 1, 'a warning');
+    assert.match(String(warns[0].args[0]), /nested too deeply/);
+    const answers: unknown[] = [];
+    sim.on('message', (_c, m) => m.kind === 'reply' && answers.push(m.body));
+    helper.getNode('rep1').receive({ ...got[0], payload: 'refused: too deep' });
+    await until(() => answers.length === 1, 'the flow answers it');
+    assert.deepEqual(answers, ['refused: too deep']);
+    const st = await http(`/api/v1/me/services/${NAME}?action=status`);
+    assert.equal(JSON.parse(st.body).status, 'OK');
+  });
+
+  it('a reply held across a redeploy never answers the new connection\'s request', async () => {
+    await load(inReplyFlow());
+    await connected();
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    void http(`/api/v1/me/services/${NAME}?q=old`);
+    await until(() => msgs.length === 1, 'the request before the redeploy');
+    const held = msgs[0];
+    // Redeploy: the service node (same id) gets a new client and a new connection.
+    await helper.unload();
+    await until(() => sim.service(NAME) === undefined, 'the old link closed');
+    await load(inReplyFlow());
+    await connected();
+    const msgs2: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs2.push(m));
+    const p = http(`/api/v1/me/services/${NAME}?q=new`);
+    await until(() => msgs2.length === 1, 'the request after the redeploy');
+    const rep = helper.getNode('rep1');
+    const errors = calls(rep, 'error');
+    rep.receive({ ...held, payload: 'answer to the old request' });
+    await until(() => errors.length === 1, 'the held reply refused');
+    assert.match(String(errors[0].args[0]), /isotel-reply\.errors\.stale/);
+    rep.receive({ ...msgs2[0], payload: 'answer to the new request' });
+    const r = await p;
+    assert.equal(r.body, 'answer to the new request');
+  });
+
+  it('warning throttle: the first 5 of a kind are shown, the rest summed up at the end of the minute; other kinds are counted apart', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await load([...inReplyFlow()]);
     const s = await connected();
     const warns = calls(helper.getNode(SVC), 'warn');
-    s.write('{"action":\n\n{"action":\n\nSIGNAL\n\n');
-    await until(() => warns.length >= 2, 'warnings');
-    await new Promise((r) => setTimeout(r, 50));
-    const shown = warns.map((c) => String(c.args[0]));
-    assert.equal(shown.length, 2, 'the second malformed-JSON warning is held back');
-    assert.match(shown[0], /malformed JSON/);
-    assert.match(shown[1], /SIGNAL without a parameter URI/);
-    assert.doesNotMatch(shown[1], /isotel-service\.log\.suppressed/, 'the held-back malformed-JSON warning is not counted on another kind');
+    s.write('{"action":\n\n'.repeat(7) + 'SIGNAL\n\n');
+    await until(() => warns.length >= 6, 'warnings');
+    const shown = (): string[] => warns.map((c) => String(c.args[0]));
+    assert.equal(shown().filter((w) => /malformed JSON/.test(w)).length, 5, 'two malformed-JSON warnings held back');
+    assert.equal(shown().filter((w) => /SIGNAL without a parameter URI/.test(w)).length, 1);
+    clock.advance(60_000);
+    await until(() => warns.length === 7, 'the summary');
+    assert.match(shown()[6], /^2 more warning\(s\) like this in the last 60 s \(malformed\); the last: a request with malformed JSON/);
   });
 
   it('shows an error status without a service, and for a service without host/port', async () => {
