@@ -1,15 +1,14 @@
 /**
  * isotel-service (config node): one TCP link from this Node-RED to the Isotel IoT's
  * "Service TCP server". Thin adapter over lib/isotel/client.ts: the Isotel nodes register
- * here, get the link state as a ready-made status, and requests / SIGNALs / CONNECT
- * acknowledgements routed to them.
+ * here, get the link state as a ready-made status and the requests; their subscriptions are
+ * the client's (it dispatches SIGNALs and CONNECT acknowledgements to each owner).
  */
 import type { NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { IsotelClient, type IsotelRequest, type LinkState } from '../../lib/isotel/client';
 import type { IsotelServiceNode, IsotelUser } from './service-types';
 import { systemClock } from '../../lib/common/clock';
 import { RateLimitedWarner } from '../../lib/common/warn';
-import { normalizeUri } from '../../lib/isotel/codec';
 import { flowClock, numberSetting } from '../util';
 
 interface ServiceDef extends NodeDef {
@@ -32,8 +31,8 @@ export = function (RED: NodeAPI): void {
     const host = (config.host || '').trim();
     const port = Math.round(numberSetting(config.port, 0, 0, 65535));
     const users = new Set<IsotelUser>();
-    const routes = new Map<string, Set<IsotelUser>>();
     let started = false;
+    const clock = flowClock(RED) ?? systemClock;
 
     node.client = new IsotelClient({
       host: host || '127.0.0.1',
@@ -43,6 +42,7 @@ export = function (RED: NodeAPI): void {
       queueLimit: Math.round(numberSetting(config.queueSize, 1000, 1, 1_000_000)),
       idleTimeoutMs: numberSetting(config.idleTimeout, 0, 0, 86400) * 1000,
       answerStatus: config.statusToFlow !== true,
+      clock,
     });
     const client = node.client;
     const badConfig = !host || !(port >= 1 && port <= 65535) ? RED._('isotel-service.errors.badAddress', { host, port: String(config.port ?? '') }) : '';
@@ -84,20 +84,12 @@ export = function (RED: NodeAPI): void {
     });
     // A peer sending garbage must not flood the log: the package's one rate-limited warner,
     // per kind of warning (the first few, then one summary line per minute).
-    const warner = new RateLimitedWarner((line) => node.warn(line), { clock: flowClock(RED) ?? systemClock });
+    const warner = new RateLimitedWarner((line) => node.warn(line), { clock });
     client.on('warning', (w, kind) => warner.warn(kind, w));
-    client.on('timeout', (r) => node.warn(RED._('isotel-service.log.timeout', { id: r.id, seconds: numberSetting(config.requestTimeout, 10, 0.01, 3600) })));
+    client.on('timeout', (r) => warner.warn('timeout', RED._('isotel-service.log.timeout', { id: r.id, seconds: numberSetting(config.requestTimeout, 10, 0.01, 3600) })));
     const onRequest = (r: IsotelRequest): void => {
       for (const u of users) u.onRequest?.(r);
     };
-    client.on('signal', (uri, data) => {
-      const set = routes.get(uri);
-      if (set) for (const u of set) u.onSignal?.(uri, data);
-    });
-    client.on('subscription', (uri, ok, body) => {
-      const set = routes.get(uri);
-      if (set) for (const u of set) u.onSubscription?.(uri, ok, body);
-    });
 
     const hasRequestUser = (): boolean => [...users].some((u) => u.onRequest);
 
@@ -116,32 +108,14 @@ export = function (RED: NodeAPI): void {
     };
     node.deregister = (user) => {
       users.delete(user);
-      for (const [uri, set] of routes) {
-        if (set.delete(user)) client.unsubscribe(uri, user.id);
-        if (set.size === 0) routes.delete(uri);
-      }
+      client.unsubscribeAll(user.id);
       if (!hasRequestUser()) client.off('request', onRequest);
-    };
-    node.subscribe = (user, uri, options) => {
-      const u = normalizeUri(uri);
-      let set = routes.get(u);
-      if (!set) routes.set(u, (set = new Set()));
-      set.add(user);
-      client.subscribe(u, options, user.id);
-    };
-    node.unsubscribe = (user, uri) => {
-      const u = normalizeUri(uri);
-      const set = routes.get(u);
-      if (!set?.delete(user)) return;
-      if (set.size === 0) routes.delete(u);
-      client.unsubscribe(u, user.id);
     };
 
     if (badConfig) node.error(badConfig);
 
     node.on('close', (_removed: boolean, done: () => void) => {
       users.clear();
-      routes.clear();
       client.removeAllListeners();
       warner.dispose();
       client.close().then(done, done);

@@ -81,14 +81,14 @@ export = function (RED: NodeAPI): void {
       const u = normalizeUri(uri);
       if (uris.has(u)) return;
       uris.add(u);
-      service.subscribe(user, u, options);
+      service.client.subscribe(u, options, user);
       if (linkUp) show();
     };
     const remove = (uri: string): boolean => {
       const u = normalizeUri(uri);
       if (!uris.delete(u)) return false;
       refused.delete(u);
-      service.unsubscribe(user, u);
+      service.client.unsubscribe(u, user.id);
       show();
       return true;
     };

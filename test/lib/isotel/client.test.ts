@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FakeClock } from '../../../lib/common/clock';
-import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState } from '../../../lib/isotel/client';
+import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState, SubscriptionOwner } from '../../../lib/isotel/client';
 import { IsotelMessage } from '../../../lib/isotel/codec';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
 
@@ -135,6 +135,49 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.equal(c.answer(oldReqs[0], { kind: 'reply', body: 'for the old request' }), 'stale');
     assert.equal(c.answer(reqs[0], { kind: 'reply', body: 'for the new request' }), 'accepted');
     assert.deepEqual(await p1, { status: 200, mime: 'text/plain', body: 'for the new request' });
+  });
+
+  it('a throw while a message is handled (here: in a request listener) is a warning for that message; the link reads on', async () => {
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => {
+      if (r.body === 'boom') throw new Error('a flow bug');
+      reqs.push(r);
+    });
+    c.connect();
+    const s = await connected(c);
+    s.write('boom\n\n{"q":2}\n\n');
+    await until(() => reqs.length === 1, 'the next request');
+    assert.deepEqual(warnings, ['a request message could not be handled: a flow bug']);
+    assert.equal(c.state.state, 'connected');
+  });
+
+  it('signals are dispatched per owner: each gets the SIGNALs and acknowledgements of its own URIs; one that throws does not starve the others', async () => {
+    const c = make();
+    const got: string[] = [];
+    const owner = (id: string, fail = false): SubscriptionOwner => ({
+      id,
+      onSignal: (uri) => {
+        if (fail) throw new Error(`${id} broke`);
+        got.push(`${id} signal ${uri}`);
+      },
+      onSubscription: (uri, ok) => got.push(`${id} ack ${uri} ${ok}`),
+    });
+    c.subscribe('/me/device0/ec/E', undefined, owner('a', true));
+    c.subscribe('/me/device0/ec/E', undefined, owner('b'));
+    c.subscribe('/me/device0/ec/T', undefined, owner('c'));
+    c.connect();
+    await connected(c);
+    await until(() => got.length === 3, 'three acknowledgements');
+    assert.deepEqual(got.sort(), ['a ack /me/device0/ec/E true', 'b ack /me/device0/ec/E true', 'c ack /me/device0/ec/T false']);
+    got.length = 0;
+    sim.setValue('/me/device0/ec/E', 3);
+    await until(() => got.length === 1, 'the SIGNAL at b');
+    assert.deepEqual(got, ['b signal /me/device0/ec/E']);
+    assert.deepEqual(warnings, ['a subscriber failed to handle a message: a broke']);
+    c.unsubscribeAll('b');
+    c.unsubscribeAll('a');
+    assert.deepEqual([...c.subscriptions.keys()], ['/me/device0/ec/T']);
   });
 
   it('answers HREPLY 504 when nothing replies within requestTimeout; a later answer is refused as late', async () => {

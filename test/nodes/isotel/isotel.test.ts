@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Node, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
+import type { IsotelClient } from '../../../lib/isotel/client';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
+import type { IsotelServiceNode } from '../../../nodes/isotel-service/service-types';
 import { freePort, helper, nodeModule, repoRoot, until } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
@@ -66,6 +68,19 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   async function connected(): Promise<SimService> {
     await until(() => sim.service(NAME) !== undefined, 'the service to connect and IDENT');
     return sim.service(NAME) as SimService;
+  }
+
+  /** The service node's client. */
+  function client(): IsotelClient {
+    return (helper.getNode(SVC) as unknown as IsotelServiceNode).client;
+  }
+
+  /** Stopped for good: two minutes on the flow clock pass and no retry is even scheduled. */
+  function noRetry(clock: FakeClock): void {
+    clock.advance(120_000);
+    assert.equal(client().state.state, 'stopped');
+    assert.equal(clock.pending, 0, 'no timer left: nothing will reconnect');
+    assert.equal(sim.connections.size, 0);
   }
 
   function kinds(s: SimService): string[] {
@@ -146,8 +161,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     const b = http(`/api/v1/me/services/${NAME}?q=b`).then((r) => (order.push('b'), r));
     await until(() => msgs.length === 2, 'request b');
     rep.receive({ ...msgs[1], payload: 'B' });
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(order, []);
+    // B is held by the service until A is answered: nothing was written for either.
+    assert.deepEqual([client().stats.replies, client().pendingRequests], [0, 2]);
     rep.receive({ ...msgs[0], payload: 'A' });
     const [ra, rb] = await Promise.all([a, b]);
     assert.deepEqual(order, ['a', 'b']);
@@ -252,6 +267,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('reconnects after the IoT drops the socket: status, re-IDENT, re-subscribe; NOTIFYs queued while down arrive exactly once', async function () {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await load([
       service(),
       { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [[]] },
@@ -270,13 +287,13 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     notify.receive({ payload: { message: 'while down 2', severity: 'SYSLOG', receiver: 'app1' } });
     sim = new IsotelSim({ port, httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }] });
     await sim.start();
-    const s2 = await (async () => {
-      await until(() => sim.service(NAME) !== undefined, 'reconnect', 1000);
-      return sim.service(NAME) as SimService;
-    })();
+    assert.equal(client().stats.queued, 2);
+    clock.advance(1000); // the first retry (back-off 1 s, jitter only shortens it)
+    const s2 = await connected();
     await until(() => sim.activity.length === 2 && s2.subs.has('/me/device0/ec/E'), 'queued NOTIFYs and re-subscribe');
     assert.equal(kinds(s2)[0], 'ident');
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing is left to send: no NOTIFY can arrive twice.
+    assert.equal(client().stats.queued, 0);
     assert.deepEqual(
       sim.activity.map((a) => [a.module, a.severity, a.message, a.receiver]),
       [
@@ -319,6 +336,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('STOP from the IoT: DISCONNECT, status "stopped by IoT", no reconnect until a connect command', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: [], wires: [[]] }]);
     const sig = helper.getNode('sig1');
     const statuses = calls(sig, 'status');
@@ -327,13 +346,14 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.equal(r.status, 200);
     await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT + close');
     await until(() => texts(statuses).includes('isotel-service.status.stopped'), 'stopped status');
-    await new Promise((res) => setTimeout(res, 1500));
-    assert.equal(sim.connections.size, 0, 'no reconnect after STOP');
+    noRetry(clock);
     sig.receive({ topic: 'connect' });
     await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
   });
 
   it('a relayed {"action":"stop"} request stops the service like STOP: answered, DISCONNECT, "stopped by IoT", no reconnect', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await sim.stop();
     sim = new IsotelSim({ port: await freePort(), httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }], stopAs: 'request' });
     await sim.start();
@@ -350,8 +370,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.deepEqual(kinds(s).slice(-2), ['reply', 'disconnect']);
     await until(() => texts(statuses).includes('isotel-service.status.stopped'), 'stopped status');
     assert.equal(msgs.length, 0, 'the stop request does not come out of isotel-in');
-    await new Promise((res) => setTimeout(res, 1500));
-    assert.equal(sim.connections.size, 0, 'no reconnect after a stop request');
+    noRetry(clock);
     sig.receive({ topic: 'connect' });
     await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
   });
@@ -480,8 +499,14 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.equal(shown().filter((w) => /malformed JSON/.test(w)).length, 5, 'two malformed-JSON warnings held back');
     assert.equal(shown().filter((w) => /SIGNAL without a parameter URI/.test(w)).length, 1);
     clock.advance(60_000);
-    await until(() => warns.length === 7, 'the summary');
-    assert.match(shown()[6], /^2 more warning\(s\) like this in the last 60 s \(malformed\); the last: a request with malformed JSON/);
+    const summary = (): string[] => shown().filter((w) => /more warning\(s\) like this/.test(w));
+    await until(() => summary().length === 1, 'the summary');
+    assert.match(summary()[0], /^2 more warning\(s\) like this in the last 60 s \(malformed\); the last: a request with malformed JSON/);
+    // The seven requests timed out on the way (at 10 s): five timeout warnings, two more summed up at 70 s.
+    assert.equal(shown().filter((w) => /isotel-service\.log\.timeout/.test(w)).length, 5);
+    clock.advance(10_000);
+    await until(() => summary().length === 2, 'the timeout summary');
+    assert.match(summary()[1], /^2 more warning\(s\) like this in the last 60 s \(timeout\)/);
   });
 
   it('shows an error status without a service, and for a service without host/port', async () => {
