@@ -18,7 +18,7 @@ export interface SubscriptionOwner {
 
 export type SubscriptionStatus = 'pending' | 'ok' | 'error';
 
-interface Subscription {
+export interface Subscription {
   uri: string;
   /** What the IoT was (or will be) sent: the owners' options merged. */
   options?: ConnectOptions;
@@ -77,9 +77,9 @@ export class Subscriptions {
     return this.subs.has(uri);
   }
 
-  /** The subscription's own URI string when `uri` is subscribed (so a slice of a socket chunk is not kept). */
-  uriOf(uri: string): string | undefined {
-    return this.subs.get(uri)?.uri;
+  /** The subscription of `uri`, if any (its `uri` is its own string, not a slice of a socket chunk). */
+  get(uri: string): Readonly<Subscription> | undefined {
+    return this.subs.get(uri);
   }
 
   statuses(): Map<string, SubscriptionStatus> {
@@ -151,11 +151,16 @@ export class Subscriptions {
     return this.uris().map((uri) => encode.disconnect(uri));
   }
 
-  /** Dispatch a SIGNAL's data to the owners of `uri` (the caller checked it is subscribed). */
-  signal(uri: string, data: Body): void {
-    const s = this.subs.get(uri);
-    if (!s) return;
-    for (const { owner } of s.owners.values()) if (owner.onSignal) this.guard(() => owner.onSignal?.(s.uri, data));
+  /** Dispatch a SIGNAL's data to the owners of subscription `s` (the hot path: no closure per owner). */
+  signal(s: Readonly<Subscription>, data: Body): void {
+    for (const { owner } of s.owners.values()) {
+      if (!owner.onSignal) continue;
+      try {
+        owner.onSignal(s.uri, data);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
   }
 
   /** A CONNECT acknowledgement or a DISCONNECT from the IoT; false when `uri` is not subscribed. */
@@ -163,15 +168,18 @@ export class Subscriptions {
     const s = this.subs.get(uri);
     if (!s) return false;
     s.status = ok ? 'ok' : 'error';
-    for (const { owner } of s.owners.values()) if (owner.onSubscription) this.guard(() => owner.onSubscription?.(s.uri, ok, body));
+    for (const { owner } of s.owners.values()) {
+      if (!owner.onSubscription) continue;
+      try {
+        owner.onSubscription(s.uri, ok, body);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
     return true;
   }
 
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.opts.warn(`a subscriber failed to handle a message: ${err instanceof Error ? err.message : String(err)}`, 'handler');
-    }
+  private failed(err: unknown): void {
+    this.opts.warn(`a subscriber failed to handle a message: ${err instanceof Error ? err.message : String(err)}`, 'handler');
   }
 }

@@ -180,6 +180,26 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.deepEqual([...c.subscriptions.keys()], ['/me/device0/ec/T']);
   });
 
+  it('a request beyond maxPendingRequests is answered HREPLY 503 at once (in its turn) instead of reaching the flow', async () => {
+    const c = make({ maxPendingRequests: 2 });
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    await connected(c);
+    const p = [1, 2, 3].map((q) => sim.request(IDENT.name, { q }));
+    await until(() => c.pendingRequests === 3, 'three requests in');
+    assert.equal(reqs.length, 2, 'the third did not reach the flow');
+    assert.match(warnings.join('\n'), /2 requests are waiting for the flow/);
+    for (const r of reqs) c.answer(r, { kind: 'reply', body: r.id });
+    const answers = await Promise.all(p);
+    assert.deepEqual(answers[2], { status: 503, mime: 'text/plain', body: 'busy: too many requests waiting for an answer' });
+    // Room again: the next one reaches the flow.
+    const p4 = sim.request(IDENT.name, { q: 4 });
+    await until(() => reqs.length === 3, 'the fourth in the flow');
+    c.answer(reqs[2], { kind: 'reply', body: 'four' });
+    assert.equal((await p4).body, 'four');
+  });
+
   it('answers HREPLY 504 when nothing replies within requestTimeout; a later answer is refused as late', async () => {
     const c = make({ requestTimeoutMs: 10000 });
     const reqs: IsotelRequest[] = [];
@@ -456,7 +476,10 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     await until(() => c.state.state === 'reconnecting', 'reset');
     assert.match(warnings.join('\n'), /grew past 4096 bytes/);
     clock.advance(1000);
-    await connected(c);
+    await until(() => c.state.state === 'connected', 'reconnected');
+    await until(() => sim.service(IDENT.name) !== undefined && sim.service(IDENT.name) !== s, 'IDENT on the new connection');
+    // Nothing of the dropped message carries over: the new connection's first request is whole.
+    assert.deepEqual(await sim.request(IDENT.name, { action: 'status' }).then((r) => r.status), 200);
   });
 
   it('half-open check: a silent link is reset when idleTimeout is set', async () => {
