@@ -1,5 +1,5 @@
 /**
- * The service side of the Isotel IoT Service API (see docs/isotel.md): what the service says
+ * The service side of the Isotel IoT Service API (see docs/isotel.md §1–§6): what the service says
  * and how it answers, over one TCP link to the IoT's "Service TCP server". The jobs live in
  * their own modules; this file wires them and dispatches what arrives:
  *

@@ -1,6 +1,6 @@
 /**
  * The connection lifecycle of the service's one TCP link to the IoT's "Service TCP server"
- * (see docs/isotel.md): connect with a timeout, TCP keep-alive, reconnect with the package
+ * (see docs/isotel.md §6): connect with a timeout, TCP keep-alive, reconnect with the package
  * back-off (reset after a connection that lasted), a half-open check (written bytes that
  * never leave; optionally a silent peer), and the ways down — `stop` (the IoT asked),
  * `disconnect` (a command), `close` (for good) — each with an optional farewell written

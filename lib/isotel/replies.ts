@@ -1,5 +1,5 @@
 /**
- * Ordered replies (see docs/isotel.md): requests relayed from the IoT's HTTP API carry no
+ * Ordered replies (see docs/isotel.md §3): requests relayed from the IoT's HTTP API carry no
  * id, so the IoT matches answers to requests by order alone. Each request gets a reference
  * (connection epoch + sequence number); answers given out of order wait for the ones before
  * them; a request left unanswered past the timeout is answered `HREPLY 504`.

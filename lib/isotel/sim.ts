@@ -37,7 +37,7 @@ export interface IsotelSimOptions {
   refuse?: string[];
   /**
    * What `?action=stop` does: send `STOP` (default) or relay `{"action":"stop"}` as a
-   * request and answer the HTTP client from the service's reply — the two forms isotel.md §3
+   * request and answer the HTTP client from the service's reply — the two forms docs/isotel.md §3
    * allows.
    */
   stopAs?: 'keyword' | 'request';

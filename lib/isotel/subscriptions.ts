@@ -1,5 +1,5 @@
 /**
- * Subscriptions merged across owners (see docs/isotel.md): the IoT keeps one set of CONNECT
+ * Subscriptions merged across owners (see docs/isotel.md §4): the IoT keeps one set of CONNECT
  * options per parameter, so several owners (isotel-signal nodes) of one URI share one
  * subscription with their options merged ({@link mergeConnectOptions}). SIGNALs and CONNECT
  * acknowledgements are dispatched here to the owners of their URI — the one registry of who
