@@ -12,7 +12,7 @@ import { Backoff } from '../common/backoff';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
 import { FrameInfo } from '../system/types';
 import { jpegSize } from './jpeg';
-import { RateGate } from './rate';
+import { RateGate } from '../common/rate';
 import { FfmpegSource, FileSource, FrameSource, MjpegHttpSource, SnapshotSource } from './sources';
 
 export type SourceKind = 'mjpeg' | 'snapshot' | 'ffmpeg' | 'file' | 'input';

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
-import { DigestSession } from '../halo/digest';
+import { DigestSession } from '../common/digest';
 import { CameraAuth, GetHandle, httpGet } from './http';
 import { isJpeg, splitJpegs } from './jpeg';
 import { MjpegParser, boundaryFromContentType } from './mjpeg';

@@ -90,11 +90,13 @@ export function statusTexts(list: SpyCall[]): string[] {
  * further off (request timeouts, long intervals) stay pending.
  */
 export async function untilClock(clock: FakeClock, predicate: () => boolean, what = 'condition', stepMs = 1000): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 2000; i++) {
     if (predicate()) return;
     const next = clock.dueIn()[0];
-    if (next !== undefined && next <= stepMs) clock.advance(Math.max(0, next));
-    else await new Promise((r) => setTimeout(r, 10));
+    if (next !== undefined && next <= stepMs) {
+      clock.advance(Math.max(0, next));
+      await new Promise((r) => setImmediate(r)); // let I/O that the timer started run
+    } else await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
