@@ -44,7 +44,11 @@ export function nodeModule(type: string): unknown {
   return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
+/**
+ * A TCP port on 127.0.0.1 where nothing listens (the OS picks it, then it is released): for
+ * "connection refused" tests only. It is a race to listen there later — a server under test
+ * listens on port 0 and reports its port instead.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
