@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
 import { Clock, TimerHandle, systemClock } from '../../lib/common/clock';
+import type { FoundBinary } from '../../lib/common/ffmpeg';
 import type { SystemHub } from '../../lib/system/hub';
 import type { ConfigError, ConfigSection, FrameInfo } from '../../lib/system/types';
 import { errorMessage, flowClock, numberSetting } from '../util';
@@ -67,6 +68,10 @@ export = function (RED: NodeAPI): void {
     // ---- status: state changes at once, the frame rate refreshed once a second while streaming
     let framesAtTick = 0;
     let fps = 0;
+    // Which ffmpeg runs (its setting, the system's, or the npm-shipped one): in the connecting
+    // status, and logged whenever it changes.
+    let ffmpegUsed = '';
+    let ffmpegSource = '';
     const show = (s: CameraState): void => {
       if (closed) return;
       switch (s.state) {
@@ -78,7 +83,7 @@ export = function (RED: NodeAPI): void {
           });
           break;
         case 'connecting':
-          node.status({ fill: 'yellow', shape: 'ring', text: 'vigil-camera.status.connecting' });
+          node.status({ fill: 'yellow', shape: 'ring', text: ffmpegUsed ? RED._('vigil-camera.status.connectingFfmpeg', { source: ffmpegSource }) : 'vigil-camera.status.connecting' });
           break;
         case 'streaming':
           node.status({ fill: 'green', shape: 'dot', text: RED._('vigil-camera.status.streaming', { fps: fps.toFixed(fps < 10 ? 1 : 0), frames: s.frames }) });
@@ -122,6 +127,13 @@ export = function (RED: NodeAPI): void {
         node.warn(RED._('vigil-camera.errors.stalled', { error: s.error }));
       }
       show(s);
+    });
+    camera.on('ffmpeg', (b: FoundBinary) => {
+      if (closed || b.describe === ffmpegUsed) return;
+      ffmpegUsed = b.describe;
+      ffmpegSource = b.source;
+      node.log(RED._('vigil-camera.log.ffmpeg', { ffmpeg: b.describe }));
+      show(camera.state);
     });
     camera.on('bad', (reason: string) => {
       if (!closed) node.warn(RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad }));
