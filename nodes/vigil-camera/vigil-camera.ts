@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
 import { cameraSection } from '../../lib/camera/section';
+import type { FoundBinary } from '../../lib/common/ffmpeg';
 import type { FrameInfo } from '../../lib/system/types';
 import { type Done, errorMessage, readNumber, scope, type Send, systemHub } from '../kit';
 
@@ -64,8 +65,11 @@ export = function (RED: NodeAPI): void {
 
     // ---- status: state changes at once, the frame rate refreshed once a second while streaming
     let [framesAtTick, fps] = [0, 0];
+    // Which ffmpeg runs (its setting, the system's, or the npm-shipped one): in the connecting
+    // status, and logged whenever it changes.
+    let [ffmpegUsed, ffmpegSource] = ['', ''];
     const look = (st: CameraState): NodeStatus => {
-      if (st.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: 'vigil-camera.status.connecting' };
+      if (st.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: ffmpegUsed ? RED._('vigil-camera.status.connectingFfmpeg', { source: ffmpegSource }) : 'vigil-camera.status.connecting' };
       if (st.state === 'streaming') return { fill: 'green', shape: 'dot', text: RED._('vigil-camera.status.streaming', { fps: fps.toFixed(fps < 10 ? 1 : 0), frames: st.frames }) };
       if (st.state === 'waiting') return { fill: 'red', shape: 'ring', text: RED._('vigil-camera.status.retrying', { s: Math.round((st.retryInMs ?? 0) / 1000) }) };
       if (st.state === 'stalled') return { fill: 'yellow', shape: 'dot', text: 'vigil-camera.status.stalled' };
@@ -100,6 +104,12 @@ export = function (RED: NodeAPI): void {
         this.warn(RED._('vigil-camera.errors.stalled', { error: st.error }));
       }
       show(st);
+    });
+    s.listen(camera, 'ffmpeg', (b: FoundBinary) => {
+      if (b.describe === ffmpegUsed) return;
+      [ffmpegUsed, ffmpegSource] = [b.describe, b.source];
+      this.log(RED._('vigil-camera.log.ffmpeg', { ffmpeg: b.describe }));
+      show(camera.state);
     });
     s.listen(camera, 'bad', (reason: string) => this.warn(RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
     s.listen(camera, 'frame', (jpeg: Buffer, info: FrameInfo) => {
