@@ -9,7 +9,6 @@
 //   node scripts/test.js [suite …]   e.g. `node scripts/test.js browser` (names as in the summary;
 //                                    `ffmpeg`, only on request, runs the tests that run ffmpeg)
 'use strict';
-const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 
