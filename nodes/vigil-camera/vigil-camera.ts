@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
+import { runtimeUrlProblem } from '../../lib/camera/sources';
 import { Clock, TimerHandle, systemClock } from '../../lib/common/clock';
 import type { SystemHub } from '../../lib/system/hub';
 import type { ConfigError, ConfigSection, FrameInfo } from '../../lib/system/types';
@@ -155,13 +156,16 @@ export = function (RED: NodeAPI): void {
         cleanups.push(
           hub.register({
             section: 'camera',
-            // A URL with credentials in it (rtsp://user:pass@…) is served masked, like any secret.
-            get secretKeys(): string[] {
-              return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(settings.url) ? ['url'] : [];
-            },
+            // The URL's credentials (user:pass@, ?pwd=…) are served masked; its host may change
+            // at run time only when the node has no credentials of its own (lib/system/secrets.ts).
+            urlKeys: ['url'],
+            heldSecrets: Boolean(settings.username || settings.password),
             get: (): ConfigSection => ({ url: settings.url }),
-            validate: (p: ConfigSection): ConfigError[] =>
-              typeof p.url === 'string' ? [] : [{ loc: ['camera', 'url'], msg: p.url === undefined ? 'field required' : 'str type expected', type: p.url === undefined ? 'value_error.missing' : 'type_error.str' }],
+            validate: (p: ConfigSection): ConfigError[] => {
+              if (typeof p.url !== 'string') return [{ loc: ['camera', 'url'], msg: p.url === undefined ? 'field required' : 'str type expected', type: p.url === undefined ? 'value_error.missing' : 'type_error.str' }];
+              const problem = runtimeUrlProblem(settings.source, settings.url, p.url);
+              return problem ? [{ loc: ['camera', 'url'], msg: problem, type: 'value_error.url' }] : [];
+            },
             apply: (p: ConfigSection): void => {
               const url = String(p.url ?? '').trim();
               if (url === settings.url) return;

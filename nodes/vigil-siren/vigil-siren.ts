@@ -52,6 +52,8 @@ export = function (RED: NodeAPI): void {
         fingerprint: (config.fingerprint || '').trim(),
         timeoutS: numberSetting(config.timeout, 30, 0, 1e9),
       },
+      // The SSH password/key stay where the editor sent them: ssh_host/port/user/fingerprint change only there.
+      heldSecrets: Boolean(creds.password || creds.privateKey),
       toSection: (l) => ({
         ssh_host: l.host,
         ssh_port: l.port,
