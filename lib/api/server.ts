@@ -356,6 +356,7 @@ export class ApiServer extends EventEmitter {
     const out: Record<string, unknown> = {};
     for (const k of ['server', 'camera']) if (k in doc) out[k] = doc[k];
     out.flags = { ...this.flags() };
+    for (const k of ['processing', 'alerting', 'alerters']) if (k in doc) out[k] = doc[k];
     for (const [k, v] of Object.entries(doc)) if (!(k in out)) out[k] = v;
     out.monitoring = null;
     return out;
