@@ -136,7 +136,7 @@ export = function (RED: NodeAPI): void {
         else if (!canStart()) camera.stop();
       };
       try {
-        s.defer(hub.register(cameraSection(() => settings.url, setUrl)));
+        s.defer(hub.register(cameraSection(() => settings.url, setUrl, { source: settings.source, heldSecrets: Boolean(settings.username || settings.password) })));
       } catch (err) {
         this.error(errorMessage(err));
       }

@@ -288,7 +288,7 @@ describe('vigil-camera node', function () {
     // A URL with credentials is served masked, and the mask sent back keeps it.
     const secret = `http://viewer:pw@127.0.0.1:${sim.port}/stream.mjpg`;
     assert.deepEqual(hub.applyConfig({ ...hub.getConfig(), camera: { url: secret } }), []);
-    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: '********' });
+    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: `http://viewer:********@127.0.0.1:${sim.port}/stream.mjpg` });
     assert.deepEqual(hub.applyConfig(hub.getConfig({ maskSecrets: true })), []);
     assert.deepEqual(hub.getConfig().camera, { url: secret });
   });
