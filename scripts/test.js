@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: set up (install/build what is missing), then every suite — lib unit tests,
-// node tests, the package lint, the browser tests — and a closing summary line.
+// node tests, the hostile (fuzz/attack) suite, the package lint, the browser tests — and a closing summary line.
 // All suites run even when one fails; the exit code is non-zero if any failed.
 'use strict';
 const path = require('path');
@@ -44,6 +44,7 @@ async function main() {
   const suites = [
     ['lib', process.execPath, [mocha, '--config', '.mocharc.lib.json'], mochaCounts],
     ['nodes', process.execPath, [mocha, '--config', '.mocharc.nodes.json'], mochaCounts],
+    ['hostile', process.execPath, [mocha, '--config', '.mocharc.hostile.json'], mochaCounts],
     ['package lint', process.execPath, [path.join(__dirname, 'lint-package.js')], lintCounts],
     ['browser', process.execPath, [mocha, '--config', '.mocharc.browser.json'], mochaCounts],
   ].filter(([name]) => only.length === 0 || only.includes(name));

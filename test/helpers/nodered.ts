@@ -4,6 +4,7 @@
  * `npm run test:nr5`), plus small utilities every node test needs.
  */
 import helper from 'node-red-node-test-helper';
+import type { Node } from 'node-red';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -20,6 +21,17 @@ export function coreNode(rel: string): unknown {
   const file = require.resolve(`@node-red/nodes/${rel}`, { paths: [path.dirname(redPath)] });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a core node file of the Node-RED under test
   return require(file);
+}
+
+/**
+ * The Express of the Node-RED under test (4 for Node-RED 4, 5 for Node-RED 5): the test
+ * helper's own runtime always uses Express 4, so code that knows Express internals is also
+ * run against this one.
+ */
+export function redExpress(): () => import('node:http').RequestListener {
+  const file = require.resolve('express', { paths: [path.dirname(redPath)] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Express of the Node-RED under test
+  return require(file) as () => import('node:http').RequestListener;
 }
 
 /** The repository root (tests run from dist/test/...). */
@@ -52,4 +64,21 @@ export async function until(predicate: () => boolean, what = 'condition', tries 
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One recorded call of a spied node method (the test helper's `call:<method>` events). */
+export interface SpyCall {
+  args: unknown[];
+}
+
+/** Record, from now on, the calls of `node.<method>` (error, warn, status, log, send…). */
+export function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log' | 'send'): SpyCall[] {
+  const list: SpyCall[] = [];
+  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
+  return list;
+}
+
+/** The status texts of recorded `status` calls. */
+export function statusTexts(list: SpyCall[]): string[] {
+  return list.map((c) => String((c.args[0] as { text?: unknown } | undefined)?.text ?? ''));
 }
