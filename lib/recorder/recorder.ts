@@ -39,7 +39,7 @@ export interface RecorderOptions {
   /** Seconds recorded after the (last) alarm. */
   postSeconds: number;
   format?: RecorderFormat;
-  /** The ffmpeg executable for MP4 (resolved by the caller; undefined = none available). */
+  /** The ffmpeg executable for MP4, or a lookup (undefined or a throw with the reason = none available). */
   ffmpeg?: string | (() => Promise<string | undefined>);
   /** Days a clip is kept (0 = forever). Default 7. */
   maxAgeDays?: number;
@@ -193,18 +193,21 @@ export class Recorder extends EventEmitter {
     const want = this.opts.format ?? 'auto';
     if (want === 'avi') return 'avi';
     let ffmpeg: string | undefined;
+    let why = 'no ffmpeg was found';
     try {
       ffmpeg = typeof this.opts.ffmpeg === 'function' ? await this.opts.ffmpeg() : this.opts.ffmpeg;
-    } catch {
-      ffmpeg = undefined;
+    } catch (err) {
+      why = err instanceof Error ? err.message : String(err);
     }
-    if (ffmpeg && (await hasH264(ffmpeg, this.clock))) {
-      this.ffmpegPath = ffmpeg;
-      return 'mp4';
+    if (ffmpeg) {
+      if (await hasH264(ffmpeg, this.clock)) {
+        this.ffmpegPath = ffmpeg;
+        return 'mp4';
+      }
+      why = `${ffmpeg} does not run or has no libx264 encoder`;
     }
-    const why = ffmpeg ? `${ffmpeg} has no libx264 encoder` : 'no ffmpeg was found';
-    this._state.fallback = `${why}: clips are MJPEG-in-AVI`;
-    if (want === 'mp4') this.emit('warn', `format mp4: ${why}; recording MJPEG-in-AVI instead so no clip is lost`);
+    this._state.fallback = why;
+    this.emit('warn', `${want === 'mp4' ? 'format mp4' : 'format auto'}: ${why}; clips are recorded as MJPEG-in-AVI`);
     return 'avi';
   }
 
