@@ -93,6 +93,8 @@ export type AlarmOutcome = 'started' | 'extended' | 'ignored';
 
 interface Clip {
   alarmAt: number;
+  /** When this clip began (the alarm, or the end of the clip it continues). */
+  opened: number;
   extendedBy: number;
   /** Record until this time (ms). */
   until: number;
@@ -131,6 +133,9 @@ export class Recorder extends EventEmitter {
   private pruning?: Promise<void>;
   private folderOk?: Promise<boolean>;
   private warnedShortPre = false;
+  private markStarted!: () => void;
+  /** Settles when start() has checked the folder and chosen the container. */
+  private readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
   private closed = false;
 
   constructor(opts: RecorderOptions) {
@@ -172,8 +177,12 @@ export class Recorder extends EventEmitter {
    * reported through `state`/`error` (an alarm before it settles is recorded once it does).
    */
   start(): Promise<void> {
+    // Leftovers are removed only here, before any clip of this recorder is written.
     this.folderOk = this.store.prepare().then(
-      () => true,
+      () => this.store.removeLeftovers().then(
+        () => true,
+        () => true,
+      ),
       (err: unknown) => {
         this.failFolder(err);
         return false;
@@ -183,6 +192,7 @@ export class Recorder extends EventEmitter {
     const every = this.opts.pruneEveryMs ?? 3_600_000;
     if (every > 0) this.pruneTimer = this.clock.setInterval(() => this.prune(), every);
     return Promise.all([this.folderOk, this.formatReady]).then(([ok, format]) => {
+      this.markStarted();
       if (this.closed) return;
       this.setState(ok ? { phase: this.active ? 'recording' : 'idle', format } : { format });
       if (ok) this.prune();
@@ -240,7 +250,7 @@ export class Recorder extends EventEmitter {
     const clip = this.active;
     if (clip) {
       clip.extendedBy++;
-      const cap = (clip.grid.start ?? clip.alarmAt) + this.maxClipMs;
+      const cap = (clip.grid.start ?? clip.opened) + this.maxClipMs;
       clip.carryUntil = Math.max(clip.carryUntil, until);
       const next = Math.min(cap, Math.max(clip.until, until));
       if (next !== clip.until) {
@@ -253,6 +263,7 @@ export class Recorder extends EventEmitter {
     return 'started';
   }
 
+  /** A clip for the alarm at `alarmAt`, recording until `until`, with the buffered frames from `since`. */
   private begin(alarmAt: number, until: number, since: number): void {
     if (this.ring.byteCapped && !this.warnedShortPre) {
       this.warnedShortPre = true;
@@ -264,6 +275,7 @@ export class Recorder extends EventEmitter {
     const rate = this.ring.rate(this.fallbackRate);
     const clip: Clip = {
       alarmAt,
+      opened: this.clock.now(),
       extendedBy: 0,
       until,
       carryUntil: until,
@@ -274,7 +286,7 @@ export class Recorder extends EventEmitter {
     };
     this.active = clip;
     for (const f of this.ring.since(since)) clip.grid.push(f.jpeg, f.t);
-    const cap = (clip.grid.start ?? alarmAt) + this.maxClipMs;
+    const cap = (clip.grid.start ?? clip.opened) + this.maxClipMs;
     if (clip.until > cap) clip.until = cap;
     clip.setup = this.setup(clip);
     this.schedule(clip);
@@ -295,15 +307,18 @@ export class Recorder extends EventEmitter {
 
   private async setup(clip: Clip): Promise<void> {
     try {
-      const format = await (this.formatReady ?? this.chooseFormat());
-      if (this.folderOk && !(await this.folderOk)) {
-        // Maybe fixed since (a disk mounted, permissions changed): try once more for this clip.
+      await this.started;
+      if (!this.formatReady) throw new Error('the recorder was closed before it started');
+      const format = await this.formatReady;
+      // Unusable at start or at the last clip? Maybe fixed since (a disk mounted, permissions
+      // changed): try again for this clip.
+      if (!(await (this.folderOk as Promise<boolean>))) {
         this.folderOk = this.store.prepare().then(() => true);
         await this.folderOk;
       }
       const name = await this.store.reserve(clip.grid.start ?? clip.alarmAt, this.label, format);
       clip.name = name;
-      if (this._state.phase === 'recording' || this._state.phase === 'idle' || this._state.phase === 'starting') this.setState({ phase: 'recording', clip: name, format });
+      if (this.active === clip && this._state.phase === 'recording') this.setState({ clip: name, format });
       const path = this.store.tempPath(name);
       const rate = clip.grid.rate;
       // A full disk or a dying encoder is reported when it happens, not when the clip ends.
@@ -316,6 +331,7 @@ export class Recorder extends EventEmitter {
       clip.pending = [];
       clip.pendingBytes = 0;
     } catch (err) {
+      this.folderOk = Promise.resolve(false);
       this.lose(clip, err);
     }
   }
@@ -431,6 +447,7 @@ export class Recorder extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.clock.clearInterval(this.pruneTimer);
+    this.markStarted(); // a clip waiting for a start() that never came gives up
     if (this.active) this.end(this.active, this.clock.now());
     let timer: TimerHandle | undefined;
     const grace = new Promise<void>((resolve) => {

@@ -73,14 +73,18 @@ export class ClipFolder implements ClipStore {
   }
 
   /**
-   * Create the folder if needed, prove it takes a file (a real write: permissions alone say
-   * little, e.g. for root or a read-only mount) and remove temporary files a crash left.
+   * Create the folder if needed and prove it takes a file (a real write: permissions alone say
+   * little, e.g. for root or a read-only mount).
    */
   async prepare(): Promise<void> {
     await fs.promises.mkdir(this.folder, { recursive: true });
     const probe = path.join(this.folder, `.vigil-write-test-${process.pid}`);
     await fs.promises.writeFile(probe, 'ok');
     await fs.promises.unlink(probe);
+  }
+
+  /** Remove the temporary files a crash left (at start only: none of this process's is being written). */
+  async removeLeftovers(): Promise<void> {
     for (const name of await fs.promises.readdir(this.folder)) {
       if (isTempName(name)) await fs.promises.unlink(path.join(this.folder, name)).catch(() => undefined);
     }
