@@ -102,6 +102,7 @@ export = function (RED: NodeAPI): void {
     });
     engine.on('alert', (a: Alert) => {
       if (closed) return;
+      if (ownsHandler) hub?.publishAlert(a); // the system's recorder records real alarms
       node.send([null, { topic: a.test ? 'test' : 'alarm', payload: a }]);
     });
     engine.on('persist', (snap: StateSnapshot) => {

@@ -109,6 +109,7 @@ export = function (RED: NodeAPI): void {
             host: listen === 'port' ? host : String(RED.settings.uiHost ?? '0.0.0.0'),
             port: listen === 'port' ? port : Number(RED.settings.uiPort ?? 1880),
             path: server.basePath || undefined,
+            videoSaveDir: hub.clipStore?.folder ?? '',
           })),
         ),
       );
@@ -141,7 +142,7 @@ export = function (RED: NodeAPI): void {
         if (!server.handleRequest(req, res)) next();
       };
       const rel = joinPath('/', config.path || '/vigil');
-      const routes = [rel, `${rel}/`, `${rel}/health`, `${rel}/snapshot`, `${rel}/config`, `${rel}/static/:file`];
+      const routes = [rel, `${rel}/`, `${rel}/health`, `${rel}/snapshot`, `${rel}/config`, `${rel}/static/:file`, `${rel}/clips`, `${rel}/clips/:name`];
       for (const r of routes) {
         RED.httpNode.get(r, handler);
         RED.httpNode.options(r, handler);
