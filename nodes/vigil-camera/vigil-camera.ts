@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
 import { Clock, TimerHandle, systemClock } from '../../lib/common/clock';
+import { RateLimitedWarner } from '../../lib/common/warn';
 import type { SystemHub } from '../../lib/system/hub';
 import type { ConfigError, ConfigSection, FrameInfo } from '../../lib/system/types';
 import { errorMessage, flowClock, numberSetting } from '../util';
@@ -123,8 +124,11 @@ export = function (RED: NodeAPI): void {
       }
       show(s);
     });
+    // A camera (or whatever answers at its URL) can send bad parts without end: rate-limited.
+    const badWarner = new RateLimitedWarner((line) => node.warn(line), { clock });
+    cleanups.push(() => badWarner.dispose());
     camera.on('bad', (reason: string) => {
-      if (!closed) node.warn(RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad }));
+      if (!closed) badWarner.warn('bad frame', RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad }));
     });
     camera.on('frame', (jpeg: Buffer, info: FrameInfo) => {
       if (closed) return;
