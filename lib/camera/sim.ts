@@ -2,7 +2,12 @@
  * A camera simulator: serves a list of JPEG frames, looped, as MJPEG
  * (`multipart/x-mixed-replace`) at `/stream.mjpg` (also `/video.mjpeg`, `/`) and the current
  * frame at `/snapshot.jpg`, with optional Basic/Digest auth. Used by bin/camera-sim, the
- * tests and the demo.
+ * tests, the demo and `bench:cameras`.
+ *
+ * Many stream clients are served at once at little cost: each frame's multipart part is
+ * built once (on first use) and the same Buffer is written to every client. With `phases`
+ * the clients are spread over that many evenly spaced instants of the frame interval, as
+ * independent cameras would be, rather than all receiving their frame at the same moment.
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -20,6 +25,11 @@ export interface CameraSimOptions {
   boundary?: string;
   /** Leave out Content-Length in parts (some cameras do). */
   noContentLength?: boolean;
+  /**
+   * Spread the stream clients over this many instants of each frame interval (default 1: all
+   * at once). Client k gets phase k mod `phases`.
+   */
+  phases?: number;
 }
 
 export interface CameraSim {
@@ -38,27 +48,45 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
   const fps = opts.fps && opts.fps > 0 ? opts.fps : 15;
   const boundary = opts.boundary ?? 'vigilframe';
   const auth = opts.auth && opts.auth !== 'none' ? new ServerAuth({ mode: opts.auth, realm: 'camera-sim', username: opts.username ?? 'admin', password: opts.password ?? 'admin' }) : undefined;
-  const streams = new Set<http.ServerResponse>();
+  const phases = Math.max(1, Math.floor(opts.phases ?? 1));
+  /** Stream clients by phase. */
+  const streams: Array<Set<http.ServerResponse>> = Array.from({ length: phases }, () => new Set());
+  let clientCount = 0;
+  let nextPhase = 0;
   let index = 0;
+  let tick = 0;
   let paused = false;
   const current = (): Buffer => opts.frames[index % opts.frames.length];
 
-  const part = (jpeg: Buffer): Buffer => {
-    const head = `--${boundary}\r\nContent-Type: image/jpeg\r\n${opts.noContentLength ? '' : `Content-Length: ${jpeg.length}\r\n`}\r\n`;
-    return Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from('\r\n', 'latin1')]);
+  // Each frame's part is built once and then shared by every client and every loop of the clip.
+  const parts = new Array<Buffer | undefined>(opts.frames.length);
+  const part = (i: number): Buffer => {
+    const k = i % opts.frames.length;
+    let p = parts[k];
+    if (!p) {
+      const jpeg = opts.frames[k];
+      const head = `--${boundary}\r\nContent-Type: image/jpeg\r\n${opts.noContentLength ? '' : `Content-Length: ${jpeg.length}\r\n`}\r\n`;
+      p = Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from('\r\n', 'latin1')]);
+      parts[k] = p;
+    }
+    return p;
   };
 
+  // One timer for all clients: `phases` sub-ticks per frame interval; the frame advances on phase 0.
   const timer = setInterval(() => {
+    const phase = tick % phases;
+    tick++;
     if (paused) return;
-    index++;
-    if (streams.size === 0) return;
-    const data = part(current());
-    for (const res of streams) {
+    if (phase === 0) index++;
+    const group = streams[phase];
+    if (group.size === 0) return;
+    const data = part(index);
+    for (const res of group) {
       // A slow client skips frames instead of buffering without limit.
       if (res.writableLength > 4 * data.length) continue;
       res.write(data);
     }
-  }, 1000 / fps);
+  }, 1000 / fps / phases);
 
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -91,10 +119,13 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
         res.end();
         return;
       }
-      streams.add(res);
-      res.write(part(current()));
+      const group = streams[nextPhase];
+      nextPhase = (nextPhase + 1) % phases;
+      group.add(res);
+      clientCount++;
+      res.write(part(index));
       const drop = (): void => {
-        streams.delete(res);
+        if (group.delete(res)) clientCount--;
       };
       res.on('close', drop);
       return;
@@ -116,7 +147,7 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
         port,
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
         get clients() {
-          return streams.size;
+          return clientCount;
         },
         pause: (p: boolean) => {
           paused = p;
@@ -124,8 +155,11 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
         close: () =>
           new Promise<void>((r) => {
             clearInterval(timer);
-            for (const res of streams) res.destroy();
-            streams.clear();
+            for (const group of streams) {
+              for (const res of group) res.destroy();
+              group.clear();
+            }
+            clientCount = 0;
             server.close(() => r());
             server.closeAllConnections();
           }),
