@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ServerAuth, ServerAuthMode } from '../halo/digest';
 
 export interface CameraSimOptions {
@@ -72,8 +73,13 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
     return p;
   };
 
-  // One timer for all clients: `phases` sub-ticks per frame interval; the frame advances on phase 0.
-  const timer = setInterval(() => {
+  // One timer for all clients: `phases` sub-ticks per frame interval; the frame advances on
+  // phase 0. Due times are absolute (start + k·interval), so a busy machine delays a frame
+  // but never slows the stream down; more than one frame interval behind, it skips ahead
+  // like a camera's own clock would.
+  const step = 1000 / fps / phases;
+  const t0 = performance.now();
+  const subTick = (): void => {
     const phase = tick % phases;
     tick++;
     if (paused) return;
@@ -86,7 +92,17 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
       if (res.writableLength > 4 * data.length) continue;
       res.write(data);
     }
-  }, 1000 / fps / phases);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      const due = Math.floor((performance.now() - t0) / step);
+      if (due - tick > phases) tick += Math.floor((due - tick - phases) / phases) * phases;
+      while (tick < due) subTick();
+      schedule();
+    }, Math.max(0, t0 + (tick + 1) * step - performance.now()));
+  };
+  schedule();
 
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -136,7 +152,7 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
 
   return new Promise((resolve, reject) => {
     server.once('error', (err) => {
-      clearInterval(timer);
+      clearTimeout(timer);
       reject(err);
     });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
@@ -154,7 +170,7 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
         },
         close: () =>
           new Promise<void>((r) => {
-            clearInterval(timer);
+            clearTimeout(timer);
             for (const group of streams) {
               for (const res of group) res.destroy();
               group.clear();
