@@ -35,6 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import readline from 'node:readline';
+import { DEFAULT_MOTION_SETTINGS } from '../lib/motion/detector';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Math.max(5, Number(process.env.BENCH_SECONDS) || 60);
@@ -150,15 +151,8 @@ function vigilFlow(n: number, url: string): object[] {
         z: 'bench-tab',
         type: 'vigil-motion',
         system: `sys${i}`,
+        ...DEFAULT_MOTION_SETTINGS,
         fps: DETECT_FPS,
-        avgWeighting: 0.5,
-        dilationIterations: 0,
-        fixedLvlThreshold: 5,
-        gaussKsize: 13,
-        pixelThresholdLo: 0,
-        pixelThresholdHi: 10000,
-        resizeWidth: 640,
-        engine: 'auto',
         wires: [[`al${i}`], []],
       },
       { id: `al${i}`, z: 'bench-tab', type: 'vigil-alarm', system: `sys${i}`, startTime: '00:00', endTime: '00:00', timezone: '', alertTimeS: 30, minMovementS: 5, initialAlarmDurationM: 30, alarmHysteresisS: 60, contextStore: '', wires: [[], []] },
