@@ -33,7 +33,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import readline from 'node:readline';
 import { DEFAULT_MOTION_SETTINGS } from '../lib/motion/detector';
 
@@ -62,6 +62,10 @@ interface StepResult {
   missing: number;
   loopP50Ms?: number;
   loopP99Ms?: number;
+  /** Vigil: event-loop utilisation (share of the window the main thread was busy) and GC pauses. */
+  elu?: number;
+  gcMs?: number;
+  gcMaxMs?: number;
   /** CPU over the window, % of one core. */
   cpuPct: number;
   /** Memory at the end: RSS (Vigil, one process) or summed PSS (Python). */
@@ -166,6 +170,9 @@ interface VigilReport {
   loopP50Ms: number;
   loopP99Ms: number;
   loopMaxMs: number;
+  elu: number;
+  gcMs: number;
+  gcMaxMs: number;
   cpuPct: number;
   rssMb: number;
   engine: string;
@@ -225,6 +232,17 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
     });
   }
   const eld = monitorEventLoopDelay({ resolution: 5 });
+  let gcMs = 0;
+  let gcMaxMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    if (!measuring) return;
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      gcMaxMs = Math.max(gcMaxMs, e.duration);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const elu0 = performance.eventLoopUtilization();
   const cpu0 = process.cpuUsage();
   windowStart = performance.now();
   measuring = true;
@@ -234,6 +252,8 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
   measuring = false;
   const end = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0).utilization;
+  gc.disconnect();
   // A camera whose last detection second is more than 1.2 s before the end is late too.
   for (let i = 0; i < n; i++) if (end - (lastSecond[i] || windowStart) > MAX_GAP_S * 1000) counts[i].late++;
   const report: VigilReport = {
@@ -241,6 +261,9 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
     loopP50Ms: Math.max(0, eld.percentile(50) / 1e6 - 5),
     loopP99Ms: Math.max(0, eld.percentile(99) / 1e6 - 5),
     loopMaxMs: Math.max(0, eld.max / 1e6 - 5),
+    elu,
+    gcMs,
+    gcMaxMs,
     cpuPct: ((cpu.user + cpu.system) / 1000 / (end - windowStart)) * 100,
     rssMb: process.memoryUsage().rss / 1048576,
     engine: [...engines].join('+') || '?',
@@ -270,7 +293,7 @@ async function vigilStep(n: number, url: string): Promise<StepResult> {
   });
   if (!report) throw new Error(`the Vigil run with ${n} cameras reported nothing`);
   const expected = Math.floor(SECONDS * 1) - 1;
-  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, cpuPct: report.cpuPct, memMb: report.rssMb, engine: report.engine };
+  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: report.engine };
   return { ...base, ...verdict(base) };
 }
 
@@ -418,7 +441,7 @@ async function pythonStep(n: number, url: string, script: string): Promise<StepR
 
 function row(r: StepResult): string {
   const loop = r.loopP99Ms !== undefined ? `${r.loopP50Ms!.toFixed(1).padStart(5)} / ${r.loopP99Ms.toFixed(1).padStart(5)}` : '      -      ';
-  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}`;
+  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
 }
 
 const HEADER = '  side      N  fps min / avg   late missing  loop p50/p99 ms   CPU   CPU/cam  mem MB  keeps up';
