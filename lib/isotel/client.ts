@@ -368,7 +368,8 @@ export class IsotelClient extends EventEmitter<Events> {
       // The hot path: parse the data only when someone subscribed to this URI.
       this.counters.signals++;
       // The subscription's own URI string: f.uri is a slice of a whole socket chunk.
-      const sub = this.subs.get(f.uri);
+      // (its `uri` is its own string, not a slice of the socket chunk like f.uri)
+      const sub = this.subs.byUri.get(f.uri);
       if (sub === undefined) return;
       const { body, malformed, reason } = parseBody(f.text);
       if (malformed) this.emit('warning', `SIGNAL ${sub.uri}: malformed JSON data, passed on as text (${reason})`, 'malformed');

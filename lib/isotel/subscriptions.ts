@@ -24,7 +24,13 @@ export interface Subscription {
   options?: ConnectOptions;
   /** Each owner with the options it asked for. */
   owners: Map<string, { owner: SubscriptionOwner; options?: ConnectOptions }>;
+  /** The owners that take SIGNALs (kept with `owners`: the hot path walks a plain array). */
+  listeners: SubscriptionOwner[];
   status: SubscriptionStatus;
+}
+
+function withListeners(s: Subscription): void {
+  s.listeners = [...s.owners.values()].map((o) => o.owner).filter((o) => o.onSignal !== undefined);
 }
 
 /** The effect of CONNECT options: ms between SIGNALs (0 = every update) and whether they carry data. */
@@ -62,6 +68,8 @@ export interface SubscriptionsOptions {
 
 export class Subscriptions {
   private readonly subs = new Map<string, Subscription>();
+  /** The subscriptions by URI, read-only (the SIGNAL hot path looks a URI up here directly). */
+  readonly byUri: ReadonlyMap<string, Readonly<Subscription>> = this.subs;
 
   constructor(private readonly opts: SubscriptionsOptions) {}
 
@@ -77,11 +85,6 @@ export class Subscriptions {
     return this.subs.has(uri);
   }
 
-  /** The subscription of `uri`, if any (its `uri` is its own string, not a slice of a socket chunk). */
-  get(uri: string): Readonly<Subscription> | undefined {
-    return this.subs.get(uri);
-  }
-
   statuses(): Map<string, SubscriptionStatus> {
     return new Map([...this.subs].map(([uri, s]) => [uri, s.status]));
   }
@@ -91,12 +94,15 @@ export class Subscriptions {
     const u = normalizeUri(uri);
     const existing = this.subs.get(u);
     if (!existing) {
-      this.subs.set(u, { uri: u, options, owners: new Map([[owner.id, { owner, options }]]), status: 'pending' });
+      const s: Subscription = { uri: u, options, owners: new Map([[owner.id, { owner, options }]]), listeners: [], status: 'pending' };
+      withListeners(s);
+      this.subs.set(u, s);
       this.opts.send(encode.connect(u, options));
       this.opts.changed();
       return;
     }
     existing.owners.set(owner.id, { owner, options });
+    withListeners(existing);
     const wanted = new Set([...existing.owners.values()].map((o) => JSON.stringify(effect(o.options))));
     if (this.remerge(existing) && wanted.size > 1) {
       this.opts.warn(
@@ -111,6 +117,7 @@ export class Subscriptions {
     const u = normalizeUri(uri);
     const s = this.subs.get(u);
     if (!s || !s.owners.delete(ownerId)) return;
+    withListeners(s);
     if (s.owners.size > 0) {
       this.remerge(s);
       return;
@@ -153,10 +160,10 @@ export class Subscriptions {
 
   /** Dispatch a SIGNAL's data to the owners of subscription `s` (the hot path: no closure per owner). */
   signal(s: Readonly<Subscription>, data: Body): void {
-    for (const { owner } of s.owners.values()) {
-      if (!owner.onSignal) continue;
+    const list = s.listeners;
+    for (let i = 0; i < list.length; i++) {
       try {
-        owner.onSignal(s.uri, data);
+        list[i].onSignal?.(s.uri, data);
       } catch (err) {
         this.failed(err);
       }
