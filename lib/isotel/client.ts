@@ -73,7 +73,7 @@ export interface IsotelClientOptions {
   /** Answer `{"action":"status"}` here (default true); false hands it to the flow. */
   answerStatus?: boolean;
   /**
-   * Most requests the flow may owe answers for at once (default 1000); a request beyond it is
+   * Most requests the flow may owe answers for at once (default 256); a request beyond it is
    * answered `HREPLY 503` at once instead of flooding the flow.
    */
   maxPendingRequests?: number;
@@ -111,8 +111,8 @@ export class IsotelClient extends EventEmitter<Events> {
   private readonly queue: OutboundQueue;
   /** One per connection: nothing of an older connection's stream (an unfinished or oversize message) carries over. */
   private decoder: IsotelDecoder;
-  /** The current connection's chunks are decoded in slices ({@link feed}). */
-  private costly = false;
+  /** The current connection's chunks are decoded in slices ({@link feed}); a new one starts so until a chunk proves cheap. */
+  private costly = true;
   private readonly counters = { requests: 0, timeouts: 0, signals: 0, notifies: 0, dropped: 0 };
   private readonly startedAt: number;
 
@@ -130,7 +130,7 @@ export class IsotelClient extends EventEmitter<Events> {
       stallTimeoutMs: opts.stallTimeoutMs ?? 30000,
       idleTimeoutMs: opts.idleTimeoutMs ?? 0,
       answerStatus: opts.answerStatus ?? true,
-      maxPendingRequests: Math.max(1, opts.maxPendingRequests ?? 1000),
+      maxPendingRequests: Math.max(1, opts.maxPendingRequests ?? 256),
       maxMessageBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES,
     };
     const clock = (this.clock = opts.clock ?? systemClock);
@@ -162,7 +162,7 @@ export class IsotelClient extends EventEmitter<Events> {
       {
         up: (sock) => {
           this.decoder = this.newDecoder();
-          this.costly = false;
+          this.costly = true;
           this.replies.open();
           this.queue.forgetConnections();
           sock.write(encode.ident(this.opts.ident));
@@ -188,7 +188,7 @@ export class IsotelClient extends EventEmitter<Events> {
    * each one a message into the flow) has its chunks decoded in slices, and when one turn has
    * taken the budget the socket is paused and the rest waits for the next turn — so a flood
    * cannot stall Node-RED chunk after chunk. Cheap traffic is decoded a chunk at a time (one
-   * look at the clock per chunk), and a connection turns cheap again after a cheap chunk.
+   * look at the clock per chunk) once a chunk proved cheap; a new connection starts sliced.
    */
   private feed(chunk: Buffer, sock: Socket): void {
     const decoder = this.decoder;
