@@ -4,6 +4,7 @@
  * may carry them (the reference UI sends the whole document back) and they are checked
  * for type, but the listening socket stays where the node's settings put it.
  */
+import { missing, notInt, notStr } from '../system/commands';
 import type { ConfigError, ConfigSection, SectionMember } from '../system/types';
 
 export interface ServerSectionInfo {
@@ -14,10 +15,10 @@ export interface ServerSectionInfo {
 }
 
 function intError(key: string, v: unknown): ConfigError | undefined {
-  if (v === undefined) return { loc: ['server', key], msg: 'field required', type: 'value_error.missing' };
+  if (v === undefined) return missing(['server', key]);
   if (typeof v === 'number' && Number.isInteger(v)) return undefined;
   if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) return undefined;
-  return { loc: ['server', key], msg: 'value is not a valid integer', type: 'type_error.integer' };
+  return notInt(['server', key]);
 }
 
 export function serverSection(info: () => ServerSectionInfo): SectionMember {
@@ -34,7 +35,7 @@ export function serverSection(info: () => ServerSectionInfo): SectionMember {
     validate(proposed: ConfigSection): ConfigError[] {
       const errors: ConfigError[] = [];
       if (proposed.host_name !== undefined && typeof proposed.host_name !== 'string') {
-        errors.push({ loc: ['server', 'host_name'], msg: 'str type expected', type: 'type_error.str' });
+        errors.push(notStr(['server', 'host_name']));
       }
       for (const key of ['websocket_port', 'webserver_port']) {
         if (proposed[key] === undefined) continue;
