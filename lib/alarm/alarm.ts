@@ -1,5 +1,5 @@
 /**
- * The alarm engine: the sustained-motion rule (§3), the schedule (§4) and the state machine
+ * The alarm engine (§ = docs/camera-alarm.md): the sustained-motion rule (§3), the schedule (§4) and the state machine
  * (§5) joined, with the 1 Hz status, alerts (§6.2) and commands. Framework-free; the
  * `vigil-alarm` node is a thin adapter around it.
  *

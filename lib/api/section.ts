@@ -1,5 +1,5 @@
 /**
- * The API's own configuration section, `server` (camera-alarm.md §1.2), as a hub member.
+ * The API's own configuration section, `server` (docs/camera-alarm.md §1.2), as a hub member.
  * As in the reference, host and port do not change while running: a `config_update`
  * may carry them (the reference UI sends the whole document back) and they are checked
  * for type, but the listening socket stays where the node's settings put it.
