@@ -10,6 +10,7 @@
  *  - HTTP `/health`, `/snapshot`, `/config` with the reference's codes, bodies and headers
  *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its script, style and
  *    images (public: a `<script src>` cannot carry the token; HTML only through `/`)
+ *  - HTTP `/clips`, `/clips/<name>` the system's alarm clips (clips.ts), when it has a recorder
  *
  * It either owns an HTTP server (`listen`) or is mounted on someone else's
  * (`handleRequest` / `handleUpgrade`, e.g. Node-RED's `RED.server` + `RED.httpNode`).
@@ -27,6 +28,7 @@ import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
+import { serveClips } from './clips';
 import { parseEnvelope, type ParsedCommand } from './envelope';
 import { ProcessMetrics, type MetricsSource } from './metrics';
 import type { AlarmStatus, ApiHub, CommandReply, DetectorMetrics, FrameInfo } from './types';
@@ -272,7 +274,8 @@ export class ApiServer extends EventEmitter {
     const r = this.relative((req as { originalUrl?: string }).originalUrl ?? req.url);
     if (!r) return false;
     const { rel, query } = r;
-    const known = rel === '/' || rel === '/health' || rel === '/snapshot' || rel === '/config' || rel.startsWith('/static/');
+    const clips = rel === '/clips' || rel.startsWith('/clips/');
+    const known = rel === '/' || rel === '/health' || rel === '/snapshot' || rel === '/config' || rel.startsWith('/static/') || clips;
     if (!known) return false;
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
@@ -302,6 +305,10 @@ export class ApiServer extends EventEmitter {
         'Access-Control-Allow-Origin': '*',
       });
       res.end(body);
+      return true;
+    }
+    if (clips) {
+      void serveClips(this.hub.clipStore, req, res, rel);
       return true;
     }
     const send = (status: number, headers: http.OutgoingHttpHeaders, body: Buffer): void => {

@@ -25,7 +25,9 @@ import { COMMANDS, isPlainObject, notDict, missing, validateData, valueError } f
 import { SECRET_MASK, maskSection, unmaskSection } from './secrets';
 import {
   AlarmStatus,
+  AlertEvent,
   AlerterMember,
+  ClipStore,
   CommandHandler,
   CommandName,
   CommandReply,
@@ -106,6 +108,7 @@ export class SystemHub extends EventEmitter {
   private _status?: AlarmStatus;
   private _metrics?: DetectorMetrics;
   private _frame?: { jpeg: Buffer; info: FrameInfo };
+  private _clipStore?: ClipStore;
 
   constructor(opts: SystemHubOptions = {}) {
     super();
@@ -402,6 +405,26 @@ export class SystemHub extends EventEmitter {
 
   get frame(): { jpeg: Buffer; info: FrameInfo } | undefined {
     return this._frame;
+  }
+
+  /** The alarm's alerts (real and test) for members that act on them, e.g. the recorder. */
+  publishAlert(a: AlertEvent): void {
+    this.emit('alert', a);
+  }
+
+  // ---------------------------------------------------------------- clips
+
+  /** The recorder's clip folder, served by the API (one per system); returns the unregister function. */
+  registerClipStore(store: ClipStore): () => void {
+    if (this._clipStore) throw new Error('vigil-system: this system already has a recorder (one per system)');
+    this._clipStore = store;
+    return () => {
+      if (this._clipStore === store) this._clipStore = undefined;
+    };
+  }
+
+  get clipStore(): ClipStore | undefined {
+    return this._clipStore;
   }
 
   // ---------------------------------------------------------------- alerters

@@ -104,6 +104,36 @@ export interface AlerterMember {
   setEnabled(enabled: boolean): void;
 }
 
+/** A finished alarm clip as `GET /clips` lists it. Times are ms since the epoch. */
+export interface ClipEntry {
+  name: string;
+  start: number;
+  end: number;
+  bytes: number;
+  durationS: number;
+}
+
+/** A clip file the API may serve: found by its exact name inside the store's folder. */
+export interface ClipFile {
+  path: string;
+  bytes: number;
+  /** Content type (`video/mp4`, `video/x-msvideo`). */
+  type: string;
+}
+
+/**
+ * The recorder's clip folder as the API sees it (a `vigil-recorder` registers one with its
+ * system hub; the API asks the hub). The store, not the API, decides what a name may open.
+ */
+export interface ClipStore {
+  /** The folder clips are written to (`server.video_save_dir`). */
+  readonly folder: string;
+  /** Finished clips, newest first. */
+  list(): Promise<ClipEntry[]>;
+  /** The finished clip of exactly this name, or undefined (not a clip name, no such clip, not a plain file). */
+  file(name: string): Promise<ClipFile | undefined>;
+}
+
 /**
  * Events a hub emits (node adapters subscribe with `on`):
  * - "status"  (AlarmStatus)           from the alarm, every second and on change
@@ -113,5 +143,13 @@ export interface AlerterMember {
  * - "shutdown" (ShutdownInfo)         the API's shutdown (source "command") or a local stop: camera and detector stop
  * - "start" ()                        the system starts again after a shutdown: one of its nodes was
  *                                      deployed (a member registered) or its camera got a "start" message
+ * - "alert"  (AlertEvent)             from the alarm, every alert it sends (a real alarm or a test)
  */
-export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start';
+export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start' | 'alert';
+
+/** An alert the system's alarm sent (its output 2, camera-alarm.md §6): a real alarm or a test. */
+export interface AlertEvent {
+  message: string;
+  test: boolean;
+  excluded: string[];
+}

@@ -83,12 +83,14 @@ export = function (RED: NodeAPI): void {
       if (ownsHandler) hub?.publishStatus(st); // a second alarm, refused by the system, stays out of its status
       this.send([{ topic: 'status', payload: st }, null]);
     });
-    s.listen(engine, 'alert', (a: Alert) => this.send([null, { topic: a.test ? 'test' : 'alarm', payload: a }]));
+    s.listen(engine, 'alert', (a: Alert) => {
+      if (ownsHandler) hub?.publishAlert(a); // the system's recorder records real alarms
+      this.send([null, { topic: a.test ? 'test' : 'alarm', payload: a }]);
+    });
     s.listen(engine, 'persist', (snap: StateSnapshot) => slot.save(snap, (err) => this.warn(RED._('vigil-alarm.errors.persist', { error: errorMessage(err) }))));
     s.listen(engine, 'reenable', () => {
       if (!hub || !ownsHandler) return;
-      // Only alerters disabled at run time (a config_update, e.g. the reference UI's toggle);
-      // one unticked in its node's settings stays off.
+      // Only alerters disabled at run time (a config_update); one unticked in the editor stays off.
       for (const a of hub.runtimeDisabledAlerters()) {
         a.setEnabled(true);
         this.log(RED._('vigil-alarm.log.reenabled', { name: a.name }));

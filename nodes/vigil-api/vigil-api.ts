@@ -78,6 +78,7 @@ export = function (RED: NodeAPI): void {
             host: listen === 'port' ? host : String(RED.settings.uiHost ?? '0.0.0.0'),
             port: listen === 'port' ? port : Number(RED.settings.uiPort ?? 1880),
             path: server.basePath || undefined,
+            videoSaveDir: hub.clipStore?.folder ?? '',
           })),
         ),
       );
@@ -106,7 +107,7 @@ export = function (RED: NodeAPI): void {
     s.defer(() => mounted.delete(basePath));
     s.listen(RED.server, 'upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => server.handleUpgrade(req, socket, head));
     const rel = joinPath('/', config.path || '/vigil');
-    const routes = [rel, `${rel}/`, `${rel}/health`, `${rel}/snapshot`, `${rel}/config`, `${rel}/static/:file`];
+    const routes = [rel, `${rel}/`, `${rel}/health`, `${rel}/snapshot`, `${rel}/config`, `${rel}/static/:file`, `${rel}/clips`, `${rel}/clips/:name`];
     const handler = (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: () => void): void => {
       if (!server.handleRequest(req, res)) next();
     };
