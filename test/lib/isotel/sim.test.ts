@@ -73,6 +73,14 @@ describe('isotel-sim (lib)', () => {
     b.sock.destroy();
   });
 
+  it('a message it cannot handle (CONNECT / has no URI to acknowledge) is logged, the connection goes on', async () => {
+    const a = await service(sim.port, 'a');
+    a.sock.write('CONNECT /\n\n' + encode.connect('/me/device0/ec/E'));
+    await until(() => a.got.length === 1, 'the next CONNECT acknowledged');
+    assert.deepEqual(a.got[0], { kind: 'connect', uri: '/me/device0/ec/E', body: { status: 'OK' } });
+    a.sock.destroy();
+  });
+
   it('refuses unknown parameters and honours DISCONNECT <uri>', async () => {
     const a = await service(sim.port, 'a');
     a.sock.write(encode.connect('/me/nope/x') + encode.connect('/me/device0/ec/E'));
