@@ -4,7 +4,7 @@
  * Run `camera-sim --help` for the options.
  */
 import fs from 'node:fs';
-import { splitJpegs } from '../lib/camera/jpeg';
+import { splitJpegs } from '../lib/common/jpeg';
 import { MjpegParser } from '../lib/camera/mjpeg';
 import { startCameraSim } from '../lib/camera/sim';
 import { CLIP_KINDS, ClipKind, generateClip } from '../lib/camera/testclips';

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { Backoff } from '../common/backoff';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
 import { FrameInfo } from '../system/types';
-import { jpegSize } from './jpeg';
+import { jpegSize } from '../common/jpeg';
 import { RateGate } from '../common/rate';
 import { FfmpegSource, FileSource, FrameSource, MjpegHttpSource, SnapshotSource } from './sources';
 

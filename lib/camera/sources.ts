@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
 import { DigestSession } from '../common/digest';
 import { CameraAuth, GetHandle, httpGet } from './http';
-import { isJpeg, splitJpegs } from './jpeg';
+import { isJpeg, splitJpegs } from '../common/jpeg';
 import { MjpegParser, boundaryFromContentType } from './mjpeg';
 
 export interface FrameSource extends EventEmitter {
