@@ -5,24 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import type { Node, NodeMessage } from 'node-red';
+import type { NodeMessage } from 'node-red';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
-import { freePort, helper, nodeModule, repoRoot, until } from '../../helpers/nodered';
+import { calls, freePort, helper, nodeModule, repoRoot, type SpyCall, until } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
 
 type Flow = Array<Record<string, unknown>>;
-
-interface SpyCall {
-  args: unknown[];
-}
-
-/** Record the calls of a spied node method (`call:<method>` events of the test helper). */
-function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log'): SpyCall[] {
-  const list: SpyCall[] = [];
-  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
-  return list;
-}
 
 function texts(list: SpyCall[]): string[] {
   return list.map((c) => String((c.args[0] as { text?: unknown })?.text ?? ''));
