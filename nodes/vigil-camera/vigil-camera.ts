@@ -7,6 +7,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
 import { cameraSection } from '../../lib/camera/section';
+import type { FoundBinary } from '../../lib/common/ffmpeg';
+import { RateLimitedWarner } from '../../lib/common/warn';
 import type { FrameInfo } from '../../lib/system/types';
 import { type Done, errorMessage, readNumber, scope, type Send, systemHub } from '../kit';
 
@@ -64,8 +66,11 @@ export = function (RED: NodeAPI): void {
 
     // ---- status: state changes at once, the frame rate refreshed once a second while streaming
     let [framesAtTick, fps] = [0, 0];
+    // Which ffmpeg runs (its setting, the system's, or the npm-shipped one): in the connecting
+    // status, and logged whenever it changes.
+    let [ffmpegUsed, ffmpegSource] = ['', ''];
     const look = (st: CameraState): NodeStatus => {
-      if (st.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: 'vigil-camera.status.connecting' };
+      if (st.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: ffmpegUsed ? RED._('vigil-camera.status.connectingFfmpeg', { source: ffmpegSource }) : 'vigil-camera.status.connecting' };
       if (st.state === 'streaming') return { fill: 'green', shape: 'dot', text: RED._('vigil-camera.status.streaming', { fps: fps.toFixed(fps < 10 ? 1 : 0), frames: st.frames }) };
       if (st.state === 'waiting') return { fill: 'red', shape: 'ring', text: RED._('vigil-camera.status.retrying', { s: Math.round((st.retryInMs ?? 0) / 1000) }) };
       if (st.state === 'stalled') return { fill: 'yellow', shape: 'dot', text: 'vigil-camera.status.stalled' };
@@ -101,7 +106,16 @@ export = function (RED: NodeAPI): void {
       }
       show(st);
     });
-    s.listen(camera, 'bad', (reason: string) => this.warn(RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
+    s.listen(camera, 'ffmpeg', (b: FoundBinary) => {
+      if (b.describe === ffmpegUsed) return;
+      [ffmpegUsed, ffmpegSource] = [b.describe, b.source];
+      this.log(RED._('vigil-camera.log.ffmpeg', { ffmpeg: b.describe }));
+      show(camera.state);
+    });
+    // A camera (or whatever answers at its URL) can send bad parts without end: rate-limited.
+    const badWarner = new RateLimitedWarner((line) => this.warn(line), { clock: s.clock });
+    s.defer(() => badWarner.dispose());
+    s.listen(camera, 'bad', (reason: string) => badWarner.warn('bad frame', RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
     s.listen(camera, 'frame', (jpeg: Buffer, info: FrameInfo) => {
       if (lastError) this.log(RED._('vigil-camera.log.recovered'));
       [lastError, lastErrorLevel, failures] = ['', '', 0];
@@ -126,7 +140,7 @@ export = function (RED: NodeAPI): void {
         else if (!canStart()) camera.stop();
       };
       try {
-        s.defer(hub.register(cameraSection(() => settings.url, setUrl)));
+        s.defer(hub.register(cameraSection(() => settings.url, setUrl, { source: settings.source, heldSecrets: Boolean(settings.username || settings.password) })));
       } catch (err) {
         this.error(errorMessage(err));
       }

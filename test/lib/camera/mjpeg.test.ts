@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { jpegEnd, jpegSize, splitJpegs } from '../../../lib/common/jpeg';
+import { jpegEnd, jpegSize, splitJpegs } from '../../../lib/camera/jpeg';
 import { MjpegParser, boundaryFromContentType } from '../../../lib/camera/mjpeg';
 import { startCameraSim } from '../../../lib/camera/sim';
 import { clip } from '../../helpers/clips';

@@ -5,15 +5,17 @@
  * the system's shutdown: what a "start" message and a deploy do afterwards.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
 import { FakeClock } from '../../../lib/common/clock';
+import { findFfmpeg } from '../../../lib/common/ffmpeg';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
-import { clip, tempDir } from '../../helpers/clips';
+import { clip, tempDir, videoFile } from '../../helpers/clips';
 import { helper, nodeModule, settle, until, untilClock } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
@@ -30,17 +32,8 @@ function collect(id: string): FrameMsg[] {
 }
 
 type Spy = { called: boolean; args: unknown[][] };
-const spy = (n: Node, method: 'error' | 'warn' | 'status'): Spy => (n as unknown as Record<string, Spy>)[method];
+const spy = (n: Node, method: 'error' | 'warn' | 'status' | 'log'): Spy => (n as unknown as Record<string, Spy>)[method];
 const lastStatus = (n: Node): string => String((spy(n, 'status').args.at(-1)?.[0] as { text?: string } | undefined)?.text);
-
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Processes whose command line mentions `needle` (Linux /proc). */
 function processesWith(needle: string): number[] {
@@ -141,6 +134,40 @@ describe('vigil-camera node', function () {
     }
   });
 
+  it('a flood of bad MJPEG parts is warned rate-limited: five lines, then one summary per minute (FakeClock)', async () => {
+    const BAD = 2000;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=b' });
+      const junk = Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nnot a jpeg\r\n');
+      res.write(Buffer.concat(Array.from({ length: BAD }, () => junk)));
+      res.write(Buffer.concat([Buffer.from('--b\r\nContent-Type: image/jpeg\r\n\r\n'), frames[0], Buffer.from('\r\n--b\r\n')]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const flow = [
+        { id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `http://127.0.0.1:${port}/`, fps: 0, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await helper.load([cameraModule], flow);
+      const got = collect('out');
+      await until(() => got.length >= 1, 'the good frame after the bad parts');
+      const cam = helper.getNode('cam');
+      const warned = (): string[] => spy(cam, 'warn').args.map((a) => String(a[0]));
+      assert.equal(warned().filter((w) => /badFrame/.test(w)).length, 5, warned().slice(0, 8).join(' | '));
+      clock.advance(60_000);
+      const summaries = warned().filter((w) => /more warning/.test(w));
+      assert.equal(summaries.length, 1);
+      assert.match(summaries[0], new RegExp(`^${BAD - 5} more`));
+    } finally {
+      helper.settings({});
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('polls a snapshot URL at the frame rate', async () => {
     sim = await startCameraSim({ frames, fps: 30 });
     const flow = [
@@ -184,33 +211,42 @@ describe('vigil-camera node', function () {
     }
   });
 
-  it('runs ffmpeg on a generated video file and kills it on close', async function () {
-    if (!hasFfmpeg()) {
-      console.log('      (ffmpeg not installed: skipped; apt-get install ffmpeg)');
-      this.skip();
-    }
-    const t = tempDir('vigil-ffmpeg-node-');
-    try {
-      const raw = path.join(t.dir, 'clip.mjpeg');
-      fs.writeFileSync(raw, Buffer.concat(await clip('moving')));
-      const video = path.join(t.dir, 'moving.avi');
-      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-framerate', '15', '-i', raw, '-c:v', 'mpeg4', '-q:v', '3', video]);
-      const flow = [
-        { id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: video, fps: 0, wires: [['out']] },
-        { id: 'out', type: 'helper' },
-      ];
-      await helper.load([cameraModule], flow);
-      const got = collect('out');
-      await until(() => got.length >= 5, 'frames from ffmpeg', 1000);
-      assert.ok(got.every((m) => m.payload[0] === 0xff && m.payload[1] === 0xd8 && m.frame.width === 640 && m.frame.height === 480));
-      assert.equal(processesWith(video).length, 1, 'one ffmpeg running');
-      await helper.unload();
-      // close waits for ffmpeg to exit, so a redeploy never overlaps two of them
-      assert.deepEqual(processesWith(video), [], 'ffmpeg gone when close is done');
-    } finally {
-      t.cleanup();
-    }
-  });
+  // Once with the lookup as a user gets it (the system ffmpeg when there is one), once forcing
+  // the ffmpeg shipped in the npm package @ffmpeg-installer/ffmpeg (what a machine without
+  // ffmpeg runs). The video is generated with the same lookup.
+  for (const force of [undefined, 'bundled'] as const) {
+    it(`runs ${force ?? 'the looked-up'} ffmpeg on a generated video file, says which, and kills it on close`, async function () {
+      const saved = process.env.VIGIL_FFMPEG;
+      if (force) process.env.VIGIL_FFMPEG = force;
+      const expected = findFfmpeg();
+      const t = tempDir('vigil-ffmpeg-node-');
+      try {
+        const video = videoFile(t.dir, await clip('moving'), 'moving.avi');
+        const flow = [
+          { id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: video, fps: 0, wires: [['out']] },
+          { id: 'out', type: 'helper' },
+        ];
+        await helper.load([cameraModule], flow);
+        const cam = helper.getNode('cam');
+        const got = collect('out');
+        await until(() => got.length >= 5, 'frames from ffmpeg', 1000);
+        assert.ok(got.every((m) => m.payload[0] === 0xff && m.payload[1] === 0xd8 && m.frame.width === 640 && m.frame.height === 480));
+        const pids = processesWith(video);
+        assert.equal(pids.length, 1, 'one ffmpeg running');
+        assert.equal(fs.readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').split('\0')[0], expected.path, `runs ${expected.describe}`);
+        if (force) assert.equal(expected.source, 'bundled');
+        assert.ok(spy(cam, 'log').args.some((x) => /vigil-camera.log.ffmpeg/.test(String(x[0]))), 'the log says which ffmpeg');
+        assert.ok(spy(cam, 'status').args.some((x) => /vigil-camera.status.connectingFfmpeg/.test(String((x[0] as { text?: string }).text))), 'the status says which ffmpeg');
+        await helper.unload();
+        // close waits for ffmpeg to exit, so a redeploy never overlaps two of them
+        assert.deepEqual(processesWith(video), [], 'ffmpeg gone when close is done');
+      } finally {
+        if (saved === undefined) delete process.env.VIGIL_FFMPEG;
+        else process.env.VIGIL_FFMPEG = saved;
+        t.cleanup();
+      }
+    });
+  }
 
   it('ffmpeg missing: the error names apt-get install ffmpeg', async () => {
     const flow = [{ id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://127.0.0.1:1/none', ffmpegPath: '/nonexistent/ffmpeg', wires: [[]] }];
@@ -288,7 +324,7 @@ describe('vigil-camera node', function () {
     // A URL with credentials is served masked, and the mask sent back keeps it.
     const secret = `http://viewer:pw@127.0.0.1:${sim.port}/stream.mjpg`;
     assert.deepEqual(hub.applyConfig({ ...hub.getConfig(), camera: { url: secret } }), []);
-    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: '********' });
+    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: `http://viewer:********@127.0.0.1:${sim.port}/stream.mjpg` });
     assert.deepEqual(hub.applyConfig(hub.getConfig({ maskSecrets: true })), []);
     assert.deepEqual(hub.getConfig().camera, { url: secret });
   });
