@@ -5,7 +5,7 @@
 import readline from 'node:readline';
 import { CliError, portValue, runCli, secondsValue, stopOnSignals } from '../lib/common/cli';
 import { RECOMMENDED_TEMPLATES } from '../lib/halo/decode';
-import type { DigestAlgorithm, ServerAuthMode } from '../lib/halo/digest';
+import type { DigestAlgorithm, ServerAuthMode } from '../lib/common/digest';
 import { HaloSim, PARTNER_TEMPLATES, parseTarget, type PushShape, type PushTarget } from '../lib/halo/sim';
 
 const HELP = `halo-sim — a HALO IOT Smart Sensor simulator

@@ -20,7 +20,7 @@ import {
   type EventReading,
 } from './aggregates';
 import { RECOMMENDED_TEMPLATES } from './decode';
-import { ServerAuth, type DigestAlgorithm, type ServerAuthMode } from './digest';
+import { ServerAuth, type DigestAlgorithm, type ServerAuthMode } from '../common/digest';
 import { parseHttpString } from './httpstring';
 import { SIM_CERT, SIM_KEY } from './simcert';
 import { expandTemplate, parseTemplate, type TemplatePart } from './template';
