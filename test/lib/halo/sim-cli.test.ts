@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
@@ -35,6 +36,30 @@ describe('halo-sim CLI and editor strings', () => {
     server.close();
     const msg = JSON.parse(got.join('').trim()) as Record<string, string>;
     assert.deepEqual([msg.type, msg.name, msg.event, msg.value], ['set', 'Cli', 'Vape', '9']);
+  });
+
+  it('--shape nested --push-auth key:secret pushes the partner shape with HTTP Basic credentials', async () => {
+    const got: Array<{ auth?: string; body: string }> = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push({ auth: req.headers.authorization, body });
+        res.end('OK');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await run(['--to', `http://127.0.0.1:${port}/halo`, '--name', 'Cli', '--shape', 'nested', '--push-auth', 'key-1:se:cret', '--send', 'set:Vape', '--once', '--quiet']);
+    server.close();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].auth, `Basic ${Buffer.from('key-1:se:cret').toString('base64')}`);
+    const msg = JSON.parse(got[0].body) as { data: { event: { id: string }; device: { name: string }; status: string } };
+    assert.deepEqual([msg.data.event.id, msg.data.device.name, msg.data.status], ['Vape', 'Cli', 'Set']);
+    const bad = await run(['--shape', 'round']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--shape must be recommended, flat or nested/);
   });
 
   it('the halo-in editor offers exactly the recommended strings of the library', () => {
