@@ -185,8 +185,7 @@ function readBody(
     timer = o.clock.setTimeout(() => {
       if (done) return;
       input.httpSlow(peer, o.clock.now() - started, size);
-      stop(408);
-      req.destroy();
+      stop(408); // with Connection: close, Node-RED's server closes the socket once the answer is out
     }, o.deadlineMs);
   }
   req.on('data', (c: Buffer) => {

@@ -261,6 +261,34 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
     await aliveAndClean(r, () => tcpSend(port, `${GOOD}\n`), port);
   });
 
+  it('item 8, HTTP: request bodies trickled past the deadline are answered 408 and their connections closed', async () => {
+    const r = await load({ transport: 'http', path: '/halo', messageTimeout: 30 });
+    const slow: net.Socket[] = [];
+    const replies: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = net.connect({ host: '127.0.0.1', port: r.httpPort });
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => replies.push(d.toString('latin1')));
+      s.write('POST /halo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"dev');
+      slow.push(s);
+    }
+    await until(() => clock.pending >= 20, 'every body being read under its deadline');
+    const m = await underAttack('halo-in http: 20 slow bodies, 1 byte per (fake) second for 31 s', async () => {
+      for (let sec = 0; sec < 31; sec++) {
+        for (const s of slow) if (!s.destroyed) s.write('x');
+        await new Promise((res) => setTimeout(res, 5));
+        clock.advance(1000);
+      }
+      await until(() => slow.every((s) => s.destroyed || s.readableEnded), 'the slow connections closed');
+    });
+    assertLoopDelay(m);
+    assert.equal(replies.filter((t) => t.startsWith('HTTP/1.1 408')).length, 20);
+    assert.equal(r.events.length, 0);
+    await until(() => r.warns.some((c) => /not finished within 30000 ms/.test(String(c.args[0]))), 'deadline warning');
+    for (const s of slow) s.destroy();
+    await aliveAndClean(r, () => fetch(`http://127.0.0.1:${r.httpPort}/halo`, { method: 'POST', body: GOOD }));
+  });
+
   it('item 10: 300 over-capacity connects and 60 refused addresses write at most 5 lines per kind, then one summary', async () => {
     const port = await freePort();
     const r = await load({ port, maxConnections: 1, allow: '127.0.0.0/26' });
