@@ -220,6 +220,38 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
     }
   });
 
+  it('item 1, HTTP behind a JSON body parser (httpNodeMiddleware): a deep parsed body is refused (400), never stringified', async () => {
+    // A body parser as users configure one: JSON.parse builds the deep value before halo-in sees it.
+    helper.settings({
+      vigilClock: clock,
+      httpNodeMiddleware: (req: http.IncomingMessage & { body?: unknown }, _res: unknown, next: () => void) => {
+        let text = '';
+        req.on('data', (c: Buffer) => (text += c.toString()));
+        req.on('end', () => {
+          try {
+            req.body = JSON.parse(text) as unknown;
+          } catch {
+            req.body = text;
+          }
+          next();
+        });
+      },
+    } as never);
+    const r = await load({ transport: 'http', path: '/halo' });
+    await noUncaught('halo-in http parsed deep body', async () => {
+      const m = await underAttack('halo-in http: 50 deep bodies parsed by a middleware', async () => {
+        for (let i = 0; i < 50; i++) {
+          const res = await fetch(`http://127.0.0.1:${r.httpPort}/halo`, { method: 'POST', body: i % 2 ? DEEP_STATE : DEEP_UNMATCHED });
+          assert.equal(res.status, 400);
+        }
+      });
+      assertLoopDelay(m);
+    });
+    assert.equal(r.events.length, 0);
+    await until(() => r.warns.some((c) => /nested too deeply/.test(String(c.args[0]))), 'warned');
+    await aliveAndClean(r, () => fetch(`http://127.0.0.1:${r.httpPort}/halo`, { method: 'POST', body: GOOD }));
+  });
+
   it('item 6: a template with touching free-text tokens is refused at deploy with the reason; a separated one matches a 60 KB hostile line at once', async () => {
     const port = await freePort();
     const bad = await load({ port, format: 'template', setTemplate: '%NAME%%EID%%SOURCE% %VAL%', resetTemplate: '', heartbeatTemplate: '' });
