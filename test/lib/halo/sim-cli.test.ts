@@ -5,6 +5,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
+import { compileTemplate, TOUCHING_TOKENS } from '../../../lib/halo/template';
+import { KNOWN_TOKENS } from '../../../lib/halo/tokens';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const bin = path.join(root, 'dist', 'bin', 'halo-sim.js');
@@ -65,5 +67,28 @@ describe('halo-sim CLI and editor strings', () => {
   it('the halo-in editor offers exactly the recommended strings of the library', () => {
     const html = fs.readFileSync(path.join(root, 'nodes', 'halo-in', 'halo-in.html'), 'utf8');
     for (const t of Object.values(RECOMMENDED_TEMPLATES)) assert.ok(html.includes(t.replace(/\\/g, '\\\\')), t);
+  });
+
+  it('the halo-in editor flags touching tokens with the library token lists, as the library refuses them', () => {
+    const html = fs.readFileSync(path.join(root, 'nodes', 'halo-in', 'halo-in.html'), 'utf8');
+    const list = (name: string): string[] => {
+      const m = new RegExp(`var ${name} = \\[([^\\]]*)\\]`).exec(html);
+      assert.ok(m, name);
+      return [...m[1].matchAll(/'([^']+)'/g)].map((x) => x[1]);
+    };
+    assert.deepEqual(list('TOKENS').sort(), [...KNOWN_TOKENS].sort());
+    assert.deepEqual(list('TOUCHING').sort(), [...TOUCHING_TOKENS].sort());
+    // the editor's scan (run here as the browser would) agrees with compileTemplate on samples
+    const fn = /function isToken[\s\S]*?function template/.exec(html)?.[0].replace(/function template$/, '') ?? '';
+    const touching = new Function('TOKENS', 'TOUCHING', `${fn}; return touchingTokens;`)(list('TOKENS'), list('TOUCHING')) as (t: string) => string;
+    for (const t of ['%NAME%%EID% %VAL%', '%MAC%%NAME%!', '%IP%%MAC%%VAL%', 'a\\n%NAME%/%EID%', '%FOO%%NAME%', '%SENSOR:RH%%EID%', '50%%NAME%', RECOMMENDED_TEMPLATES.set]) {
+      let refused = false;
+      try {
+        compileTemplate(t);
+      } catch {
+        refused = true;
+      }
+      assert.equal(touching(t) !== '', refused, t);
+    }
   });
 });
