@@ -43,9 +43,9 @@ function mochaCounts(out, code) {
   const passed = n(/(\d+) passing/);
   const failed = n(/(\d+) failing/) || (code !== 0 && passed === 0 ? 1 : 0);
   const skipped = n(/(\d+) pending/);
-  const reasons = distinct(out, /^\s*\[vigil skip\] (.+)$/gm);
+  const reasons = distinct(out, /\[vigil skip\] (.+)$/gm);
   if (skipped > 0 && reasons.length === 0) reasons.push('no reason given (use test/helpers/skip.ts)');
-  const browser = distinct(out, /^\s*\[vigil browser\] (.+)$/gm);
+  const browser = distinct(out, /\[vigil browser\] (.+)$/gm);
   return { passed, failed, skipped, reasons: skipped > 0 ? reasons : [], notes: browser };
 }
 
