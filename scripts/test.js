@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: set up (install/build what is missing), then every suite — lib unit tests,
-// node tests, the package lint, the hostile-input suite, the browser tests — and a closing
+// node tests, the hostile (fuzz/attack) suite, the package lint, the browser tests — and a closing
 // summary line that names what was skipped and why (tests skip through
 // test/helpers/skip.ts, which prints `[vigil skip] <reason>`) and the browser used (printed
 // by test/helpers/browser.ts as `[vigil browser] <which>`).
@@ -9,7 +9,6 @@
 //   node scripts/test.js [suite …]   e.g. `node scripts/test.js browser` (names as in the summary;
 //                                    `ffmpeg`, only on request, runs the tests that run ffmpeg)
 'use strict';
-const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 
@@ -50,13 +49,6 @@ function mochaCounts(out, code) {
 }
 
 /** Whether a mocha config's spec glob (`dist/test/<dir>/**') has any compiled test file. */
-function hasTests(config) {
-  const spec = JSON.parse(fs.readFileSync(path.join(root, config), 'utf8')).spec[0];
-  const dir = path.join(root, spec.split('/**')[0]);
-  const walk = (d) => fs.existsSync(d) && fs.readdirSync(d, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.test.js')));
-  return walk(dir);
-}
-
 function lintCounts(out, code) {
   const m = /(\d+) passed, (\d+) failed/.exec(out);
   return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: 0 } : { passed: 0, failed: code === 0 ? 0 : 1, skipped: 0 };
@@ -69,8 +61,8 @@ async function main() {
   const suites = [
     mochaSuite('lib', '.mocharc.lib.json'),
     mochaSuite('nodes', '.mocharc.nodes.json'),
+    mochaSuite('hostile', '.mocharc.hostile.json'),
     ['package lint', process.execPath, [path.join(__dirname, 'lint-package.js')], lintCounts],
-    ...(hasTests('.mocharc.hostile.json') ? [mochaSuite('hostile', '.mocharc.hostile.json')] : []),
     mochaSuite('browser', '.mocharc.browser.json'),
   ];
   // Only on request: the tests that run ffmpeg (`.ci/run` repeats them with VIGIL_FFMPEG=bundled).

@@ -13,7 +13,7 @@ import { Clock, TimerHandle, systemClock } from '../common/clock';
 import type { FoundBinary } from '../common/ffmpeg';
 import { FrameInfo } from '../system/types';
 import { jpegSize } from './jpeg';
-import { RateGate } from './rate';
+import { RateGate } from '../common/rate';
 import { FfmpegSource, FileSource, FrameSource, MjpegHttpSource, SnapshotSource } from './sources';
 
 export type SourceKind = 'mjpeg' | 'snapshot' | 'ffmpeg' | 'file' | 'input';

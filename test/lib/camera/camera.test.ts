@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Camera, CameraSettings, CameraState } from '../../../lib/camera/camera';
-import { LatestSlot, RateGate } from '../../../lib/camera/rate';
+import { LatestSlot, RateGate } from '../../../lib/common/rate';
 import { startCameraSim } from '../../../lib/camera/sim';
 import { FfmpegMissingError, FfmpegSource, FileSource, FrameSource, MjpegHttpSource, SnapshotSource, ffmpegArgs } from '../../../lib/camera/sources';
 import { FakeClock } from '../../../lib/common/clock';

@@ -14,7 +14,7 @@ import { findFfmpeg } from '../../../lib/common/ffmpeg';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
 import { clip, tempDir, videoFile } from '../../helpers/clips';
-import { helper, nodeModule, until } from '../../helpers/nodered';
+import { helper, nodeModule, settle, until, untilClock } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const cameraModule = nodeModule('vigil-camera') as Mod;
@@ -31,6 +31,7 @@ function collect(id: string): FrameMsg[] {
 
 type Spy = { called: boolean; args: unknown[][] };
 const spy = (n: Node, method: 'error' | 'warn' | 'status' | 'log'): Spy => (n as unknown as Record<string, Spy>)[method];
+const lastStatus = (n: Node): string => String((spy(n, 'status').args.at(-1)?.[0] as { text?: string } | undefined)?.text);
 
 /** Processes whose command line mentions `needle` (Linux /proc). */
 function processesWith(needle: string): number[] {
@@ -89,9 +90,12 @@ describe('vigil-camera node', function () {
   it('wrong credentials: warnings for the first two failures, then an error once; red status; retries', async () => {
     sim = await startCameraSim({ frames, fps: 30, auth: 'basic', username: 'viewer', password: 's3cret' });
     const flow = [{ id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, wires: [[]] }];
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     await helper.load([cameraModule], flow, { cam: { username: 'viewer', password: 'nope' } });
+    helper.settings({});
     const cam = helper.getNode('cam');
-    await until(() => spy(cam, 'error').called, 'error', 500);
+    await untilClock(clock, () => spy(cam, 'error').called, 'error', 2000); // back-off 1 s, 2 s on the flow clock
     assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
     assert.equal(spy(cam, 'warn').args.filter((a) => /vigil-camera.errors.source/.test(String(a[0]))).length, 1, 'one warning (same error) before the error');
     assert.equal(spy(cam, 'error').args.length, 1);
@@ -112,10 +116,10 @@ describe('vigil-camera node', function () {
       const got = collect('out');
       await until(() => got.length >= 2, 'frames');
       sim.pause(true);
-      await new Promise((r) => setTimeout(r, 100));
-      clock.advance(31_000);
       const cam = helper.getNode('cam');
       const texts = (): string[] => spy(cam, 'status').args.map((a) => String((a[0] as { text?: string }).text));
+      // 30 s of flow time after the last frame (the status tick fires each second on the way)
+      await untilClock(clock, () => texts().includes('vigil-camera.status.stalled'), 'the stall', 31_000);
       assert.ok(texts().includes('vigil-camera.status.stalled'), texts().join(' | '));
       assert.match(String(spy(cam, 'warn').args.at(-1)?.[0]), /vigil-camera.errors.stalled/);
       sim.pause(false);
@@ -140,8 +144,10 @@ describe('vigil-camera node', function () {
     assert.ok(got.every((m) => frames.some((f) => f.equals(m.payload))));
   });
 
-  it('plays a local MJPEG file in a loop; stop and start by message', async () => {
+  it('plays a local MJPEG file in a loop; stop and start by message (FakeClock)', async () => {
     const t = tempDir();
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     try {
       const file = path.join(t.dir, 'clip.mjpeg');
       fs.writeFileSync(file, Buffer.concat(frames.slice(0, 3)));
@@ -151,17 +157,20 @@ describe('vigil-camera node', function () {
       ];
       await helper.load([cameraModule], flow);
       const got = collect('out');
-      await until(() => got.length >= 7, 'the clip twice', 1000);
+      await untilClock(clock, () => got.length >= 7, 'the clip twice');
       assert.ok(got[3].payload.equals(got[0].payload), 'looped');
       const cam = helper.getNode('cam');
       cam.receive({ payload: 'stop' } as never);
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => lastStatus(cam) === 'vigil-camera.status.stopped', 'stopped');
+      await settle();
       const n = got.length;
-      await new Promise((r) => setTimeout(r, 150));
+      clock.advance(2000); // 100 frame times
+      await settle();
       assert.equal(got.length, n, 'no frames while stopped');
       cam.receive({ payload: 'start' } as never);
-      await until(() => got.length > n + 2, 'frames again', 1000);
+      await untilClock(clock, () => got.length > n + 2, 'frames again');
     } finally {
+      helper.settings({});
       t.cleanup();
     }
   });
@@ -205,9 +214,12 @@ describe('vigil-camera node', function () {
 
   it('ffmpeg missing: the error names apt-get install ffmpeg', async () => {
     const flow = [{ id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://127.0.0.1:1/none', ffmpegPath: '/nonexistent/ffmpeg', wires: [[]] }];
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     await helper.load([cameraModule], flow);
+    helper.settings({});
     const cam = helper.getNode('cam');
-    await until(() => spy(cam, 'error').called, 'error', 500);
+    await untilClock(clock, () => spy(cam, 'error').called, 'error', 2000); // the third failure: back-off 1 s, 2 s
     assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
     const payload = (spy(cam, 'error').args[0][1] as { payload: string }).payload;
     assert.match(payload, /apt-get install ffmpeg/);
@@ -219,7 +231,7 @@ describe('vigil-camera node', function () {
       { id: 'b', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://camera.invalid/stream', autoStart: false, wires: [[]] },
     ];
     await helper.load([cameraModule], flow);
-    await new Promise((r) => setTimeout(r, 200));
+    await settle(); // neither node starts a source: nothing is under way that could fail later
     for (const id of ['a', 'b']) {
       const n = helper.getNode(id);
       assert.equal(spy(n, 'error').called, false, id);
@@ -267,10 +279,10 @@ describe('vigil-camera node', function () {
     await until(() => got.length >= 2 && hub.frame !== undefined, 'frames after the URL was set', 1000);
     assert.ok(hub.frame!.jpeg.equals(got[got.length - 1].payload) || frames.some((f) => f.equals(hub.frame!.jpeg)));
     hub.shutdown();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => sim!.clients === 0, 'the camera hung up'); // no stream left that could bring a frame
+    await settle();
     const n = got.length;
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(got.length, n, 'stopped by the shutdown');
+    assert.equal(lastStatus(helper.getNode('cam')), 'vigil-camera.status.shutdown', 'stopped by the shutdown');
     hub.start();
     await until(() => got.length > n, 'started again', 1000);
     // A URL with credentials is served masked, and the mask sent back keeps it.
@@ -318,7 +330,7 @@ describe('vigil-camera node', function () {
       cam.receive({ payload: frames[1] } as never);
       const dropped = (): number => own('cam', 'warn').filter((a) => /vigil-camera.errors.droppedShutdown/.test(String(a[0]))).length;
       await until(() => dropped() > 0, 'the warning');
-      await new Promise((r) => setTimeout(r, 50));
+      await settle(); // both inputs are handled by now
       assert.equal(dropped(), 1, 'once per shutdown');
       assert.equal(out.length, 0);
       assert.deepEqual(own('cam', 'error'), [], 'dropped, not an error per frame');

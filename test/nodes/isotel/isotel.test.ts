@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Node, NodeMessage } from 'node-red';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
+import { loadEditorHelpers } from '../../helpers/editor';
 import { freePort, helper, nodeModule, repoRoot, until } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
@@ -425,11 +426,11 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
 
   it('the editor has no default port (required); every Isotel example and the demo tab carry an explicit host and port', () => {
     const editor = fs.readFileSync(`${repoRoot}/nodes/isotel-service/isotel-service.html`, 'utf8');
-    const port = /^\s*port: \{ value: ([^,]*), required: true, validate: (function[^\n]*\}) \},$/m.exec(editor);
+    const port = /^\s*port: \{ value: ([^,]*), required: true, validate: V\.port\(\) \},$/m.exec(editor);
     assert.ok(port, 'port setting');
     assert.equal(port[1], "''");
-    // The editor's own validator: empty and out of range are invalid, a port is valid.
-    const validate = new Function(`return ${port[2]}`)() as (v: unknown) => boolean;
+    // The editor's own validator (the shared editor script's): empty and out of range are invalid, a port is valid.
+    const validate = loadEditorHelpers().validate.port();
     assert.deepEqual(['', ' ', 0, '0', 65536, '6020.5', 6020, '6020'].map(validate), [false, false, false, false, false, false, true, true]);
     const files = [
       ...fs.readdirSync(`${repoRoot}/examples/Isotel`).map((f) => `${repoRoot}/examples/Isotel/${f}`),
