@@ -48,7 +48,6 @@ function mochaCounts(out, code) {
   return { passed, failed, skipped, reasons: skipped > 0 ? reasons : [], notes: browser };
 }
 
-/** Whether a mocha config's spec glob (`dist/test/<dir>/**') has any compiled test file. */
 function lintCounts(out, code) {
   const m = /(\d+) passed, (\d+) failed/.exec(out);
   return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: 0 } : { passed: 0, failed: code === 0 ? 0 : 1, skipped: 0 };
