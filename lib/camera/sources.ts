@@ -421,3 +421,31 @@ export class FileSource extends BaseSource {
     return this.ffmpeg?.whenStopped() ?? Promise.resolve();
   }
 }
+
+// ------------------------------------------------------------------ run-time URL rule
+
+/** Schemes ffmpeg may be pointed at at run time: network protocols only (no `file:`, `concat:`, devices, bare paths). */
+const NETWORK_URL = /^(rtsps?|rtmps?|rtp|srt|udp|tcp|https?|mmsh?|mmst):\/\//i;
+
+/**
+ * Why `proposed` can't become the camera's URL at run time (a `config_update`), or undefined.
+ * A client never chooses a local path: a `file` camera's path is set in the node's settings
+ * only (a run-time change is refused); an `ffmpeg` camera takes only network URLs at run time
+ * (ffmpeg opens local files and devices too); `mjpeg` and `snapshot` take http(s) URLs. The
+ * current URL sent back unchanged is always fine.
+ */
+export function runtimeUrlProblem(source: string, current: string, proposed: string): string | undefined {
+  const url = proposed.trim();
+  if (url === current.trim()) return undefined;
+  switch (source) {
+    case 'file':
+      return "a file camera's path is set in the node's settings only: it can't change at run time";
+    case 'ffmpeg':
+      return NETWORK_URL.test(url) || url === '' ? undefined : 'only a network URL (rtsp://, http(s)://, rtmp://, srt://, udp://, …) can be set at run time, never a local path';
+    case 'mjpeg':
+    case 'snapshot':
+      return /^https?:\/\//i.test(url) || url === '' ? undefined : 'an http:// or https:// URL is expected';
+    default:
+      return undefined;
+  }
+}
