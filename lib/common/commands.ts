@@ -10,8 +10,8 @@
  * `MAX_DURATION_MS` (366 days, lib/common/timer.ts) with the reference's `not_le` error:
  * a timer longer than a Node.js timer holds must never fire at once.
  */
-import { MAX_DURATION_MS, durationProblem } from '../common/timer';
-import type { CommandName, ConfigError } from './types';
+import { MAX_DURATION_MS, durationProblem } from './timer';
+import type { CommandName, ConfigError } from '../system/types';
 
 /** The commands a client of the API may send (the reference's four). */
 export type ApiCommand = 'silence' | 'test' | 'config_update' | 'shutdown';
