@@ -13,6 +13,7 @@ const redPath = process.env.VIGIL_NODE_RED ? require.resolve(process.env.VIGIL_N
 helper.init(redPath);
 
 export { helper };
+export { settle, until } from './wait';
 
 /**
  * A core node module (e.g. `core/common/25-catch.js`) from the Node-RED under test — not
@@ -62,15 +63,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolve when `predicate()` holds, polling every `everyMs`; reject after `tries` polls. */
-export async function until(predicate: () => boolean, what = 'condition', tries = 400, everyMs = 10): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (predicate()) return;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** One recorded call of a spied node method (the test helper's `call:<method>` events). */
 export interface SpyCall {
   args: unknown[];
@@ -103,9 +95,4 @@ export async function untilClock(clock: FakeClock, predicate: () => boolean, wha
     } else await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Let pending I/O callbacks and message deliveries run (a few event-loop turns, no wall time). */
-export async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }

@@ -4,14 +4,7 @@ import { FakeClock } from '../../../lib/common/clock';
 import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState, SubscriptionOwner } from '../../../lib/isotel/client';
 import { IsotelMessage } from '../../../lib/isotel/codec';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
-
-async function until(pred: () => boolean, what: string, tries = 500): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../helpers/wait';
 
 const IDENT = { name: 'svc-test', vendor: 'Vigil', version: '0.1.0' };
 
