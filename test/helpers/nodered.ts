@@ -81,6 +81,16 @@ export function statusTexts(list: SpyCall[]): string[] {
 }
 
 /**
+ * The port a listening node bound (it was given port 0, so the OS picked one): the first
+ * `:<port>` in the texts of its statuses so far (halo-in's "tcp :41234 · 0 dev").
+ */
+export function statusPort(node: Node): number | undefined {
+  const spy = (node as unknown as { status: { args: Array<[{ text?: unknown } | undefined]> } }).status;
+  const m = spy.args.map(([st]) => /:(\d+)\b/.exec(String(st?.text ?? ''))).find((x) => x !== null);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
  * Like `until`, on a flow driven by a FakeClock: between polls, a timer due within `stepMs`
  * (a request spacing, a 1 s poll interval) is fired at once instead of waited for; timers
  * further off (request timeouts, long intervals) stay pending.
