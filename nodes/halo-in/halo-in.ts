@@ -154,7 +154,11 @@ export = function (RED: NodeAPI): void {
       return;
     }
     s.track(
-      core.start().then(render, (e: unknown) => {
+      core.start().then(() => {
+        // The bound port (the OS's pick for 0), for whoever holds the node object: tests.
+        (this as Node<InCredentials> & { boundPort?: number }).boundPort = core.port;
+        render();
+      }, (e: unknown) => {
         listenError = RED._('halo-in.status.listenFailed', { port });
         this.error(RED._('halo-in.errors.listen', { transport, port, error: errorMessage(e) }));
         render();

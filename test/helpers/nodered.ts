@@ -81,13 +81,11 @@ export function statusTexts(list: SpyCall[]): string[] {
 }
 
 /**
- * The port a listening node bound (it was given port 0, so the OS picked one): the first
- * `:<port>` in the texts of its statuses so far (halo-in's "tcp :41234 · 0 dev").
+ * The port a listening node (halo-in, vigil-api) bound once it listens — given port 0, the
+ * OS's pick: the node's `boundPort`.
  */
-export function statusPort(node: Node): number | undefined {
-  const spy = (node as unknown as { status: { args: Array<[{ text?: unknown } | undefined]> } }).status;
-  const m = spy.args.map(([st]) => /:(\d+)\b/.exec(String(st?.text ?? ''))).find((x) => x !== null);
-  return m ? Number(m[1]) : undefined;
+export function boundPort(node: Node): number | undefined {
+  return (node as Node & { boundPort?: number }).boundPort;
 }
 
 /**

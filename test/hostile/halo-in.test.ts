@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../lib/common/clock';
-import { calls, helper, nodeModule, statusPort, statusTexts, until } from '../helpers/nodered';
+import { boundPort, calls, helper, nodeModule, statusTexts, until } from '../helpers/nodered';
 import { assertLoopDelay, deepArray, inChild, noUncaught, stillAnswering, turn, underAttack } from '../helpers/hostile';
 import { withCatalog } from '../nodes/halo/catalog';
 
@@ -121,7 +121,7 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
       const history = (node as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
       await until(() => history.some(([st]) => st?.fill === 'green' || st?.fill === 'red'), 'listening or failed');
     }
-    return { node, events, events2, warns, statuses, httpPort, port: statusPort(node) ?? 0 };
+    return { node, events, events2, warns, statuses, httpPort, port: boundPort(node) ?? 0 };
   }
 
   /** Node-RED alive: the flow still works end to end, and nothing of the node is left after unload. */

@@ -12,7 +12,7 @@ import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
 import { HaloSim, PARTNER_TEMPLATES, parseTarget } from '../../../lib/halo/sim';
-import { calls, helper, nodeModule, settle, type SpyCall, statusPort, until } from '../../helpers/nodered';
+import { boundPort, calls, helper, nodeModule, settle, type SpyCall, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
@@ -97,7 +97,7 @@ describe('halo-in (loopback sockets)', function () {
     // Wait until the socket is bound (green status) or the node gave up (red status).
     const history = (node as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
     await until(() => history.some(([st]) => st?.fill === 'green' || st?.fill === 'red'), 'listening or failed');
-    return { node, events, health, port: statusPort(node) ?? 0 };
+    return { node, events, health, port: boundPort(node) ?? 0 };
   }
 
   async function sim(target: string, extra: Partial<ConstructorParameters<typeof HaloSim>[0]> = {}): Promise<HaloSim> {
