@@ -5,7 +5,7 @@
  */
 import helper from 'node-red-node-test-helper';
 import type { Node } from 'node-red';
-import type { FakeClock } from '../../lib/common/clock';
+import { FakeClock } from '../../lib/common/clock';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -103,4 +103,24 @@ export async function untilClock(clock: FakeClock, predicate: () => boolean, wha
     } else await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Hooks for a describe block whose flows run on a FakeClock: before each test a new clock
+ * (at `start`) becomes the flow clock (`settings.vigilClock`), is handed to `use`, and the
+ * test helper's server starts; after each test the flow is unloaded, the server stopped and
+ * the settings reset.
+ */
+export function eachTestOnFakeClock(start: number, use: (clock: FakeClock) => void): void {
+  beforeEach(async () => {
+    const clock = new FakeClock(start);
+    use(clock);
+    helper.settings({ vigilClock: clock } as unknown as Parameters<typeof helper.settings>[0]);
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    helper.settings({});
+  });
 }
