@@ -4,8 +4,9 @@
  * `npm run test:nr5`), plus small utilities every node test needs.
  */
 import helper from 'node-red-node-test-helper';
-import type { Node } from 'node-red';
+import type { Node, NodeAPI } from 'node-red';
 import { FakeClock } from '../../lib/common/clock';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -61,6 +62,31 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Load `flow` with the node module `mod` and keep the runtime API it registered with
+ * (`RED.httpNode`, `RED.server`, …), for what the test helper does not serve itself.
+ */
+export async function loadKeepingRED(mod: (RED: NodeAPI) => void, flow: unknown[], credentials?: Record<string, unknown>): Promise<NodeAPI> {
+  let captured: NodeAPI | undefined;
+  const keep = (RED: NodeAPI): void => {
+    captured = RED;
+    mod(RED);
+  };
+  await helper.load(keep as never, flow as never, credentials as never);
+  if (!captured) throw new Error('the node module was never registered');
+  return captured;
+}
+
+/**
+ * Serve a request listener (an Express app such as `RED.httpNode`, which the test helper
+ * mounts on no server of its own) on 127.0.0.1, port 0. The caller closes the server.
+ */
+export async function serveOnLoopback(listener: unknown): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(listener as http.RequestListener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as net.AddressInfo).port };
 }
 
 /** One recorded call of a spied node method (the test helper's `call:<method>` events). */

@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../lib/common/clock';
-import { boundPort, calls, helper, nodeModule, statusTexts, until } from '../helpers/nodered';
+import { boundPort, calls, helper, loadKeepingRED, nodeModule, serveOnLoopback, statusTexts, until } from '../helpers/nodered';
 import { assertLoopDelay, deepArray, inChild, noUncaught, stillAnswering, turn, underAttack } from '../helpers/hostile';
 import { withCatalog } from '../nodes/halo/catalog';
 
@@ -99,11 +99,7 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
       { id: 'ev2', type: 'helper' },
       { id: 'hb', type: 'helper' },
     ];
-    let captured: NodeAPI | undefined;
-    await helper.load(((RED: NodeAPI) => {
-      captured = RED;
-      haloIn(RED);
-    }) as never, flow as never, credentials ? ({ in1: credentials } as never) : undefined);
+    const captured = await loadKeepingRED(haloIn, flow, credentials ? { in1: credentials } : undefined);
     const node = helper.getNode('in1');
     const events: Msg[] = [];
     const events2: Msg[] = [];
@@ -113,10 +109,7 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
     const statuses = calls(node, 'status');
     let httpPort = 0;
     if (cfg.transport === 'http') {
-      assert.ok(captured);
-      server = http.createServer(captured.httpNode as unknown as http.RequestListener);
-      await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
-      httpPort = (server.address() as net.AddressInfo).port;
+      ({ server, port: httpPort } = await serveOnLoopback(captured.httpNode));
     } else {
       const history = (node as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
       await until(() => history.some(([st]) => st?.fill === 'green' || st?.fill === 'red'), 'listening or failed');

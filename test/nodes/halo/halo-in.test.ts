@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
 import { HaloSim, PARTNER_TEMPLATES, parseTarget } from '../../../lib/halo/sim';
-import { boundPort, calls, helper, nodeModule, settle, type SpyCall, until } from '../../helpers/nodered';
+import { boundPort, calls, helper, loadKeepingRED, nodeModule, redExpress, serveOnLoopback, settle, type SpyCall, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
@@ -53,26 +52,17 @@ describe('halo-in (loopback sockets)', function () {
    * is mounted under it by Express, as Node-RED does for a non-root httpNodeRoot.
    */
   async function loadServingHttpNode(flow: Flow, root?: string): Promise<number> {
-    let captured: NodeAPI | undefined;
-    await helper.load(((RED: NodeAPI) => {
-      captured = RED;
-      haloIn(RED);
-    }) as never, flow as never);
-    assert.ok(captured);
-    let listener = captured.httpNode as unknown as http.RequestListener;
+    const captured = await loadKeepingRED(haloIn, flow);
+    let listener: unknown = captured.httpNode;
     if (root) {
-      // The Express that the Node-RED under test mounts httpNode with.
-      const redDir = path.dirname(process.env.VIGIL_NODE_RED ? require.resolve(process.env.VIGIL_NODE_RED) : require.resolve('node-red'));
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own express
-      const express = require(require.resolve('express', { paths: [redDir] })) as () => { use(p: string, h: unknown): void } & http.RequestListener;
-      const outer = express();
+      // Mounted under `root` by the Express of the Node-RED under test, as Node-RED does.
+      const outer = (redExpress() as unknown as () => { use(p: string, h: unknown): void } & http.RequestListener)();
       outer.use(root, captured.httpNode);
       listener = outer;
     }
-    const server = http.createServer(listener);
+    const { server, port } = await serveOnLoopback(listener);
     servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    return (server.address() as net.AddressInfo).port;
+    return port;
   }
 
   afterEach(async () => {
@@ -490,18 +480,12 @@ describe('halo-in (loopback sockets)', function () {
         { id: 'ev', type: 'helper' },
         { id: 'hb', type: 'helper' },
       ];
-      let captured: NodeAPI | undefined;
-      await helper.load(((RED: NodeAPI) => {
-        captured = RED;
-        haloIn(RED);
-      }) as never, flow as never, { in1: creds } as never);
-      assert.ok(captured);
-      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+      const RED = await loadKeepingRED(haloIn, flow, { in1: creds });
+      const { server, port } = await serveOnLoopback(RED.httpNode);
       servers.push(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       const events: Msg[] = [];
       helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
-      return { port: (server.address() as net.AddressInfo).port, events, statuses: calls(helper.getNode('in1'), 'status') };
+      return { port, events, statuses: calls(helper.getNode('in1'), 'status') };
     }
 
     for (const shape of ['flat', 'nested'] as const) {
