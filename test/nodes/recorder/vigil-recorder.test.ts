@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
@@ -250,5 +252,91 @@ describe('vigil-recorder node', function () {
     await load([...systemFlow({ format: 'avi' }), { id: 'rec2', type: 'vigil-recorder', system: 'sys', folder: path.join(dir, 'two'), format: 'avi', wires: [[]] }]);
     const warned = [...argsOf(helper.getNode('rec'), 'warn'), ...argsOf(helper.getNode('rec2'), 'warn')].map((a) => String(a[0]));
     assert.ok(warned.some((w) => /already has a recorder/.test(w)), warned.join('\n'));
+  });
+});
+
+describe('vigil-recorder → vigil-telegram (sendVideo)', function () {
+  this.timeout(60_000);
+  const telegramModule = nodeModule('vigil-telegram') as Mod;
+  let server: http.Server;
+  let base: string;
+  const got: Array<{ url: string; type: string; body: Buffer }> = [];
+  let dir: string;
+  let cleanup: () => void;
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push({ url: req.url ?? '', type: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"result":{"message_id":1}}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(async () => {
+    got.length = 0;
+    ({ dir, cleanup } = tempDir('vigil-tgclip-'));
+    helper.settings({ vigilClock: new FakeClock(T0) } as never);
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    helper.settings({});
+    cleanup();
+  });
+
+  const tg = (extra: Record<string, unknown>): FlowNode[] => [
+    { id: 'tg', type: 'vigil-telegram', chatIds: '111', title: 'Ward B', apiBase: base, wires: [['res']], ...extra },
+    { id: 'res', type: 'helper' },
+  ];
+  const clipMsg = (name: string, bytes: number): { payload: string; clip: Record<string, unknown> } => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, Buffer.alloc(bytes, 7));
+    return { payload: file, clip: { name, durationS: 12.6, bytes } };
+  };
+
+  it('sends a clip as a video to every chat when asked to', async function () {
+    await helper.load([telegramModule], tg({ sendVideo: true }) as never, { tg: { apiKey: '1:x' } } as never);
+    const res = collect<AnyMsg>('res');
+    helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-00_Ward-B.mp4', 5000) as never);
+    await until(() => res.length === 1, 'result');
+    assert.equal(got.length, 1);
+    assert.match(got[0].url, /\/bot1:x\/sendVideo$/);
+    assert.match(got[0].type, /multipart\/form-data/);
+    const body = got[0].body.toString('latin1');
+    for (const part of ['name="video"; filename="2026-06-01T12-00-00_Ward-B.mp4"', 'Content-Type: video/mp4', 'name="supports_streaming"', '<b>Ward B</b>\r\nvigil-telegram.clipCaption']) {
+      assert.ok(body.includes(part), `multipart body has ${part}`);
+    }
+    assert.ok(got[0].body.includes(Buffer.alloc(5000, 7)));
+    assert.deepEqual((res[0].payload as { ok: boolean; clip: string; sent: string[] }).sent, ['111']);
+  });
+
+  it('skips with the reason: option off, larger than the cap; never reads a path the recorder did not name', async function () {
+    await helper.load([telegramModule], tg({ sendVideo: false }) as never, { tg: { apiKey: '1:x' } } as never);
+    const res = collect<AnyMsg>('res');
+    helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-00_Ward-B.mp4', 10) as never);
+    await until(() => res.length === 1, 'skip result');
+    assert.match(String((res[0].payload as { skipped: string }).skipped), /why.videoOff/);
+    await helper.unload();
+    await helper.load([telegramModule], tg({ sendVideo: true, videoMaxMB: 1 }) as never, { tg: { apiKey: '1:x' } } as never);
+    const res2 = collect<AnyMsg>('res');
+    helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-01_Ward-B.mp4', 1024 * 1024 + 1) as never);
+    await until(() => res2.length === 1, 'too big');
+    assert.match(String((res2[0].payload as { skipped: string }).skipped), /why.tooBig/);
+    assert.equal(got.length, 0);
+    // a message naming another file is not a clip: its payload is just an alert's text, no file is read
+    const tgNode = helper.getNode('tg');
+    tgNode.receive({ payload: '/etc/passwd', clip: { name: 'passwd' } } as never);
+    tgNode.receive({ payload: '/etc/2026-06-01T12-00-01_Ward-B.mp4', clip: { name: '2026-06-01T12-00-00_Ward-B.mp4' } } as never);
+    await until(() => got.length === 2, 'sent as text');
+    assert.deepEqual(
+      got.map((g) => g.url.replace(/.*\//, '')),
+      ['sendMessage', 'sendMessage'],
+    );
   });
 });
