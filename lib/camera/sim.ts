@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ServerAuth, ServerAuthMode } from '../halo/digest';
+import { ServerAuth, ServerAuthMode } from '../common/digest';
 
 export interface CameraSimOptions {
   frames: Buffer[];

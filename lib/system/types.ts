@@ -28,6 +28,22 @@ export interface SectionMember {
   apply(proposed: ConfigSection): void;
   /** Keys whose values are secrets (masked when served: `api_key`, `password`, ...). */
   readonly secretKeys?: readonly string[];
+  /**
+   * Keys whose values are URLs: their credential parts are masked when served, and their
+   * scheme, host, port and user decide where those credentials go (lib/system/secrets.ts).
+   */
+  readonly urlKeys?: readonly string[];
+  /**
+   * Keys that decide where the section's secrets go, beside the well-known names (host, port,
+   * user, url, api_base, fingerprint, …): a masked secret is restored only while they are unchanged.
+   */
+  readonly destinationKeys?: readonly string[];
+  /**
+   * The member uses secrets that are not in its section (its node's credentials) with its
+   * destination fields: those fields then never change at run time (a `config_update` that
+   * changes them is refused).
+   */
+  readonly heldSecrets?: boolean;
 }
 
 /** The 1 Hz status (camera-alarm.md §5.4): timeStamp float seconds, camelCase. */
