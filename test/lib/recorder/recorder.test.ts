@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FakeClock } from '../../../lib/common/clock';
@@ -246,6 +247,32 @@ describe('Recorder', function () {
     assert.equal(r.clips.length, 1, r.errors.map((e) => e.message).join('\n'));
     assert.equal(r.rec.state.phase, 'idle');
   });
+
+  for (const format of ['avi', 'mp4'] as const) {
+    it(`${format}: a full disk: error state with the reason, the unfinished file removed, nothing listed`, async function () {
+      // A real full file system: a tmpfs smaller than the clip (needs root and mount; skipped where not allowed).
+      const mnt = path.join(dir, 'small');
+      fs.mkdirSync(mnt);
+      if (process.platform !== 'linux' || spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${format === 'avi' ? 128 : 16}k`, 'tmpfs', mnt]).status !== 0) this.skip();
+      try {
+        const r = rig({ folder: mnt, format, ffmpeg: findFfmpeg().path });
+        await r.rec.start();
+        assert.equal(r.rec.state.phase, 'idle');
+        r.feed(4);
+        assert.equal(r.rec.alarm(), 'started');
+        r.feed(3);
+        await r.rec.idle();
+        assert.deepEqual(r.clips, []);
+        assert.equal(r.rec.state.phase, 'error');
+        assert.match(String(r.rec.state.error), /not recorded.*(ENOSPC|No space|disk full|ffmpeg failed)/i);
+        assert.deepEqual(fs.readdirSync(mnt), []);
+        assert.deepEqual(await r.rec.store.list(), []);
+        await r.rec.close(0);
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    });
+  }
 
   it('mp4 asked but no ffmpeg: a warning and MJPEG-in-AVI, so no clip is lost', async function () {
     const r = rig({
