@@ -129,6 +129,8 @@ export class Recorder extends EventEmitter {
   private active?: Clip;
   /** Clips whose recording time is over, being completed. */
   private readonly finishing = new Map<Clip, Promise<void>>();
+  /** Settles when the last clip ended so far has been announced (or lost). */
+  private announced: Promise<void> = Promise.resolve();
   private pruneTimer?: TimerHandle;
   private pruning?: Promise<void>;
   private folderOk?: Promise<boolean>;
@@ -349,14 +351,16 @@ export class Recorder extends EventEmitter {
     this.active = undefined;
     const hold = Math.max(3000 / clip.grid.rate, 2000);
     clip.grid.close(at, hold);
-    const done = this.complete(clip).finally(() => this.finishing.delete(clip));
+    // Clips are announced in the order they were recorded, whichever finishes writing first.
+    const done = this.complete(clip, this.announced).finally(() => this.finishing.delete(clip));
+    this.announced = done;
     this.finishing.set(clip, done);
     // Alarms asked for more than one clip may hold: go on in a new clip from here.
     if (!this.closed && clip.carryUntil > at) this.begin(clip.alarmAt, clip.carryUntil, at);
     else if (this._state.phase === 'recording') this.setState({ phase: 'idle' });
   }
 
-  private async complete(clip: Clip): Promise<void> {
+  private async complete(clip: Clip, previous: Promise<void>): Promise<void> {
     await clip.setup;
     const { writer, name } = clip;
     if (clip.failed || !writer || !name) {
@@ -372,6 +376,7 @@ export class Recorder extends EventEmitter {
     }
     try {
       const result = await writer.finish();
+      await previous;
       const start = clip.grid.start as number;
       const end = clip.grid.end as number;
       const file = await this.store.commit(name, { start, end });
