@@ -182,7 +182,8 @@ describe('vigil-recorder node', function () {
     rec.receive({ payload: 'record' } as never);
     await flush();
     await feed(12);
-    await until(() => out.length >= 1 && lastStatus(rec).fill === 'green', 'clip(s) done');
+    // done: every clip announced (no unfinished file left) and the recorder idle
+    await until(() => out.length >= 1 && lastStatus(rec).fill === 'green' && fs.readdirSync(dir).every((n) => !n.endsWith('.part')) && out.length === fs.readdirSync(dir).length, 'clip(s) done');
     const names = out.map((m) => m.clip.name);
     assert.equal(new Set(names).size, names.length);
     assert.deepEqual(fs.readdirSync(dir).sort(), [...names].sort());
