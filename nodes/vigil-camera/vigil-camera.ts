@@ -8,6 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
 import { cameraSection } from '../../lib/camera/section';
 import type { FoundBinary } from '../../lib/common/ffmpeg';
+import { RateLimitedWarner } from '../../lib/common/warn';
 import type { FrameInfo } from '../../lib/system/types';
 import { type Done, errorMessage, readNumber, scope, type Send, systemHub } from '../kit';
 
@@ -111,7 +112,10 @@ export = function (RED: NodeAPI): void {
       this.log(RED._('vigil-camera.log.ffmpeg', { ffmpeg: b.describe }));
       show(camera.state);
     });
-    s.listen(camera, 'bad', (reason: string) => this.warn(RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
+    // A camera (or whatever answers at its URL) can send bad parts without end: rate-limited.
+    const badWarner = new RateLimitedWarner((line) => this.warn(line), { clock: s.clock });
+    s.defer(() => badWarner.dispose());
+    s.listen(camera, 'bad', (reason: string) => badWarner.warn('bad frame', RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
     s.listen(camera, 'frame', (jpeg: Buffer, info: FrameInfo) => {
       if (lastError) this.log(RED._('vigil-camera.log.recovered'));
       [lastError, lastErrorLevel, failures] = ['', '', 0];

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
@@ -129,6 +131,40 @@ describe('vigil-camera node', function () {
       assert.ok(sim.clients >= 1);
     } finally {
       helper.settings({});
+    }
+  });
+
+  it('a flood of bad MJPEG parts is warned rate-limited: five lines, then one summary per minute (FakeClock)', async () => {
+    const BAD = 2000;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=b' });
+      const junk = Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nnot a jpeg\r\n');
+      res.write(Buffer.concat(Array.from({ length: BAD }, () => junk)));
+      res.write(Buffer.concat([Buffer.from('--b\r\nContent-Type: image/jpeg\r\n\r\n'), frames[0], Buffer.from('\r\n--b\r\n')]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const flow = [
+        { id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `http://127.0.0.1:${port}/`, fps: 0, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await helper.load([cameraModule], flow);
+      const got = collect('out');
+      await until(() => got.length >= 1, 'the good frame after the bad parts');
+      const cam = helper.getNode('cam');
+      const warned = (): string[] => spy(cam, 'warn').args.map((a) => String(a[0]));
+      assert.equal(warned().filter((w) => /badFrame/.test(w)).length, 5, warned().slice(0, 8).join(' | '));
+      clock.advance(60_000);
+      const summaries = warned().filter((w) => /more warning/.test(w));
+      assert.equal(summaries.length, 1);
+      assert.match(summaries[0], new RegExp(`^${BAD - 5} more`));
+    } finally {
+      helper.settings({});
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 
