@@ -14,6 +14,7 @@
  *  - `clip`  (ClipResult)     a finished clip, already in the folder under its name
  *  - `error` (Error)          a clip lost or the folder unusable (also in `state`)
  *  - `warn`  (string)         something the user should know (retention, a short pre-roll, …)
+ *  - `info`  (string)         for the log (the container `auto` chose and why)
  *  - `deleted` (string[])     clips removed by retention
  */
 import { EventEmitter } from 'node:events';
@@ -219,7 +220,9 @@ export class Recorder extends EventEmitter {
       why = `${ffmpeg} does not run or has no libx264 encoder`;
     }
     this._state.fallback = why;
-    this.emit('warn', `${want === 'mp4' ? 'format mp4' : 'format auto'}: ${why}; clips are recorded as MJPEG-in-AVI`);
+    // Asked for MP4 and not getting it is a warning; `auto` falling back is as designed.
+    if (want === 'mp4') this.emit('warn', `format mp4: ${why}; clips are recorded as MJPEG-in-AVI so none is lost`);
+    else this.emit('info', `clips are MJPEG-in-AVI: ${why}`);
     return 'avi';
   }
 
