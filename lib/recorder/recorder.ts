@@ -105,6 +105,8 @@ interface Clip {
   /** Frames waiting while the name and writer are being set up. */
   pending: Buffer[];
   pendingBytes: number;
+  /** Frames let go because the set-up took so long that `pending` was full. */
+  dropped: number;
   name?: string;
   writer?: ClipWriter;
   setup: Promise<void>;
@@ -286,6 +288,7 @@ export class Recorder extends EventEmitter {
       carryUntil: until,
       pending: [],
       pendingBytes: 0,
+      dropped: 0,
       grid: new FrameGrid(rate, (jpeg) => this.out(clip, jpeg)),
       setup: Promise.resolve(),
     };
@@ -305,7 +308,10 @@ export class Recorder extends EventEmitter {
       clip.writer.write(jpeg);
       return;
     }
-    if (clip.pendingBytes + jpeg.length > this.maxBuffer && clip.pending.length > 0) return;
+    if (clip.pendingBytes + jpeg.length > this.maxBuffer && clip.pending.length > 0) {
+      clip.dropped++;
+      return;
+    }
     clip.pending.push(jpeg);
     clip.pendingBytes += jpeg.length;
   }
@@ -394,7 +400,7 @@ export class Recorder extends EventEmitter {
         durationS: Math.round((result.frames / clip.grid.rate) * 1000) / 1000,
         alarmAt: clip.alarmAt,
         extendedBy: clip.extendedBy,
-        dropped: result.dropped,
+        dropped: result.dropped + clip.dropped,
       };
       if (this._state.phase === 'error') this.setState({ phase: this.active ? 'recording' : 'idle' });
       this.emit('clip', clipResult);
