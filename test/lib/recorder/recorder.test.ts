@@ -369,6 +369,17 @@ describe('ClipFolder retention and lookup', function () {
     assert.deepEqual(fs.readdirSync(dir), ['2026-12-06T02-00-00_a.avi']);
   });
 
+  it('publishing never overwrites: a name taken meanwhile is refused, the existing file kept', async function () {
+    const store = new ClipFolder({ folder: dir });
+    await store.prepare();
+    const name = await store.reserve(T0, 'a', 'avi');
+    assert.equal(await store.reserve(T0, 'a', 'avi'), name.replace('.avi', '_02.avi'), 'a reserved name is not given twice');
+    fs.writeFileSync(store.tempPath(name), 'new');
+    fs.writeFileSync(path.join(dir, name), 'someone else');
+    await assert.rejects(store.commit(name, { start: T0, end: T0 }), /not overwritten/);
+    assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), 'someone else');
+  });
+
   it('serves only its own clip names, as plain files inside the folder', async function () {
     const store = new ClipFolder({ folder: dir });
     make('2026-12-06T01-00-00_a.mp4', 5, T0);
