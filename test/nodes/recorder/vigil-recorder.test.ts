@@ -142,6 +142,40 @@ describe('vigil-recorder node', function () {
     });
   }
 
+  it('vigil-api mounted on Node-RED\'s server serves the clips under its path, ranges and name checks included', async function () {
+    const name = '2026-06-01T11-00-00_Ward-B.avi';
+    fs.writeFileSync(path.join(dir, name), Buffer.from(Array.from({ length: 500 }, (_, i) => i % 256)));
+    let captured: NodeAPI | undefined;
+    const capture: Mod = (RED) => {
+      captured = RED;
+      apiModule(RED);
+    };
+    await helper.load([systemModule, recorderModule, capture], [
+      { id: 'sys', type: 'vigil-system', name: 'Ward B' },
+      { id: 'rec', type: 'vigil-recorder', system: 'sys', folder: dir, format: 'avi', wires: [[]] },
+      { id: 'api', type: 'vigil-api', system: 'sys', listen: 'node-red', path: '/cam' },
+    ] as never);
+    // RED.httpNode in the test helper is a bare express app: serve it ourselves.
+    const app = http.createServer((captured as NodeAPI).httpNode as unknown as http.RequestListener);
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    try {
+      const base = `http://127.0.0.1:${(app.address() as AddressInfo).port}/cam`;
+      await until(() => lastStatus(helper.getNode('rec')).text === 'vigil-recorder.status.ready', 'ready');
+      const list = (await (await fetch(`${base}/clips`)).json()) as Array<{ name: string }>;
+      assert.deepEqual(
+        list.map((c) => c.name),
+        [name],
+      );
+      const part = await fetch(`${base}/clips/${name}`, { headers: { Range: 'bytes=-10' } });
+      assert.equal(part.status, 206);
+      assert.deepEqual([...Buffer.from(await part.arrayBuffer())], [...fs.readFileSync(path.join(dir, name)).subarray(490)]);
+      assert.equal((await fetch(`${base}/clips/..%2f..%2fetc%2fpasswd`)).status, 400);
+      assert.equal((await fetch(`${base}/clips/2026-06-01T11-00-01_Ward-B.avi`)).status, 404);
+    } finally {
+      await new Promise<void>((r) => app.close(() => r()));
+    }
+  });
+
   it('a test alarm never records (the API/flow test command, and a test alert on the wire)', async function () {
     await load([...systemFlow({ format: 'avi' }), { id: 'plain', type: 'vigil-recorder', folder: path.join(dir, 'plain'), preSeconds: 1, postSeconds: 1, format: 'avi', wires: [['out']] }]);
     const out = collect<ClipMsg>('out');
