@@ -51,19 +51,17 @@ function argsOf(node: Node, method: 'status' | 'error' | 'warn' | 'log'): unknow
 /** The node's latest status. */
 const lastStatus = (node: Node): { fill?: string; shape?: string; text?: string } => (argsOf(node, 'status').at(-1)?.[0] ?? {}) as { fill?: string; text?: string };
 
-describe('vigil-recorder node', function () {
-  this.timeout(60_000);
-  let clock: FakeClock;
-  let dir: string;
-  let cleanup: () => void;
-  let frames: Buffer[];
-
-  before(async function () {
-    frames = await clip('moving', { width: 320, height: 240, frames: 60 });
-  });
+/**
+ * Per test: a temporary folder, a FakeClock as the flow clock (settings.vigilClock) and the
+ * test helper's server, all undone after the test; `use` gets the folder and clock.
+ */
+function perTest(prefix: string, use: (dir: string, clock: FakeClock) => void): void {
+  let cleanup = (): void => undefined;
   beforeEach(async () => {
-    ({ dir, cleanup } = tempDir('vigil-recnode-'));
-    clock = new FakeClock(T0);
+    const t = tempDir(prefix);
+    cleanup = t.cleanup;
+    const clock = new FakeClock(T0);
+    use(t.dir, clock);
     helper.settings({ vigilClock: clock } as never);
     await helper.startServer();
   });
@@ -72,6 +70,21 @@ describe('vigil-recorder node', function () {
     await helper.stopServer();
     helper.settings({});
     cleanup();
+  });
+}
+
+describe('vigil-recorder node', function () {
+  this.timeout(60_000);
+  let clock: FakeClock;
+  let dir: string;
+  let frames: Buffer[];
+
+  before(async function () {
+    frames = await clip('moving', { width: 320, height: 240, frames: 60 });
+  });
+  perTest('vigil-recnode-', (d, c) => {
+    dir = d;
+    clock = c;
   });
 
   const load = (flow: FlowNode[], credentials?: Record<string, Record<string, string>>): Promise<unknown> => helper.load(ALL, flow as never, credentials as never);
@@ -297,7 +310,6 @@ describe('vigil-recorder → vigil-telegram (sendVideo)', function () {
   let base: string;
   const got: Array<{ url: string; type: string; body: Buffer }> = [];
   let dir: string;
-  let cleanup: () => void;
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -312,17 +324,11 @@ describe('vigil-recorder → vigil-telegram (sendVideo)', function () {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
-  beforeEach(async () => {
+  beforeEach(() => {
     got.length = 0;
-    ({ dir, cleanup } = tempDir('vigil-tgclip-'));
-    helper.settings({ vigilClock: new FakeClock(T0) } as never);
-    await helper.startServer();
   });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-    cleanup();
+  perTest('vigil-tgclip-', (d) => {
+    dir = d;
   });
 
   const tg = (extra: Record<string, unknown>): FlowNode[] => [
