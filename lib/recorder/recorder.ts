@@ -238,6 +238,8 @@ export class Recorder extends EventEmitter {
   /** A JPEG frame from the camera (arrival time = now on the clock). Non-JPEG data is refused (false). */
   frame(jpeg: Buffer): boolean {
     if (this.closed || !Buffer.isBuffer(jpeg) || !isJpeg(jpeg)) return false;
+    // The same frame twice (the system's camera also wired to the input): kept once.
+    if (this.ring.last?.jpeg === jpeg) return true;
     const now = this.clock.now();
     const pre = this.preMs();
     if (pre !== this.ring.maxAgeMs) this.ring.maxAgeMs = pre;
@@ -308,7 +310,9 @@ export class Recorder extends EventEmitter {
       clip.writer.write(jpeg);
       return;
     }
-    if (clip.pendingBytes + jpeg.length > this.maxBuffer && clip.pending.length > 0) {
+    // The pre-roll in `pending` is the ring's own Buffers (shared, not extra memory); room for as
+    // much again arriving while the file is being opened.
+    if (clip.pendingBytes + jpeg.length > 2 * this.maxBuffer && clip.pending.length > 0) {
       clip.dropped++;
       return;
     }

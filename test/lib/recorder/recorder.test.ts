@@ -101,6 +101,23 @@ describe('Recorder', function () {
     });
   }
 
+  it('the same frame arriving twice (system and input) is kept once', async function () {
+    // memory for exactly these 20 frames: kept twice, only the last 10 would fit
+    const r = rig({ postSeconds: 0, maxBufferBytes: frames.slice(0, 20).reduce((n, f) => n + f.length, 0) });
+    await r.rec.start();
+    for (let i = 0; i < 20; i++) {
+      r.clock.advance(100);
+      r.rec.frame(frames[i]);
+      r.rec.frame(frames[i]);
+    }
+    r.rec.alarm();
+    r.clock.advance(1);
+    await r.rec.idle();
+    assert.equal(r.clips[0].frames, 20);
+    assert.equal(r.clips[0].start, T0 + 100);
+    assert.deepEqual(r.warnings, []);
+  });
+
   it('a test alarm never records', async function () {
     const r = rig();
     await r.rec.start();
