@@ -12,6 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
+import { TelegramSim } from '../../../lib/alarm/sim';
 import { FakeClock } from '../../../lib/common/clock';
 import { clip, tempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
@@ -355,6 +356,23 @@ describe('vigil-recorder → vigil-telegram (sendVideo)', function () {
     }
     assert.ok(got[0].body.includes(Buffer.alloc(5000, 7)));
     assert.deepEqual((res[0].payload as { ok: boolean; clip: string; sent: string[] }).sent, ['111']);
+  });
+
+  it('the demo\'s telegram-sim takes the video', async function () {
+    const sim = new TelegramSim({ port: 0 });
+    const port = await sim.start();
+    try {
+      await helper.load([telegramModule], tg({ sendVideo: true, apiBase: `http://127.0.0.1:${port}` }) as never, { tg: { apiKey: '1:x' } } as never);
+      const res = collect<AnyMsg>('res');
+      helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-00_Ward-B.avi', 3000) as never);
+      await until(() => res.length === 1, 'result');
+      assert.equal((res[0].payload as { ok: boolean }).ok, true);
+      const ev = sim.events.find((e) => e.kind === 'sendVideo');
+      assert.equal(ev?.detail.chat_id, '111');
+      assert.ok(Number(ev?.detail.video_bytes) > 3000);
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('skips with the reason: option off, larger than the cap; never reads a path the recorder did not name', async function () {
