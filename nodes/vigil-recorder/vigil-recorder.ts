@@ -28,6 +28,7 @@ interface RecorderDef extends NodeDef {
 const PRE_FACTOR = 1.5;
 const DEFAULT_ALERT_TIME_S = 180;
 const FORMATS: readonly RecorderFormat[] = ['auto', 'mp4', 'avi'];
+const CLOSE_GRACE_MS = 8000;
 
 /** An alert as vigil-alarm's output 2 sends it: `{ message, test, … }`. */
 function alertTest(payload: unknown): boolean | undefined {
@@ -110,7 +111,9 @@ export = function (RED: NodeAPI): void {
         else if (recorder.state.format === 'avi') this.log(t('log.avi', { folder }));
       }),
     );
-    s.defer(() => recorder.close());
+    // A clip being recorded is completed; an encoder still busy after 8 s is stopped, inside the
+    // kit's 10 s close budget.
+    s.defer(() => recorder.close(CLOSE_GRACE_MS));
 
     if (hub) {
       s.listen(hub, 'frame', (jpeg: Buffer) => recorder.frame(jpeg));
