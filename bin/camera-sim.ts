@@ -9,7 +9,7 @@ import { MjpegParser } from '../lib/camera/mjpeg';
 import { startCameraSim } from '../lib/camera/sim';
 import { CLIP_KINDS, ClipKind, generateClip } from '../lib/camera/testclips';
 import { CliError, intValue, portValue, runCli, stopOnSignals } from '../lib/common/cli';
-import type { ServerAuthMode } from '../lib/halo/digest';
+import type { ServerAuthMode } from '../lib/common/digest';
 
 const HELP = `camera-sim — an IP camera stand-in for vigil-camera (demos and tests)
 
@@ -23,6 +23,11 @@ Usage: camera-sim [options]
   --height <px>
   --frames <n>           generated clip length in frames (default 60)
   --fps <n>              frames per second (default 15)
+  --detail <n>           generated clip: fine texture amplitude, ± grey levels (default 0;
+                         12 at quality 80 gives ~48 KiB 640×480 frames, like a real camera)
+  --quality <n>          generated clip: JPEG quality 1–100 (default 80)
+  --phases <n>           spread stream clients over n instants of each frame interval, as
+                         independent cameras would be (default 1: all at once)
   --auth <mode>          none (default), basic, digest or any
   --username <name>      for --auth (default admin)
   --password <secret>    for --auth (default admin)
@@ -32,7 +37,8 @@ Usage: camera-sim [options]
 
 Routes:
   GET /stream.mjpg       multipart/x-mixed-replace MJPEG, the clip looped
-                         (also /video.mjpeg, /video.mjpg and /)
+                         (also /video.mjpeg, /video.mjpg and /); any number of
+                         clients, each frame encoded once and sent to all
   GET /snapshot.jpg      the current frame as one JPEG (also /snapshot)
 
 Example:
@@ -51,6 +57,9 @@ const OPTIONS = {
   height: { type: 'string' },
   frames: { type: 'string' },
   fps: { type: 'string' },
+  detail: { type: 'string' },
+  quality: { type: 'string' },
+  phases: { type: 'string' },
   auth: { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
@@ -70,6 +79,9 @@ runCli('camera-sim', HELP, OPTIONS, async (v) => {
     height: intValue(v.height, '--height', 16, 4320) ?? 480,
     frames: intValue(v.frames, '--frames', 1, 10000) ?? 60,
     fps: intValue(v.fps, '--fps', 1, 120) ?? 15,
+    detail: intValue(v.detail, '--detail', 0, 64) ?? 0,
+    quality: intValue(v.quality, '--quality', 1, 100) ?? 80,
+    phases: intValue(v.phases, '--phases', 1, 64) ?? 1,
     auth: (v.auth ?? 'none') as ServerAuthMode,
     username: v.username ?? 'admin',
     password: v.password ?? 'admin',
@@ -92,9 +104,9 @@ runCli('camera-sim', HELP, OPTIONS, async (v) => {
     }
     if (frames.length === 0) throw new CliError(`no JPEG frames in ${o.file}`);
   } else {
-    frames = await generateClip(o.clip, { width: o.width, height: o.height, frames: o.frames });
+    frames = await generateClip(o.clip, { width: o.width, height: o.height, frames: o.frames, detail: o.detail, quality: o.quality });
   }
-  const sim = await startCameraSim({ frames, fps: o.fps, host: o.host, port: o.port, auth: o.auth, username: o.username, password: o.password, noContentLength: o.noContentLength });
+  const sim = await startCameraSim({ frames, fps: o.fps, host: o.host, port: o.port, auth: o.auth, username: o.username, password: o.password, noContentLength: o.noContentLength, phases: o.phases });
   if (!o.quiet) {
     process.stdout.write(`camera-sim: ${frames.length} frames (${o.file || `clip ${o.clip}`}) at ${o.fps} fps on ${sim.url}/stream.mjpg and ${sim.url}/snapshot.jpg${o.auth !== 'none' ? ` (${o.auth} auth)` : ''}\n`);
   }

@@ -57,6 +57,8 @@ export interface AlerterSpec<S> {
   settings: S;
   /** Keys of the section that are secrets (masked by the hub). */
   secretKeys?: string[];
+  /** The node's credentials (not in the section) go to the section's host/port/user: those never change at run time (lib/system/secrets.ts). */
+  heldSecrets?: boolean;
   /** The own keys of the `alerters.<name>` section (after enabled / test_grp). */
   toSection: (l: AlerterLive<S>) => ConfigSection;
   /** Errors for the own keys of a section (the flags are checked here). */
@@ -106,7 +108,7 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
   if (hub && isValidAlerterName(name)) {
     const section = `alerters.${name}`;
     try {
-      s.defer(hub.register({ section, secretKeys: spec.secretKeys, get: () => toSection(live), validate, apply }));
+      s.defer(hub.register({ section, secretKeys: spec.secretKeys, heldSecrets: spec.heldSecrets, get: () => toSection(live), validate, apply }));
       s.defer(
         hub.registerAlerter({
           name,

@@ -2,11 +2,17 @@
  * A camera simulator: serves a list of JPEG frames, looped, as MJPEG
  * (`multipart/x-mixed-replace`) at `/stream.mjpg` (also `/video.mjpeg`, `/`) and the current
  * frame at `/snapshot.jpg`, with optional Basic/Digest auth. Used by bin/camera-sim, the
- * tests and the demo.
+ * tests, the demo and `bench:cameras`.
+ *
+ * Many stream clients are served at once at little cost: each frame's multipart part is
+ * built once (on first use) and the same Buffer is written to every client. With `phases`
+ * the clients are spread over that many evenly spaced instants of the frame interval, as
+ * independent cameras would be, rather than all receiving their frame at the same moment.
  */
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ServerAuth, ServerAuthMode } from '../halo/digest';
+import { performance } from 'node:perf_hooks';
+import { ServerAuth, ServerAuthMode } from '../common/digest';
 
 export interface CameraSimOptions {
   frames: Buffer[];
@@ -20,6 +26,11 @@ export interface CameraSimOptions {
   boundary?: string;
   /** Leave out Content-Length in parts (some cameras do). */
   noContentLength?: boolean;
+  /**
+   * Spread the stream clients over this many instants of each frame interval (default 1: all
+   * at once). Client k gets phase k mod `phases`.
+   */
+  phases?: number;
 }
 
 export interface CameraSim {
@@ -38,27 +49,60 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
   const fps = opts.fps && opts.fps > 0 ? opts.fps : 15;
   const boundary = opts.boundary ?? 'vigilframe';
   const auth = opts.auth && opts.auth !== 'none' ? new ServerAuth({ mode: opts.auth, realm: 'camera-sim', username: opts.username ?? 'admin', password: opts.password ?? 'admin' }) : undefined;
-  const streams = new Set<http.ServerResponse>();
+  const phases = Math.max(1, Math.floor(opts.phases ?? 1));
+  /** Stream clients by phase. */
+  const streams: Array<Set<http.ServerResponse>> = Array.from({ length: phases }, () => new Set());
+  let clientCount = 0;
+  let nextPhase = 0;
   let index = 0;
+  let tick = 0;
   let paused = false;
   const current = (): Buffer => opts.frames[index % opts.frames.length];
 
-  const part = (jpeg: Buffer): Buffer => {
-    const head = `--${boundary}\r\nContent-Type: image/jpeg\r\n${opts.noContentLength ? '' : `Content-Length: ${jpeg.length}\r\n`}\r\n`;
-    return Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from('\r\n', 'latin1')]);
+  // Each frame's part is built once and then shared by every client and every loop of the clip.
+  const parts = new Array<Buffer | undefined>(opts.frames.length);
+  const part = (i: number): Buffer => {
+    const k = i % opts.frames.length;
+    let p = parts[k];
+    if (!p) {
+      const jpeg = opts.frames[k];
+      const head = `--${boundary}\r\nContent-Type: image/jpeg\r\n${opts.noContentLength ? '' : `Content-Length: ${jpeg.length}\r\n`}\r\n`;
+      p = Buffer.concat([Buffer.from(head, 'latin1'), jpeg, Buffer.from('\r\n', 'latin1')]);
+      parts[k] = p;
+    }
+    return p;
   };
 
-  const timer = setInterval(() => {
+  // One timer for all clients: `phases` sub-ticks per frame interval; the frame advances on
+  // phase 0. Due times are absolute (start + k·interval), so a busy machine delays a frame
+  // but never slows the stream down; more than one frame interval behind, it skips ahead
+  // like a camera's own clock would.
+  const step = 1000 / fps / phases;
+  const t0 = performance.now();
+  const subTick = (): void => {
+    const phase = tick % phases;
+    tick++;
     if (paused) return;
-    index++;
-    if (streams.size === 0) return;
-    const data = part(current());
-    for (const res of streams) {
+    if (phase === 0) index++;
+    const group = streams[phase];
+    if (group.size === 0) return;
+    const data = part(index);
+    for (const res of group) {
       // A slow client skips frames instead of buffering without limit.
       if (res.writableLength > 4 * data.length) continue;
       res.write(data);
     }
-  }, 1000 / fps);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      const due = Math.floor((performance.now() - t0) / step);
+      if (due - tick > phases) tick += Math.floor((due - tick - phases) / phases) * phases;
+      while (tick < due) subTick();
+      schedule();
+    }, Math.max(0, t0 + (tick + 1) * step - performance.now()));
+  };
+  schedule();
 
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -91,10 +135,13 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
         res.end();
         return;
       }
-      streams.add(res);
-      res.write(part(current()));
+      const group = streams[nextPhase];
+      nextPhase = (nextPhase + 1) % phases;
+      group.add(res);
+      clientCount++;
+      res.write(part(index));
       const drop = (): void => {
-        streams.delete(res);
+        if (group.delete(res)) clientCount--;
       };
       res.on('close', drop);
       return;
@@ -105,7 +152,7 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
 
   return new Promise((resolve, reject) => {
     server.once('error', (err) => {
-      clearInterval(timer);
+      clearTimeout(timer);
       reject(err);
     });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
@@ -116,16 +163,19 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
         port,
         url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
         get clients() {
-          return streams.size;
+          return clientCount;
         },
         pause: (p: boolean) => {
           paused = p;
         },
         close: () =>
           new Promise<void>((r) => {
-            clearInterval(timer);
-            for (const res of streams) res.destroy();
-            streams.clear();
+            clearTimeout(timer);
+            for (const group of streams) {
+              for (const res of group) res.destroy();
+              group.clear();
+            }
+            clientCount = 0;
             server.close(() => r());
             server.closeAllConnections();
           }),

@@ -115,7 +115,7 @@ export function findFf(tool: FfTool, o: LookupOptions = {}): FoundBinary {
   if (configured) {
     const file = configured.includes('/') || configured.includes('\\') ? path.resolve(configured) : onPath(configured, env);
     if (file && executable(file)) return found(tool, file, 'setting');
-    throw new FfmpegNotFoundError(tool, [`the configured path "${configured}" is ${file ? 'not an executable file' : 'not on PATH'}`], 'Correct the node\'s ffmpeg path, or clear it to look ffmpeg up');
+    throw new FfmpegNotFoundError(tool, [`the configured path "${configured}" is ${file ? 'not an executable file' : 'not on PATH'}`], `Correct the node's ffmpeg path, or clear it to use ffmpeg on PATH (e.g. \`apt-get install ffmpeg\`) or the npm package ${BUNDLED_PACKAGE[tool]}`);
   }
   const force = (env.VIGIL_FFMPEG ?? '').trim();
   if (force && force !== 'system' && force !== 'bundled') throw new Error(`VIGIL_FFMPEG must be "system" or "bundled" (got "${force}")`);

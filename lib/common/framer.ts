@@ -12,7 +12,9 @@
  *
  * A message (or an unterminated tail) longer than `maxMessageBytes` is reported through
  * `onOversize` and the framer discards input until the next delimiter (or, for `json`,
- * resets). Memory is bounded by `maxMessageBytes` plus one chunk.
+ * resets). Memory is bounded by `maxMessageBytes` plus one chunk. An unfinished message is
+ * kept as the list of chunks it arrived in and concatenated once, when it completes, so the
+ * cost is linear in its size however it is chunked.
  */
 export type FramerMode = 'delimiter' | 'json' | 'close';
 
@@ -40,18 +42,24 @@ export class Framer {
   private readonly max: number;
   private readonly keepEmpty: boolean;
   private readonly opts: FramerOptions;
-  private buf: Buffer = Buffer.alloc(0);
+  /**
+   * The unfinished message (or retained junk) as the chunks it arrived in, concatenated once
+   * when the message completes: growth is linear however small the chunks (a chunk that
+   * finishes nothing is only appended, never copied).
+   */
+  private parts: Buffer[] = [];
+  private partsLen = 0;
   /** Discarding the rest of an oversize message until the next delimiter. */
   private skipping = false;
   // json-mode scanner state, kept across chunks so each byte is scanned once
   private depth = 0;
   private inString = false;
   private escaped = false;
-  private scanned = 0;
+  /** json mode, depth 0: the junk held in `parts` is only whitespace so far. */
+  private junkBlank = true;
   // delimiter-mode scanner state
   private readonly maxDelim: number;
   private readonly delimPos: number[];
-  private searchFrom = 0;
 
   constructor(opts: FramerOptions) {
     this.opts = opts;
@@ -70,20 +78,22 @@ export class Framer {
 
   /** Bytes currently buffered (an unfinished message). */
   get buffered(): number {
-    return this.buf.length;
+    return this.partsLen;
   }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.mode === 'delimiter') this.drainDelimited();
-    else if (this.mode === 'json') this.drainJson();
-    else if (this.buf.length > this.max) this.oversize();
+    if (this.mode === 'delimiter') this.pushDelimited(chunk);
+    else if (this.mode === 'json') this.drainJson(chunk);
+    else {
+      this.append(chunk);
+      if (this.partsLen > this.max) this.oversize();
+    }
   }
 
   /** The stream ended: in `close` mode the buffer is the message; otherwise a non-empty tail is emitted too. */
   end(): void {
-    const rest = this.buf;
+    const rest = this.joined();
     this.reset();
     if (this.skipping) {
       this.skipping = false;
@@ -98,12 +108,44 @@ export class Framer {
   }
 
   reset(): void {
-    this.buf = Buffer.alloc(0);
+    this.parts = [];
+    this.partsLen = 0;
     this.depth = 0;
     this.inString = false;
     this.escaped = false;
-    this.scanned = 0;
-    this.searchFrom = 0;
+    this.junkBlank = true;
+  }
+
+  private append(piece: Buffer): void {
+    if (piece.length === 0) return;
+    this.parts.push(piece);
+    this.partsLen += piece.length;
+  }
+
+  /** The buffered bytes as one Buffer (one copy, only when there are several parts). */
+  private joined(): Buffer {
+    const p = this.parts;
+    if (p.length === 0) return Buffer.alloc(0);
+    if (p.length === 1) return p[0];
+    const all = Buffer.concat(p, this.partsLen);
+    this.parts = [all];
+    return all;
+  }
+
+  /** The last `n` buffered bytes (n small: a delimiter's length). */
+  private tail(n: number): Buffer {
+    if (n <= 0 || this.partsLen === 0) return Buffer.alloc(0);
+    const p = this.parts;
+    const last = p[p.length - 1];
+    if (last.length >= n || p.length === 1) return last.subarray(Math.max(0, last.length - n));
+    const out: Buffer[] = [];
+    let need = n;
+    for (let i = p.length - 1; i >= 0 && need > 0; i--) {
+      const b = p[i];
+      out.unshift(b.subarray(Math.max(0, b.length - need)));
+      need -= b.length;
+    }
+    return Buffer.concat(out);
   }
 
   private emit(message: Buffer): void {
@@ -131,17 +173,51 @@ export class Framer {
   }
 
   private oversize(): void {
-    const n = this.buf.length;
+    const n = this.partsLen;
     // Keep the last bytes in delimiter mode: they may be the start of a split delimiter.
-    const tail = this.mode === 'delimiter' && this.maxDelim > 1 ? this.buf.subarray(Math.max(0, n - (this.maxDelim - 1))) : undefined;
+    const tail = this.mode === 'delimiter' && this.maxDelim > 1 ? this.tail(this.maxDelim - 1) : undefined;
     this.reset();
-    if (tail) this.buf = tail;
+    if (tail) this.append(tail);
     this.skipping = this.mode === 'delimiter';
     this.opts.onOversize?.(n);
   }
 
-  private drainDelimited(): void {
-    const buf = this.buf;
+  /**
+   * Delimiter mode. While nothing is buffered the chunk is scanned in place. Otherwise the
+   * chunk is only appended unless a delimiter ends in it (looked for in the chunk and across
+   * the joint with the buffered tail); then the parts are concatenated once and scanned
+   * from the joint.
+   */
+  private pushDelimited(chunk: Buffer): void {
+    if (this.partsLen === 0) {
+      this.drainDelimited(chunk, 0);
+      return;
+    }
+    const overlap = Math.min(this.maxDelim - 1, this.partsLen);
+    if (!this.skipping && !this.endsDelimiter(chunk, overlap)) {
+      this.append(chunk);
+      if (this.partsLen > this.max) this.oversize();
+      return;
+    }
+    const from = this.partsLen - overlap;
+    this.parts.push(chunk);
+    this.partsLen += chunk.length;
+    const buf = this.joined();
+    this.parts = [];
+    this.partsLen = 0;
+    this.drainDelimited(buf, from);
+  }
+
+  /** Whether a delimiter ends in `chunk`, counting one that starts in the last `overlap` buffered bytes. */
+  private endsDelimiter(chunk: Buffer, overlap: number): boolean {
+    for (const d of this.delims) if (indexOfDelimiter(chunk, d, 0) >= 0) return true;
+    if (overlap === 0) return false;
+    const joint = Buffer.concat([this.tail(overlap), chunk.subarray(0, this.maxDelim - 1)]);
+    for (const d of this.delims) if (indexOfDelimiter(joint, d, 0) >= 0) return true;
+    return false;
+  }
+
+  private drainDelimited(buf: Buffer, searchFrom: number): void {
     const delims = this.delims;
     const n = delims.length;
     // Next known index of each delimiter (-1: none in the rest of this buffer). A position
@@ -150,7 +226,7 @@ export class Framer {
     const pos = this.delimPos;
     for (let k = 0; k < n; k++) pos[k] = -2;
     let start = 0;
-    let from = this.searchFrom;
+    let from = searchFrom;
     for (;;) {
       let best = -1;
       let bestLen = 0;
@@ -172,33 +248,37 @@ export class Framer {
       start = best + bestLen;
       from = start;
     }
-    this.buf = start === 0 ? buf : buf.subarray(start);
+    let rest = start === 0 ? buf : buf.subarray(start);
     if (this.skipping) {
       // Keep only what could be the start of a delimiter split across chunks.
       const keep = this.maxDelim - 1;
-      this.buf = keep > 0 ? this.buf.subarray(Math.max(0, this.buf.length - keep)) : Buffer.alloc(0);
-      this.searchFrom = 0;
-    } else if (this.buf.length > this.max) {
-      this.oversize();
-    } else {
-      // The tail holds no delimiter: the next push only needs to look at its last bytes.
-      this.searchFrom = Math.max(0, this.buf.length - (this.maxDelim - 1));
+      rest = keep > 0 ? rest.subarray(Math.max(0, rest.length - keep)) : Buffer.alloc(0);
     }
+    this.parts = [];
+    this.partsLen = 0;
+    this.append(rest);
+    if (!this.skipping && this.partsLen > this.max) this.oversize();
   }
 
-  private drainJson(): void {
-    const b = this.buf;
-    let start = 0;
-    let i = this.scanned;
-    // Skip whitespace/garbage before a value when not inside one.
-    while (i < b.length) {
+  /** json mode: scan only the new chunk (the scanner state carries over), concatenating a value once when it closes. */
+  private drainJson(chunk: Buffer): void {
+    let start = 0; // where the current value or junk begins in `chunk` (earlier bytes are in `parts`)
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      const c = chunk[i];
       if (this.depth === 0) {
-        const c = b[i];
         if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-          if (i > start) {
-            const junk = b.subarray(start, i);
-            if (junk.toString('utf8').trim().length > 0) this.opts.onGarbage?.(junk);
+          if (i > start || this.partsLen > 0) {
+            const piece = chunk.subarray(start, i);
+            if (!(this.junkBlank && isBlank(piece))) {
+              this.append(piece);
+              this.opts.onGarbage?.(this.joined());
+            }
+            this.parts = [];
+            this.partsLen = 0;
           }
+          this.junkBlank = true;
           start = i;
           this.depth = 1;
           i++;
@@ -207,7 +287,6 @@ export class Framer {
         i++;
         continue;
       }
-      const c = b[i];
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (c === 0x5c /* \ */) this.escaped = true;
@@ -217,30 +296,45 @@ export class Framer {
       else if (c === 0x7d || c === 0x5d) {
         this.depth--;
         if (this.depth === 0) {
-          this.emit(b.subarray(start, i + 1));
+          const piece = chunk.subarray(start, i + 1);
+          let message = piece;
+          if (this.partsLen > 0) {
+            this.append(piece);
+            message = this.joined();
+          }
+          this.parts = [];
+          this.partsLen = 0;
+          this.emit(message);
           start = i + 1;
         }
       }
       i++;
     }
+    const rest = chunk.subarray(start);
     if (this.depth === 0) {
       // Nothing open: anything left is whitespace or junk not yet followed by a value.
-      const junk = b.subarray(start);
-      if (junk.toString('utf8').trim().length > 0 && junk.length > this.max) {
-        this.opts.onGarbage?.(junk);
-        this.reset();
+      if (this.junkBlank && isBlank(rest)) {
+        this.parts = [];
+        this.partsLen = 0;
         return;
       }
-      this.buf = junk.toString('utf8').trim().length === 0 ? Buffer.alloc(0) : junk;
-      this.scanned = this.buf.length;
-      // garbage retained is re-examined on the next chunk from its start
-      if (this.buf.length > 0) this.scanned = 0;
+      this.junkBlank = false;
+      this.append(rest);
+      if (this.partsLen > this.max) {
+        const junk = this.joined();
+        this.reset();
+        this.opts.onGarbage?.(junk);
+      }
       return;
     }
-    this.buf = b.subarray(start);
-    this.scanned = this.buf.length;
-    if (this.buf.length > this.max) this.oversize();
+    this.append(rest);
+    if (this.partsLen > this.max) this.oversize();
   }
+}
+
+/** Only whitespace (as String.prototype.trim sees it). */
+function isBlank(b: Buffer): boolean {
+  return b.length === 0 || b.toString('utf8').trim().length === 0;
 }
 
 /**

@@ -41,6 +41,8 @@ export = function (RED: NodeAPI): void {
         fingerprint: (config.fingerprint || '').trim(),
         timeoutS: readNumber(config.timeout, 30, { min: 0, max: 1e9 }),
       },
+      // The SSH password/key stay where the editor sent them: ssh_host/port/user/fingerprint change only there.
+      heldSecrets: Boolean(creds.password || creds.privateKey),
       ...sirenSection,
       missing: (l) => {
         if (!l.host) return RED._('vigil-siren.errors.noHost');

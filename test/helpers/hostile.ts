@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { prng } from '../../lib/camera/testclips';
 
@@ -76,6 +77,14 @@ export function assertLoopDelay(d: LoopDelay, limitMs = ASSERT_DELAY_MS): void {
   assert.ok(d.maxMs < limitMs, `${d.label}: the event loop was blocked for ${d.maxMs} ms (limit ${limitMs} ms)`);
 }
 
+/**
+ * Let the event loop turn (one `setImmediate`). A fuzz loop awaits this every few inputs, so
+ * the measured delay is the cost of those few, as a server handling them one by one would see.
+ */
+export function turn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** The loop turns: a `setImmediate` callback runs within a few turns (no busy loop left behind). */
 export async function loopAnswers(): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
@@ -130,6 +139,21 @@ export async function noUncaught<T>(label: string, fn: () => Promise<T>): Promis
     process.off('uncaughtException', onErr);
     process.off('unhandledRejection', onErr);
   }
+}
+
+/**
+ * Run an attacking client in its own Node.js process (`node -e code`, `args` as
+ * `process.argv.slice(1)`), so the delay measured here is the server's alone, not the cost of
+ * building and sending a 10 MB body or 2 000 requests in the same loop. Resolves with its
+ * stdout; rejects when it exits non-zero.
+ */
+export function inChild(code: string, args: string[] = [], timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', code, '--', ...args], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`attacking client failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 /** `[[[…]]]` nested `depth` levels (text only: never parsed by the test itself). */

@@ -5,6 +5,7 @@
  */
 import helper from 'node-red-node-test-helper';
 import type { Node } from 'node-red';
+import type { FakeClock } from '../../lib/common/clock';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -43,7 +44,11 @@ export function nodeModule(type: string): unknown {
   return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
+/**
+ * A TCP port on 127.0.0.1 where nothing listens (the OS picks it, then it is released): for
+ * "connection refused" tests only. It is a race to listen there later — a server under test
+ * listens on port 0 and reports its port instead.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -81,4 +86,26 @@ export function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log' | 
 /** The status texts of recorded `status` calls. */
 export function statusTexts(list: SpyCall[]): string[] {
   return list.map((c) => String((c.args[0] as { text?: unknown } | undefined)?.text ?? ''));
+}
+
+/**
+ * Like `until`, on a flow driven by a FakeClock: between polls, a timer due within `stepMs`
+ * (a request spacing, a 1 s poll interval) is fired at once instead of waited for; timers
+ * further off (request timeouts, long intervals) stay pending.
+ */
+export async function untilClock(clock: FakeClock, predicate: () => boolean, what = 'condition', stepMs = 1000): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (predicate()) return;
+    const next = clock.dueIn()[0];
+    if (next !== undefined && next <= stepMs) {
+      clock.advance(Math.max(0, next));
+      await new Promise((r) => setImmediate(r)); // let I/O that the timer started run
+    } else await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Let pending I/O callbacks and message deliveries run (a few event-loop turns, no wall time). */
+export async function settle(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
