@@ -59,6 +59,8 @@ export interface AlerterSpec<S> {
   secretKeys?: string[];
   /** The node's credentials (not in the section) go to the section's host/port/user: those never change at run time (lib/system/secrets.ts). */
   heldSecrets?: boolean;
+  /** Keys beside the well-known host/port/user names that decide what the credentials are used for (e.g. the siren's command). */
+  destinationKeys?: string[];
   /** The own keys of the `alerters.<name>` section (after enabled / test_grp). */
   toSection: (l: AlerterLive<S>) => ConfigSection;
   /** Errors for the own keys of a section (the flags are checked here). */
@@ -108,7 +110,7 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
   if (hub && isValidAlerterName(name)) {
     const section = `alerters.${name}`;
     try {
-      s.defer(hub.register({ section, secretKeys: spec.secretKeys, heldSecrets: spec.heldSecrets, get: () => toSection(live), validate, apply }));
+      s.defer(hub.register({ section, secretKeys: spec.secretKeys, heldSecrets: spec.heldSecrets, destinationKeys: spec.destinationKeys, get: () => toSection(live), validate, apply }));
       s.defer(
         hub.registerAlerter({
           name,
