@@ -11,7 +11,7 @@ import type { IsotelClient } from '../../../lib/isotel/client';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
 import type { IsotelServiceNode } from '../../../nodes/isotel-service/service-types';
 import { loadEditorHelpers } from '../../helpers/editor';
-import { calls, helper, nodeModule, repoRoot, statusTexts as texts, until } from '../../helpers/nodered';
+import { calls, helper, nodeModule, repoRoot, statusTexts as texts, until, untilClock } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
 
@@ -355,6 +355,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('bad input: plain text and malformed JSON reach isotel-in as text (a warning for the JSON); bad messages to reply/notify fail clearly', async () => {
+    const clock = new FakeClock(1_700_000_000_000); // the reconnect's back-off, fired by untilClock
+    helper.settings({ vigilClock: clock } as never);
     await load([...inReplyFlow(), { id: 'not1', type: 'isotel-notify', service: SVC }]);
     const s = await connected();
     const svc = helper.getNode(SVC);
@@ -393,7 +395,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.equal(before, 1);
     s.write('x'.repeat(1024 * 1024 + 10));
     await until(() => warns.some((c) => /grew past 1048576 bytes/.test(String(c.args[0]))), 'oversize warning');
-    await until(() => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 1000);
+    await untilClock(clock, () => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 60_000);
   });
 
   it('a CONNECT acknowledgement with a deeply nested body: reported as text, Node-RED keeps answering', async () => {
