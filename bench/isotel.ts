@@ -65,30 +65,28 @@ function measure(bytes: number, ms: number, fn: () => number): { mbps: number; m
   return { mbps: (bytes * runs) / 1e6 / s, msgps: msgs / s };
 }
 
-/** The codec as the service client runs it: frame, keyword, URI, body text (JSON parsed later, on demand). */
-function decodeWithCodec(parts: Buffer[]): number {
+/**
+ * The codec as the service client runs it — frame, keyword, URI, body text (JSON parsed
+ * later, on demand) — or, with `parsed`, with every body JSON-parsed at once (`decode`).
+ */
+function decodeWithCodec(parts: Buffer[], parsed = false): number {
   let n = 0;
   let sink = 0;
-  const dec = new IsotelDecoder({
-    onFrame: (f: Frame) => {
-      n++;
-      sink += f.text.length;
-    },
-  });
-  for (const p of parts) dec.push(p);
-  return sink >= 0 ? n : -1;
-}
-
-/** The codec with every body JSON-parsed at once (`decode`). */
-function decodeWithCodecParsed(parts: Buffer[]): number {
-  let n = 0;
-  let sink = 0;
-  const dec = new IsotelDecoder({
-    onMessage: (m: IsotelMessage) => {
-      n++;
-      if (m.kind === 'signal') sink += m.uri.length;
-    },
-  });
+  const dec = new IsotelDecoder(
+    parsed
+      ? {
+          onMessage: (m: IsotelMessage) => {
+            n++;
+            if (m.kind === 'signal') sink += m.uri.length;
+          },
+        }
+      : {
+          onFrame: (f: Frame) => {
+            n++;
+            sink += f.text.length;
+          },
+        },
+  );
   for (const p of parts) dec.push(p);
   return sink >= 0 ? n : -1;
 }
@@ -245,10 +243,10 @@ export async function run(): Promise<void> {
   const mix = signalMix(8 * 1024 * 1024);
   const parts = chunks(mix);
   const count = decodeWithCodec(parts);
-  if (count !== decodeNaive(parts) || count !== decodeWithCodecParsed(parts)) throw new Error('codec and baseline disagree on the message count');
+  if (count !== decodeNaive(parts) || count !== decodeWithCodec(parts, true)) throw new Error('codec and baseline disagree on the message count');
   const codec = measure(mix.length, 1000, () => decodeWithCodec(parts));
   const naiveLazy = measure(mix.length, 1000, () => decodeNaive(parts, false));
-  const parsed = measure(mix.length, 1000, () => decodeWithCodecParsed(parts));
+  const parsed = measure(mix.length, 1000, () => decodeWithCodec(parts, true));
   const naive = measure(mix.length, 1000, () => decodeNaive(parts));
   const e2e = await endToEndClient(1000);
   const e2eNr = await endToEndNodeRed(1500);
