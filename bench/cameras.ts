@@ -12,7 +12,8 @@
  *   detections/s, `engine: auto`) → vigil-alarm. Frames and detection seconds are counted
  *   with a Node-RED `onReceive` hook (no extra nodes, no message copies); the event-loop delay
  *   with `monitorEventLoopDelay`; CPU with `process.cpuUsage()` (every thread: libuv's pool,
- *   workers) and RSS at the end.
+ *   workers) plus Node-RED's child processes (the OpenCV engine's worker processes) from
+ *   /proc, and memory as RSS plus the children's PSS at the end.
  * - The reference's way (skipped with a note without Debian's python3-opencv): N Python
  *   processes, each reading its stream with OpenCV `VideoCapture` and doing the reference's
  *   per-frame work (docs/camera-alarm.md §2.2: every frame decoded, resized to 640 wide,
@@ -175,6 +176,8 @@ interface VigilReport {
   gcMaxMs: number;
   cpuPct: number;
   rssMb: number;
+  /** Worker processes (their CPU and PSS are included). */
+  workers: number;
   engine: string;
 }
 
@@ -243,6 +246,9 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
   });
   gc.observe({ entryTypes: ['gc'] });
   const elu0 = performance.eventLoopUtilization();
+  // Worker processes of Node-RED (the OpenCV engine's pool) count as Vigil's.
+  const kids = childPids(process.pid);
+  const kidsCpu0 = kids.reduce((a, p) => a + cpuSeconds(p), 0);
   const cpu0 = process.cpuUsage();
   windowStart = performance.now();
   measuring = true;
@@ -252,6 +258,8 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
   measuring = false;
   const end = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const kidsCpu = kids.reduce((a, p) => a + cpuSeconds(p), 0) - kidsCpu0;
+  const kidsMem = kids.reduce((a, p) => a + pssMb(p), 0);
   const elu = performance.eventLoopUtilization(elu0).utilization;
   gc.disconnect();
   // A camera whose last detection second is more than 1.2 s before the end is late too.
@@ -264,8 +272,9 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
     elu,
     gcMs,
     gcMaxMs,
-    cpuPct: ((cpu.user + cpu.system) / 1000 / (end - windowStart)) * 100,
-    rssMb: process.memoryUsage().rss / 1048576,
+    cpuPct: (((cpu.user + cpu.system) / 1000 + kidsCpu * 1000) / (end - windowStart)) * 100,
+    rssMb: process.memoryUsage().rss / 1048576 + kidsMem,
+    workers: kids.length,
     engine: [...engines].join('+') || '?',
   };
   process.stdout.write(`VIGIL-REPORT ${JSON.stringify(report)}\n`);
@@ -293,7 +302,7 @@ async function vigilStep(n: number, url: string): Promise<StepResult> {
   });
   if (!report) throw new Error(`the Vigil run with ${n} cameras reported nothing`);
   const expected = Math.floor(SECONDS * 1) - 1;
-  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: report.engine };
+  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
   return { ...base, ...verdict(base) };
 }
 
@@ -378,6 +387,21 @@ function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The direct children of a process (/proc/<pid>/stat's ppid). */
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
 /** PSS in MB (/proc/<pid>/smaps_rollup), else RSS. */

@@ -1,11 +1,13 @@
 /**
- * Engine selection: `auto` takes OpenCV when @u4/opencv4nodejs loads, else sharp, and
+ * Engine selection: `auto` takes OpenCV when @u4/opencv4nodejs loads (run in the worker pool
+ * every detector shares, lib/motion/opencv-pool.ts), else sharp, and
  * says which and why; `opencv` insists (an error with the reason when it cannot load);
  * `sharp` always works.
  */
 import { Clock } from '../common/clock';
 import { EngineChoice, EngineSettings, MotionEngine } from './engine';
-import { OpenCvEngine, loadOpenCv } from './opencv';
+import { loadOpenCv } from './opencv';
+import { PooledOpenCvEngine, sharedOpenCvPool } from './opencv-pool';
 import { SharpEngine } from './sharp';
 
 export interface EngineSelection {
@@ -22,9 +24,10 @@ export function createEngine(choice: EngineChoice, settings: EngineSettings, opt
   const { cv, reason } = loadOpenCv();
   if (cv) {
     const v = cv.version;
+    const pool = sharedOpenCvPool();
     return {
-      engine: new OpenCvEngine(cv, settings),
-      description: `opencv engine (OpenCV ${v.major}.${v.minor}.${v.revision}${choice === 'auto' ? ', picked by auto' : ''})`,
+      engine: new PooledOpenCvEngine(settings, pool),
+      description: `opencv engine (OpenCV ${v.major}.${v.minor}.${v.revision}, ${pool.size} worker thread${pool.size === 1 ? '' : 's'} shared by every detector${choice === 'auto' ? ', picked by auto' : ''})`,
     };
   }
   if (choice === 'opencv') throw new Error(`the opencv engine is unavailable: ${reason}`);

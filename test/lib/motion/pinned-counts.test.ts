@@ -12,6 +12,7 @@ import { generateClip } from '../../../lib/camera/testclips';
 import { DEFAULT_MOTION_SETTINGS } from '../../../lib/motion/detector';
 import { EngineSettings, MotionEngine } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
+import { PooledOpenCvEngine } from '../../../lib/motion/opencv-pool';
 import { SharpEngine } from '../../../lib/motion/sharp';
 
 const PINNED: Record<string, Record<string, number[]>> = {
@@ -49,9 +50,10 @@ describe('motion engines: pinned counts on realistic frames', function () {
 
   const make: Record<string, ((s: EngineSettings) => MotionEngine) | undefined> = {
     opencv: opencv.cv ? (s) => new OpenCvEngine(opencv.cv!, s) : undefined,
+    'opencv (worker pool)': opencv.cv ? (s) => new PooledOpenCvEngine(s) : undefined,
     sharp: (s) => new SharpEngine(s),
   };
-  for (const name of ['opencv', 'sharp']) {
+  for (const name of ['opencv', 'opencv (worker pool)', 'sharp']) {
     it(`${name}: the same count on every frame`, async function () {
       const factory = make[name];
       if (!factory) {
@@ -59,9 +61,10 @@ describe('motion engines: pinned counts on realistic frames', function () {
         this.skip();
       }
       const s: EngineSettings = { ...DEFAULT_MOTION_SETTINGS };
-      assert.deepEqual(await counts(factory!(s), vga), PINNED[name].vga, '640×480, default settings');
-      assert.deepEqual(await counts(factory!({ ...s, dilationIterations: 2 }), vga), PINNED[name].vgaDilate2, '640×480, two dilations');
-      assert.deepEqual(await counts(factory!(s), hd), PINNED[name].hd, '1280×720 → 640 wide');
+      const pinned = PINNED[name.split(' ')[0]];
+      assert.deepEqual(await counts(factory!(s), vga), pinned.vga, '640×480, default settings');
+      assert.deepEqual(await counts(factory!({ ...s, dilationIterations: 2 }), vga), pinned.vgaDilate2, '640×480, two dilations');
+      assert.deepEqual(await counts(factory!(s), hd), pinned.hd, '1280×720 → 640 wide');
     });
   }
 });
