@@ -9,7 +9,7 @@ import { MjpegParser } from '../lib/camera/mjpeg';
 import { startCameraSim } from '../lib/camera/sim';
 import { CLIP_KINDS, ClipKind, generateClip } from '../lib/camera/testclips';
 import { CliError, intValue, portValue, runCli, stopOnSignals } from '../lib/common/cli';
-import type { ServerAuthMode } from '../lib/halo/digest';
+import type { ServerAuthMode } from '../lib/common/digest';
 
 const HELP = `camera-sim — an IP camera stand-in for vigil-camera (demos and tests)
 

@@ -5,8 +5,8 @@
 import readline from 'node:readline';
 import { CliError, portValue, runCli, secondsValue, stopOnSignals } from '../lib/common/cli';
 import { RECOMMENDED_TEMPLATES } from '../lib/halo/decode';
-import type { DigestAlgorithm, ServerAuthMode } from '../lib/halo/digest';
-import { HaloSim, parseTarget, type PushTarget } from '../lib/halo/sim';
+import type { DigestAlgorithm, ServerAuthMode } from '../lib/common/digest';
+import { HaloSim, PARTNER_TEMPLATES, parseTarget, type PushShape, type PushTarget } from '../lib/halo/sim';
 
 const HELP = `halo-sim — a HALO IOT Smart Sensor simulator
 
@@ -21,6 +21,11 @@ Pushing (the HALO is the client; repeat --to for several receivers):
                              %ALLSENSORS@%, %SENSOR:RH% ...) and escapes (\\n, \\r, \\t).
                              An HTTP string (POST:http://...[HEADER]k:v[JSONBODY]{...}) is
                              sent as written; otherwise http targets get a POST of the text.
+  --shape <s>                set/reset strings in a partner's shape instead: flat (camelCase
+                             keys) or nested (event and device in sub-objects); default
+                             recommended. --set-template/--reset-template still win.
+  --push-auth <key:secret>   http(s) pushes carry these HTTP Basic credentials (or put them
+                             in the URL: http://key:secret@host:port/path)
   --keep-open                TCP: keep one connection per receiver (default: one per message)
   --heartbeat <s>            send the heartbeat every <s> seconds (default 0 = off)
   --cycle <s>                demo traffic: every <s> seconds set the next event of
@@ -59,6 +64,7 @@ Examples:
   halo-sim --to tcp://127.0.0.1:6010 --heartbeat 10 --cycle 20
   halo-sim --serve-port 6012 --auth digest --username admin --password halo
   halo-sim --to udp://127.0.0.1:6011 --send set:Vape --send reset:Vape --once
+  halo-sim --to http://127.0.0.1:1880/halo --shape nested --push-auth key1:s3cret --send set:Vape --once
   curl 'http://127.0.0.1:6014/set?event=Help'
 `;
 
@@ -68,6 +74,8 @@ const OPTIONS = {
   'reset-template': { type: 'string' },
   'heartbeat-template': { type: 'string' },
   'keep-open': { type: 'boolean' },
+  shape: { type: 'string' },
+  'push-auth': { type: 'string' },
   heartbeat: { type: 'string' },
   cycle: { type: 'string' },
   'cycle-events': { type: 'string' },
@@ -95,6 +103,15 @@ runCli('halo-sim', HELP, OPTIONS, async (o) => {
   if (!['none', 'basic', 'digest', 'any'].includes(auth)) throw new CliError('--auth must be none, basic, digest or any');
   const algorithms = (o.algorithms ?? 'SHA-256,MD5').split(',').map((a) => a.trim()) as DigestAlgorithm[];
   for (const a of algorithms) if (!['MD5', 'SHA-256', 'MD5-sess', 'SHA-256-sess'].includes(a)) throw new CliError(`unknown Digest algorithm "${a}"`);
+  const shape = (o.shape ?? 'recommended') as PushShape;
+  if (shape !== 'recommended' && !(shape in PARTNER_TEMPLATES)) throw new CliError('--shape must be recommended, flat or nested');
+  const shaped = shape === 'recommended' ? RECOMMENDED_TEMPLATES : PARTNER_TEMPLATES[shape];
+  let pushAuth: { username: string; password: string } | undefined;
+  if (o['push-auth'] !== undefined) {
+    const colon = o['push-auth'].indexOf(':');
+    if (colon < 0) throw new CliError('--push-auth must be <key>:<secret>');
+    pushAuth = { username: o['push-auth'].slice(0, colon), password: o['push-auth'].slice(colon + 1) };
+  }
   const quiet = o.quiet === true;
   const log = (line: string): void => {
     if (!quiet) process.stdout.write(`[halo-sim] ${line}\n`);
@@ -105,10 +122,11 @@ runCli('halo-sim', HELP, OPTIONS, async (o) => {
     device: { name: o.name ?? 'HALO-Sim', mac: o.mac ?? 'AABBCCDDEEFF', ip: o.ip ?? '127.0.0.1', user: o.user, pswd: o.pswd },
     targets,
     templates: {
-      set: o['set-template'] ?? RECOMMENDED_TEMPLATES.set,
-      reset: o['reset-template'] ?? RECOMMENDED_TEMPLATES.reset,
+      set: o['set-template'] ?? shaped.set,
+      reset: o['reset-template'] ?? shaped.reset,
       heartbeat: o['heartbeat-template'] ?? RECOMMENDED_TEMPLATES.heartbeat,
     },
+    pushAuth,
     tcpKeepOpen: o['keep-open'] === true,
     heartbeatMs: (secondsValue(o.heartbeat, '--heartbeat') ?? 0) * 1000,
     cycleMs: (secondsValue(o.cycle, '--cycle') ?? 0) * 1000,

@@ -16,7 +16,7 @@ import { isValidAlerterName, parseAlert, RetryAborted, skipReason, validateAlert
 import type { Clock } from '../lib/common/clock';
 import type { SystemHub } from '../lib/system/hub';
 import type { ConfigError, ConfigSection } from '../lib/system/types';
-import { errorMessage, flowClock } from './util';
+import { type Done, errorMessage, scope, type Send, systemHub } from './kit';
 
 /** The editor settings every alerter node has. */
 export interface AlerterDef extends NodeDef {
@@ -38,7 +38,7 @@ export interface AlerterRun<S> {
   /** A copy of the live settings taken when the alert arrived. */
   live: AlerterLive<S>;
   name: string;
-  clock: Clock | undefined;
+  clock: Clock;
   hub: SystemHub | undefined;
   /** Aborted when the node closes. */
   signal: AbortSignal;
@@ -57,6 +57,8 @@ export interface AlerterSpec<S> {
   settings: S;
   /** Keys of the section that are secrets (masked by the hub). */
   secretKeys?: string[];
+  /** The node's credentials (not in the section) go to the section's host/port/user: those never change at run time (lib/system/secrets.ts). */
+  heldSecrets?: boolean;
   /** The own keys of the `alerters.<name>` section (after enabled / test_grp). */
   toSection: (l: AlerterLive<S>) => ConfigSection;
   /** Errors for the own keys of a section (the flags are checked here). */
@@ -74,13 +76,10 @@ export interface AlerterSpec<S> {
 /** Wire an alerter node: hub registration, status, input and close. */
 export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>, config: AlerterDef, spec: AlerterSpec<S>): void {
   const t = spec.type;
-  const clock = flowClock(RED);
+  const s = scope(RED, node);
   const name = (config.alerterName || spec.defaultName).trim();
   const prefix = ['alerters', name];
   const live: AlerterLive<S> = { enabled: config.enabled !== false, testGroup: config.testGroup !== false, ...spec.settings };
-  const aborter = new AbortController();
-  const running = new Set<Promise<unknown>>();
-  const cleanups: Array<() => void> = [];
 
   const toSection = (l: AlerterLive<S>): ConfigSection => ({ enabled: l.enabled, test_grp: l.testGroup, ...spec.toSection(l) });
   const validate = (p: ConfigSection): ConfigError[] => [...validateAlerterFlags(p, prefix), ...spec.validate(p, prefix)];
@@ -105,13 +104,12 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
     else node.status({ fill: 'green', shape: 'ring', text: RED._(`${t}.status.ready`, spec.readyArgs(live)) });
   };
 
-  const sys = config.system ? (RED.nodes.getNode(config.system) as unknown as { hub?: SystemHub } | null) : null;
-  const hub = sys?.hub;
+  const hub = systemHub(RED, config.system);
   if (hub && isValidAlerterName(name)) {
     const section = `alerters.${name}`;
     try {
-      cleanups.push(hub.register({ section, secretKeys: spec.secretKeys, get: () => toSection(live), validate, apply }));
-      cleanups.push(
+      s.defer(hub.register({ section, secretKeys: spec.secretKeys, heldSecrets: spec.heldSecrets, get: () => toSection(live), validate, apply }));
+      s.defer(
         hub.registerAlerter({
           name,
           get enabled() {
@@ -140,7 +138,7 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
   if (initial) node.warn(initial);
   showIdle();
 
-  node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
+  node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
     const m = msg as NodeMessageInFlow & { payload?: unknown };
     const alert = parseAlert(m.payload);
     if (!alert) {
@@ -166,26 +164,16 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
       done,
       live: { ...live },
       name,
-      clock,
+      clock: s.clock,
       hub,
-      signal: aborter.signal,
-      cancelled: (err) => err instanceof RetryAborted || aborter.signal.aborted,
+      signal: s.signal,
+      cancelled: (err) => err instanceof RetryAborted || s.signal.aborted,
       onRetry: (err, attempt, delayMs, extra) => {
         node.status({ fill: 'yellow', shape: 'dot', text: RED._(`${t}.status.retrying`, { attempt: attempt + 1 }) });
         node.log(RED._(`${t}.log.retry`, { attempt, delay: delayMs / 1000, ...extra, error: errorMessage(err) }));
       },
     });
-    running.add(job);
     // A throw inside the run's result handlers must not become an unhandled rejection (which ends Node-RED).
-    void job.catch((err: unknown) => node.error(errorMessage(err), msg)).finally(() => running.delete(job));
-  });
-
-  node.on('close', (_removed: boolean, done: () => void) => {
-    aborter.abort();
-    for (const c of cleanups.splice(0)) c();
-    void Promise.allSettled([...running]).then(() => {
-      node.status({});
-      done();
-    });
+    void s.track(job.catch((err: unknown) => node.error(errorMessage(err), msg)));
   });
 }

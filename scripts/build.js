@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Build: tsc (incremental) into dist/, then put every node's .html, locales/ and the
-// package icons beside its compiled .js (where Node-RED looks for them), copy non-TS
-// assets of lib/ and bin/, and keep package.json's `node-red.nodes` and `bin` in step
-// with the nodes/ and bin/ folders (one node set per node folder).
+// Build: tsc (incremental) into dist/, then put every node's .html and locales/ beside its
+// compiled .js (where Node-RED looks for them), each icon once, in the icons/ folder of the
+// node whose editor names it (Node-RED serves a module's icons from the icons/ folders beside
+// its node files, all of them, per module), and copy non-TS assets of lib/ and bin/.
+// It writes only under dist/: never a tracked file. When package.json's `node-red.nodes` or
+// `bin` no longer match the nodes/ and bin/ folders it says so (so does `npm run lint:package`,
+// which fails); the entries are written by hand.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -27,32 +30,51 @@ function copyTree(src, dst, filter) {
   }
 }
 
-function syncPackageJson() {
-  const pkgPath = path.join(root, 'package.json');
-  const text = fs.readFileSync(pkgPath, 'utf8');
-  const pkg = JSON.parse(text);
-  const nodes = {};
-  const nodesDir = path.join(root, 'nodes');
-  for (const t of fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir).sort() : []) {
-    if (fs.existsSync(path.join(nodesDir, t, `${t}.ts`))) nodes[t] = `dist/nodes/${t}/${t}.js`;
+/** The icon file names each node's editor names (`icon: 'vigil-x.svg'`), per node folder. */
+function iconsByNode(nodesDir) {
+  const { editorTypes } = require('./lint-package.js');
+  const out = new Map();
+  for (const t of fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : []) {
+    const html = path.join(nodesDir, t, `${t}.html`);
+    if (!fs.existsSync(html)) continue;
+    const names = editorTypes(fs.readFileSync(html, 'utf8'))
+      .map((e) => e.icon)
+      .filter((i) => i && !i.startsWith('font-awesome/') && /\.(svg|png)$/.test(i));
+    out.set(t, [...new Set(names)]);
   }
-  const bin = {};
-  const binDir = path.join(root, 'bin');
-  for (const f of fs.existsSync(binDir) ? fs.readdirSync(binDir).sort() : []) {
-    if (f.endsWith('.ts') && !f.startsWith('_')) bin[f.slice(0, -3)] = `dist/bin/${f.slice(0, -3)}.js`;
+  return out;
+}
+
+/** Each icon of icons/ once, beside the node that uses it; stale copies (older builds) removed. */
+function placeIcons(nodesDir) {
+  const src = path.join(root, 'icons');
+  const have = new Set(fs.existsSync(src) ? fs.readdirSync(src) : []);
+  const placed = new Set();
+  for (const [t, icons] of iconsByNode(nodesDir)) {
+    const dst = path.join(dist, 'nodes', t, 'icons');
+    const want = icons.filter((i) => have.has(i) && !placed.has(i));
+    for (const i of want) {
+      copyTree(path.join(src, i), path.join(dst, i));
+      placed.add(i);
+    }
+    for (const f of fs.existsSync(dst) ? fs.readdirSync(dst) : []) if (have.has(f) && !want.includes(f)) fs.rmSync(path.join(dst, f), { force: true });
+    if (fs.existsSync(dst) && fs.readdirSync(dst).length === 0) fs.rmdirSync(dst);
   }
-  pkg['node-red'] = pkg['node-red'] || {};
-  const changed = JSON.stringify(pkg['node-red'].nodes) !== JSON.stringify(nodes) || JSON.stringify(pkg.bin) !== JSON.stringify(bin);
-  if (changed) {
-    pkg['node-red'].nodes = nodes;
-    pkg.bin = bin;
-    fs.writeFileSync(pkgPath, JSON.stringify(pkg, null, 2) + '\n');
-    log('package.json: node-red.nodes and bin updated from nodes/ and bin/');
-  }
+  for (const i of have) if (!placed.has(i)) log(`icons/${i} is not named by any node's editor: not copied`);
+}
+
+/** Warn (never write) when package.json's node and bin lists differ from the folders. */
+function checkPackageLists() {
+  const { expectedLists } = require('./lint-package.js');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const want = expectedLists(root);
+  const same = (a, b) => JSON.stringify(a || {}) === JSON.stringify(b);
+  if (!same((pkg['node-red'] || {}).nodes, want.nodes)) console.warn(`[vigil build] package.json "node-red"."nodes" does not match nodes/: it should be ${JSON.stringify(want.nodes)} (edit it by hand; npm run lint:package checks it)`);
+  if (!same(pkg.bin, want.bin)) console.warn(`[vigil build] package.json "bin" does not match bin/: it should be ${JSON.stringify(want.bin)} (edit it by hand, then npm install to update the lock)`);
 }
 
 function main() {
-  syncPackageJson();
+  checkPackageLists();
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!fs.existsSync(tsc)) {
     console.error('[vigil build] TypeScript is not installed: run `npm install` (or `npm start`, which installs what is missing).');
@@ -67,8 +89,8 @@ function main() {
     const src = path.join(nodesDir, t);
     if (!fs.statSync(src).isDirectory()) continue;
     copyTree(src, path.join(dist, 'nodes', t), notTs);
-    copyTree(path.join(root, 'icons'), path.join(dist, 'nodes', t, 'icons'));
   }
+  placeIcons(nodesDir);
   const binOut = path.join(dist, 'bin');
   for (const f of fs.existsSync(binOut) ? fs.readdirSync(binOut) : []) {
     if (f.endsWith('.js')) fs.chmodSync(path.join(binOut, f), 0o755);

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // An offline Flow Library scorecard (node-red-dev validate re-done without the network,
-// with its P05 keyword bug fixed), plus the packaging facts Node-RED relies on at load time.
+// with its P05 keyword bug fixed), plus the packaging facts Node-RED relies on at load time,
+// plus the repository's own bookkeeping: package.json's node and bin lists match the nodes/
+// and bin/ folders (the build never writes them), and package-lock.json is in step with
+// package.json (so `npm ci` works and `npm install` rewrites nothing).
 //
 //   node scripts/lint-package.js [--dir <package dir>] [--node-red <node-red package dir>] [--json]
 //
@@ -42,6 +45,61 @@ function editorTypes(html) {
     out.push({ type: m[1], category: c ? c[1] : null, icon: icon ? icon[1] : null });
   }
   return out;
+}
+
+/** The `node-red.nodes` and `bin` maps the nodes/ and bin/ folders call for (one node set per node folder). */
+function expectedLists(dir) {
+  const nodes = {};
+  const nodesDir = path.join(dir, 'nodes');
+  for (const t of fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir).sort() : []) {
+    if (fs.existsSync(path.join(nodesDir, t, `${t}.ts`))) nodes[t] = `dist/nodes/${t}/${t}.js`;
+  }
+  const bin = {};
+  const binDir = path.join(dir, 'bin');
+  for (const f of fs.existsSync(binDir) ? fs.readdirSync(binDir).sort() : []) {
+    if (f.endsWith('.ts') && !f.startsWith('_')) bin[f.slice(0, -3)] = `dist/bin/${f.slice(0, -3)}.js`;
+  }
+  return { nodes, bin };
+}
+
+/** The differences between two string maps, as "+key", "-key", "~key" (changed value). */
+function mapDiff(want, have) {
+  const out = [];
+  for (const k of Object.keys(want)) if (!(k in have)) out.push(`missing ${k}`);
+  for (const k of Object.keys(have)) if (!(k in want)) out.push(`extra ${k}`);
+  for (const k of Object.keys(want)) if (k in have && JSON.stringify(want[k]) !== JSON.stringify(have[k])) out.push(`${k}: ${JSON.stringify(have[k])}, expected ${JSON.stringify(want[k])}`);
+  return out;
+}
+
+/** package-lock.json against package.json: the facts `npm ci` insists on, and what `npm install` would rewrite. */
+function lockChecks(o, pkg, semver, check) {
+  const lockPath = path.join(o.dir, 'package-lock.json');
+  if (!fs.existsSync(lockPath)) {
+    check('L01', 'package-lock.json present', false, 'run npm install and commit package-lock.json');
+    return;
+  }
+  const lock = JSON.parse(fs.readFileSync(lockPath, 'utf8'));
+  check('L01', 'package-lock.json present (lockfileVersion 3)', lock.lockfileVersion === 3 && lock.packages && lock.packages[''], `lockfileVersion ${lock.lockfileVersion}`);
+  const rootEntry = (lock.packages && lock.packages['']) || {};
+  const fields = ['name', 'version', 'license', 'engines', 'bin', 'dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
+  const drift = [];
+  if (lock.name !== pkg.name || lock.version !== pkg.version) drift.push(`top-level name/version ${lock.name}@${lock.version}`);
+  for (const f of fields) {
+    const want = f === 'bin' && typeof pkg.bin === 'string' ? { [pkg.name.split('/').pop()]: pkg.bin } : pkg[f];
+    const have = rootEntry[f];
+    if (JSON.stringify(want ?? null) === JSON.stringify(have ?? null)) continue;
+    drift.push(`"${f}"${want && have && typeof want === 'object' ? ` (${mapDiff(want, have).map((d) => d.replace(/^missing /, 'lock lacks ').replace(/^extra /, 'lock has extra ')).join(', ')})` : `: lock ${JSON.stringify(have)}, package.json ${JSON.stringify(want)}`}`);
+  }
+  check('L02', 'package-lock.json root entry in step with package.json', drift.length === 0, `${drift.join('; ')} — run npm install and commit package-lock.json`);
+  const missing = [];
+  for (const f of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+    for (const [name, range] of Object.entries(pkg[f] || {})) {
+      const entry = lock.packages && lock.packages[`node_modules/${name}`];
+      if (!entry) missing.push(`${name} not locked`);
+      else if (semver && entry.version && semver.validRange(range) && !semver.satisfies(entry.version, range)) missing.push(`${name}@${entry.version} does not satisfy ${range}`);
+    }
+  }
+  check('L03', 'every declared dependency locked at a version its range admits', missing.length === 0, `${missing.join('; ')} — run npm install`);
 }
 
 function lint(o) {
@@ -92,6 +150,14 @@ function lint(o) {
   const deps = Object.keys(pkg.dependencies || {});
   check('D01', 'at most 6 dependencies', deps.length <= 6, `${deps.length}: ${deps.join(', ')}`);
 
+  // The node and bin lists match the folders (written by hand: the build never writes package.json)
+  const lists = expectedLists(o.dir);
+  const nodeDiff = mapDiff(lists.nodes, (pkg['node-red'] || {}).nodes || {});
+  check('N03', 'node-red.nodes lists exactly the node folders (nodes/<type>/<type>.ts)', nodeDiff.length === 0, nodeDiff.join('; '));
+  const binDiff = mapDiff(lists.bin, typeof pkg.bin === 'object' && pkg.bin ? pkg.bin : {});
+  check('B01', 'bin lists exactly bin/*.ts', binDiff.length === 0, binDiff.join('; '));
+  lockChecks(o, pkg, semver, check);
+
   // Node files: .js built, .html and locales beside it, types parsed, icons present and unique
   const nodes = nr.nodes || {};
   check('N00', 'node-red.nodes declares node files', Object.keys(nodes).length > 0, 'node-red.nodes is empty');
@@ -126,6 +192,15 @@ function lint(o) {
     check('N01', `node type ${t.type} registered once`, !seen.has(t.type), 'registered by two node files');
     seen.add(t.type);
   }
+  // Node-RED serves a module's icons from the icons/ folders beside all its node files: one copy each is enough.
+  const copies = new Map();
+  for (const rel of Object.values(nodes)) {
+    const iconDir = path.join(o.dir, path.dirname(rel), 'icons');
+    for (const f of fs.existsSync(iconDir) ? fs.readdirSync(iconDir) : []) copies.set(f, (copies.get(f) || 0) + 1);
+  }
+  for (const [icon, n] of copies) check('I02', `icon ${icon} shipped once`, n === 1, `${n} copies in the node folders`);
+  const named = new Set(types.map((t) => t.icon));
+  for (const icon of iconNames) check('I03', `icons/${icon} is used by a node`, named.has(icon), 'no node editor names it');
   for (const icon of iconNames) check('I01', `icon ${icon} has a package-unique name (vigil-*)`, icon.startsWith('vigil-'), 'icon folders share one search path across all modules');
 
   // N02 examples
@@ -167,4 +242,20 @@ if (require.main === module) {
   process.exit(results.some((r) => !r.ok) ? 1 : 0);
 }
 
-module.exports = { lint, editorTypes };
+/** Why `npm ci` would refuse (or `npm install` rewrite) this package.json/lock pair: failure lines, empty when in step. */
+function lockProblems(dir) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  let semver = null;
+  try {
+    semver = require(require.resolve('semver', { paths: [dir, __dirname] }));
+  } catch {
+    semver = null;
+  }
+  const out = [];
+  lockChecks({ dir }, pkg, semver, (id, title, ok, detail) => {
+    if (!ok) out.push(`${title}: ${detail}`);
+  });
+  return out;
+}
+
+module.exports = { lint, editorTypes, expectedLists, lockProblems };

@@ -132,7 +132,7 @@ function demoSims() {
  * HALO simulator's HTTP push reaches the demo's endpoint on whatever port it was started.
  */
 function startSims(opts = {}) {
-  const list = demoSims();
+  const list = opts.list || demoSims();
   const vars = { editorPort: opts.editorPort ?? 1880 };
   const log = opts.log || ((s) => console.log(s));
   const children = [];
@@ -170,6 +170,102 @@ function startSims(opts = {}) {
 }
 
 /**
+ * Where each simulator reports the port it bound for a listen option (its start-up line,
+ * printed unless --quiet): what lets the tests start every simulator on port 0.
+ */
+const SIM_REPORTS = {
+  'camera-sim': { '--port': /on http:\/\/[^\s:]+:(\d+)\/stream/ },
+  'telegram-sim': { '--port': /stand-in on http:\/\/[^\s:]+:(\d+)/ },
+  'siren-sim': { '--port': /SSH siren on [^\s:]+:(\d+)/ },
+  'isotel-sim': { '--port': /Service TCP server on [^\s:]+:(\d+)/, '--http-port': /HTTP front on http:\/\/[^\s:]+:(\d+)/ },
+  'halo-sim': { '--serve-port': /Event Data URL: http:\/\/[^\s:]+:(\d+)/, '--serve-https-port': /Event Data URL: https:\/\/[^\s:]+:(\d+)/, '--control-port': /control: http:\/\/[^\s:]+:(\d+)/ },
+};
+
+/** The demo port each simulator listens on, per option: [{ sim, flag, port }]. */
+function simListenPorts(list = demoSims()) {
+  const out = [];
+  for (const sim of list) {
+    const reports = SIM_REPORTS[path.basename(sim.bin, '.js')] || {};
+    const args = sim.args || [];
+    for (let i = 0; i < args.length - 1; i++) if (reports[args[i]]) out.push({ sim: sim.name, flag: args[i], port: Number(args[i + 1]) });
+  }
+  return out;
+}
+
+/** Ports a flow text names (`127.0.0.1:<port>`, `"port": <port>` or `"port": "<port>"`). */
+function flowPorts(text) {
+  const out = new Set();
+  for (const m of text.matchAll(/(?:127\.0\.0\.1:|"port":\s*"?)(\d{2,5})\b/g)) out.add(Number(m[1]));
+  return out;
+}
+
+/** `text` (a flow, or a simulator argument) with every port of `map` (old → new) moved. */
+function movePorts(text, map) {
+  return text.replace(/(127\.0\.0\.1:|"port":\s*"?)(\d{2,5})\b/g, (m, pre, port) => (map.has(Number(port)) ? `${pre}${map.get(Number(port))}` : m));
+}
+
+/**
+ * The demo simulators for a test: every listen option on port 0, the bound port read from the
+ * simulator's own report; `targets` (demo port → port) moves the ports they send to (the
+ * flow's listeners in Node-RED). Resolves with `ports` (demo port → bound port) once every
+ * simulator has reported, so the flows can be moved onto them with movePorts.
+ * @param {{editorPort: number, targets?: Map<number, number>, log?: (s: string) => void}} o
+ */
+async function startSimsOnFreePorts(o) {
+  const list = demoSims();
+  const listen = simListenPorts(list);
+  const ports = new Map();
+  const waiting = [];
+  const sims = list.map((sim) => {
+    const mine = listen.filter((l) => l.sim === sim.name);
+    const args = [];
+    const given = simArgs(sim, { editorPort: o.editorPort });
+    for (let i = 0; i < given.length; i++) {
+      if (given[i] === '--quiet') continue; // the start-up lines carry the ports
+      if (mine.some((l) => l.flag === given[i])) {
+        args.push(given[i], '0');
+        i++;
+      } else args.push(o.targets ? movePorts(given[i], o.targets) : given[i]);
+    }
+    return { ...sim, args };
+  });
+  const log = o.log || (() => {});
+  const reports = [];
+  const sink = (line) => {
+    for (const r of reports) r(line);
+    log(line);
+  };
+  const running = startSims({ list: sims, log: sink, editorPort: o.editorPort });
+  for (const l of listen) {
+    const re = SIM_REPORTS[path.basename(list.find((s) => s.name === l.sim).bin, '.js')][l.flag];
+    waiting.push(
+      new Promise((resolve) => {
+        reports.push((line) => {
+          const m = line.startsWith(`[${l.sim}] `) ? re.exec(line) : null;
+          if (m && !ports.has(l.port)) {
+            ports.set(l.port, Number(m[1]));
+            resolve();
+          }
+        });
+      }),
+    );
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`simulators did not report their ports within 30 s (have ${[...ports.keys()].join(', ') || 'none'})`)), 30000);
+  });
+  try {
+    await Promise.race([Promise.all(waiting), timeout]);
+  } catch (err) {
+    await running.stop();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { ...running, ports };
+}
+
+/**
  * Start Node-RED (the project's own devDependency unless `redJs` is given) on a user dir.
  * Resolves once the editor answers; `lines` collects every log line.
  */
@@ -189,15 +285,22 @@ function startNodeRed(o) {
   };
   prefixLines(child.stdout, '', sink);
   prefixLines(child.stderr, '', sink);
-  const url = `http://127.0.0.1:${o.port}/`;
+  // With port 0 Node-RED binds a free port and reports it: "Server now running at http://127.0.0.1:<port>/".
+  let port = Number(o.port) || 0;
   const ready = (async () => {
     for (let i = 0; i < 600; i++) {
       if (child.exitCode !== null) throw new Error(`Node-RED exited with code ${child.exitCode}:\n${lines.slice(-30).join('\n')}`);
-      try {
-        const r = await fetch(`${url}settings`);
-        if (r.ok) return;
-      } catch {
-        /* not yet listening */
+      if (!port) {
+        const m = lines.map((l) => /Server now running at https?:\/\/[^\s/]*:(\d+)\//.exec(l)).find(Boolean);
+        if (m) port = Number(m[1]);
+      }
+      if (port) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/settings`);
+          if (r.ok) return;
+        } catch {
+          /* not yet listening */
+        }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -206,7 +309,13 @@ function startNodeRed(o) {
   return {
     child,
     lines,
-    url,
+    /** The editor's port (the bound one when started on port 0; known once `ready`). */
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://127.0.0.1:${port}/`;
+    },
     ready,
     stop() {
       return new Promise((resolve) => {
@@ -222,4 +331,4 @@ function startNodeRed(o) {
   };
 }
 
-module.exports = { root, pkg, demoFlows, splitCredentials, exampleFiles, prepareUserDir, demoSims, simArgs, startSims, startNodeRed };
+module.exports = { root, pkg, demoFlows, splitCredentials, exampleFiles, prepareUserDir, demoSims, simArgs, startSims, startNodeRed, simListenPorts, flowPorts, movePorts, startSimsOnFreePorts };

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 // First-run setup, safe to run any time: installs the npm dependencies when they are
-// missing or out of date, builds the optional OpenCV engine when the system OpenCV is
-// there (saying so, with progress), and compiles the TypeScript. Says what it is doing.
+// missing or out of date (`npm ci`: exactly package-lock.json, which it never rewrites),
+// builds the optional OpenCV engine when the system OpenCV is there (saying so, with
+// progress), and compiles the TypeScript. Says what it is doing. It writes nothing that git
+// tracks: when package.json and package-lock.json disagree it stops and says so.
+//
+// The OpenCV engine (@u4/opencv4nodejs) is compiled here and only here: package.json's
+// `allowScripts` denies its install script, so `npm ci`/`npm install` never start the
+// 10-minute compile. VIGIL_SKIP_OPENCV=1 skips it here too (every path: `npm start`,
+// `npm test`, `npm run setup`).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -28,6 +35,21 @@ function installStamp() {
   return h.digest('hex');
 }
 
+/**
+ * Whether node_modules already holds what package-lock.json pins (e.g. after the user's own
+ * `npm ci`): every non-optional locked package installed at its locked version, per npm's
+ * hidden lockfile node_modules/.package-lock.json.
+ */
+function installedMatchesLock() {
+  try {
+    const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')).packages;
+    const have = JSON.parse(fs.readFileSync(path.join(nm, '.package-lock.json'), 'utf8')).packages;
+    return Object.entries(lock).every(([k, v]) => k === '' || (have[k] ? have[k].version === v.version : !!v.optional));
+  } catch {
+    return false;
+  }
+}
+
 function systemOpenCv() {
   const r = spawnSync('pkg-config', ['--modversion', 'opencv4'], { encoding: 'utf8' });
   if (r.status === 0) return r.stdout.trim();
@@ -42,37 +64,51 @@ function npmRun(args, foreground) {
   return r.status === 0;
 }
 
-function ensureInstalled() {
+function ensureInstalled(retryOpenCv) {
   const fresh = !fs.existsSync(path.join(nm, '.package-lock.json'));
   const stamp = installStamp();
   const current = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8') : '';
-  const cv = process.env.VIGIL_SKIP_OPENCV ? null : systemOpenCv();
-  const wantOpenCv = cv !== null && !fs.existsSync(opencvBinding);
-  if (!fresh && current === stamp && !(wantOpenCv && !fs.existsSync(opencvTried))) return;
-
+  const skip = !!process.env.VIGIL_SKIP_OPENCV && process.env.VIGIL_SKIP_OPENCV !== '0';
+  const cv = skip ? null : systemOpenCv();
+  if (!fresh && current !== stamp && installedMatchesLock()) fs.writeFileSync(stampFile, stamp);
+  else if (fresh || current !== stamp) {
+    const drift = require('./lint-package.js').lockProblems(root);
+    if (drift.length) {
+      console.error(`[vigil setup] package.json and package-lock.json disagree:\n  ${drift.join('\n  ')}`);
+      console.error('[vigil setup] run `npm install` (it updates the lock), then commit both files.');
+      process.exit(1);
+    }
+    if (!npmRun(['ci', '--no-audit', '--no-fund'], false)) {
+      say('npm ci failed (see above).');
+      process.exit(1);
+    }
+    fs.writeFileSync(stampFile, installStamp());
+  }
+  if (skip) {
+    if (!fs.existsSync(opencvBinding)) say('VIGIL_SKIP_OPENCV is set: the OpenCV engine is not built; the motion detector uses its sharp engine.');
+    return;
+  }
   if (cv === null) {
-    say('System OpenCV not found: the motion detector will use its sharp engine (works everywhere, slower).');
-    say('  For the faster OpenCV engine: sudo apt-get install -y libopencv-dev && npm run setup');
-  } else if (wantOpenCv) {
-    say(`System OpenCV ${cv} found: building the OpenCV motion engine (@u4/opencv4nodejs).`);
-    say('  This compiles C++ for about 6–11 minutes on 2 cores; the compiler lines below are its progress.');
+    if (!fs.existsSync(opencvTried)) {
+      say('System OpenCV not found: the motion detector will use its sharp engine (works everywhere, slower).');
+      say('  For the faster OpenCV engine: sudo apt-get install -y libopencv-dev && npm run setup');
+      fs.writeFileSync(opencvTried, 'no system OpenCV');
+    }
+    return;
   }
-  // Dependencies in step but the OpenCV engine never built (the system OpenCV came later):
-  // rebuild just that package. A whole `npm install` here would rewrite package-lock.json.
-  const onlyOpenCv = !fresh && current === stamp;
-  const args = onlyOpenCv
-    ? ['rebuild', '@u4/opencv4nodejs']
-    : [fresh && fs.existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'];
-  const ok = npmRun(args, wantOpenCv);
-  if (!ok && !onlyOpenCv) {
-    say('npm install failed (see above).');
-    process.exit(1);
+  // A failed build is not retried on every start; `npm run setup` retries it.
+  if (fs.existsSync(opencvBinding) || (!retryOpenCv && fs.existsSync(opencvTried) && fs.readFileSync(opencvTried, 'utf8') === cv)) return;
+  if (!fs.existsSync(path.join(nm, '@u4', 'opencv4nodejs', 'binding.gyp'))) {
+    say('@u4/opencv4nodejs is not installed (an optional dependency npm skipped): the sharp engine will be used.');
+    return;
   }
-  if (wantOpenCv) {
-    fs.writeFileSync(opencvTried, new Date().toISOString());
-    say(fs.existsSync(opencvBinding) ? 'OpenCV engine built.' : 'The OpenCV engine did not build; the sharp engine will be used (see the compiler output above).');
-  }
-  fs.writeFileSync(stampFile, installStamp()); // after the install: npm may have rewritten the lock file
+  say(`System OpenCV ${cv} found: building the OpenCV motion engine (@u4/opencv4nodejs).`);
+  say('  This compiles C++ for about 6–11 minutes on 2 cores; the compiler lines below are its progress.');
+  say('  (VIGIL_SKIP_OPENCV=1 skips it; the sharp engine works everywhere.)');
+  // The one place its install script runs: allowScripts denies it for npm ci/install.
+  npmRun(['rebuild', '@u4/opencv4nodejs', '--dangerously-allow-all-scripts'], true);
+  fs.writeFileSync(opencvTried, cv);
+  say(fs.existsSync(opencvBinding) ? 'OpenCV engine built.' : 'The OpenCV engine did not build; the sharp engine will be used (see the compiler output above).');
 }
 
 function build() {
@@ -81,15 +117,16 @@ function build() {
   if (r.status !== 0) process.exit(r.status || 1);
 }
 
-function setup() {
+/** @param {{retryOpenCv?: boolean}} [o] retryOpenCv: build the OpenCV engine even after a failed try (`npm run setup`). */
+function setup(o = {}) {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 20) {
     console.error(`[vigil setup] Node.js ${process.versions.node} is too old: Vigil needs Node.js 20 or newer.`);
     process.exit(1);
   }
-  ensureInstalled();
+  ensureInstalled(!!o.retryOpenCv);
   build();
 }
 
 module.exports = { setup };
-if (require.main === module) setup();
+if (require.main === module) setup({ retryOpenCv: true });

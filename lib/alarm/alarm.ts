@@ -13,8 +13,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
+import { validateData } from '../system/commands';
 import type { CommandName, CommandReply, ConfigError, ConfigSection } from '../system/types';
-import { validateData } from '../api/envelope';
 import { MotionHistory } from './rule';
 import { Schedule, hostTimezone } from './schedule';
 import { AlarmState, AlarmStateMachine, StateSnapshot, TransitionError } from './state';

@@ -4,9 +4,11 @@
  * and their wording, hysteresis, initial-alarm clusters and the silence timer. Time comes
  * from an injected clock. Fixes from §12: `silencedTill` is null outside `silenced` (#7),
  * detection updates are ignored while off (#16), a turn-off cancels a pending unsilence.
+ * The silence timer is a long timer (lib/common/timer.ts): a silence of 30 days lasts 30 days.
  */
 import { EventEmitter } from 'node:events';
-import { Clock, TimerHandle, systemClock } from '../common/clock';
+import { Clock, systemClock } from '../common/clock';
+import { type LongTimer, durationProblem, longTimeout } from '../common/timer';
 import type { AlarmStatus } from '../system/types';
 
 export type AlarmState = AlarmStatus['state'];
@@ -65,7 +67,7 @@ export class AlarmStateMachine extends EventEmitter {
   private _initialAlarm = 0;
   private _silencedTill: number | null = null;
   private _lastAlarm: number | null = null;
-  private silenceTimer?: TimerHandle;
+  private silenceTimer?: LongTimer;
   alarmHysteresisS: number;
   initialAlarmDurationM: number;
 
@@ -149,21 +151,31 @@ export class AlarmStateMachine extends EventEmitter {
     this.go('on');
   }
 
-  /** Silence for `seconds` (≥ 0; 0 = unsilence at the next turn of the loop). */
+  /** Silence for `seconds` (0 … 366 days; 0 = unsilence at the next turn of the loop). */
   silence(seconds: number): void {
     this.check('silence');
-    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`silenceFor must be a number ≥ 0, got ${seconds}`);
+    const problem = durationProblem(seconds * 1000, 'silenceFor');
+    if (problem) throw new RangeError(problem);
     this.clearSilenceTimer();
     this._silencedTill = this.nowS() + seconds;
-    this.silenceTimer = this.clock.setTimeout(() => {
-      this.silenceTimer = undefined;
-      try {
-        this.unsilence();
-      } catch {
-        // the state changed meanwhile (e.g. off): harmless, like the reference
-      }
-    }, seconds * 1000);
+    this.armUnsilence(seconds * 1000);
     this.go('silenced');
+  }
+
+  /** Unsilence in `ms` (a long timer); a refusal then (the state changed meanwhile, e.g. off) is harmless, like the reference's. */
+  private armUnsilence(ms: number): void {
+    this.silenceTimer = longTimeout(
+      this.clock,
+      () => {
+        this.silenceTimer = undefined;
+        try {
+          this.unsilence();
+        } catch {
+          // state changed meanwhile
+        }
+      },
+      ms,
+    );
   }
 
   unsilence(): void {
@@ -208,22 +220,12 @@ export class AlarmStateMachine extends EventEmitter {
     if (this._state === 'silenced') {
       const till = typeof s.silencedTill === 'number' && Number.isFinite(s.silencedTill) ? s.silencedTill : this.nowS();
       this._silencedTill = till;
-      this.silenceTimer = this.clock.setTimeout(
-        () => {
-          this.silenceTimer = undefined;
-          try {
-            this.unsilence();
-          } catch {
-            // state changed meanwhile
-          }
-        },
-        Math.max(0, till - this.nowS()) * 1000,
-      );
+      this.armUnsilence(Math.max(0, till - this.nowS()) * 1000);
     }
   }
 
   private clearSilenceTimer(): void {
-    if (this.silenceTimer !== undefined) this.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer?.clear();
     this.silenceTimer = undefined;
   }
 

@@ -11,6 +11,8 @@ export interface ServerSectionInfo {
   port: number;
   /** Mount path when served on Node-RED's own server ("" for an own port). */
   path?: string;
+  /** The system's clip folder (its recorder's), "" when it records none. */
+  videoSaveDir?: string;
 }
 
 function intError(key: string, v: unknown): ConfigError | undefined {
@@ -25,9 +27,9 @@ export function serverSection(info: () => ServerSectionInfo): SectionMember {
     section: 'server',
     get(): ConfigSection {
       const i = info();
-      // video_save_dir is required by the reference's model; Vigil records no clips, so it is "".
+      // video_save_dir is required by the reference's model: the recorder's folder, "" without one.
       // The monitor page is served on the API's port, hence webserver_port = websocket_port.
-      const s: ConfigSection = { host_name: i.host, video_save_dir: '', websocket_port: i.port, webserver_port: i.port };
+      const s: ConfigSection = { host_name: i.host, video_save_dir: i.videoSaveDir ?? '', websocket_port: i.port, webserver_port: i.port };
       if (i.path) s.path = i.path;
       return s;
     },

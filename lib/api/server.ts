@@ -2,16 +2,23 @@
  * The reference app's websocket/HTTP API (camera-alarm.md §8) on `ws`, framework-free.
  *
  * One `ApiServer` serves, under an optional base path:
- *  - websocket `/`          status broadcasts (forwarded from the hub) + commands with per-sender replies
+ *  - websocket `/`          status broadcasts (forwarded from the hub) + commands (text or binary
+ *                           frames of UTF-8 JSON) with per-sender replies; the reply to a command
+ *                           goes out before any status broadcast the command caused
  *  - websocket `/metrics`   the nine metrics fields, one per detector heartbeat (about 1 Hz while frames flow)
  *  - websocket `/raw-video` one binary JPEG per message
  *  - HTTP `/health`, `/snapshot`, `/config` with the reference's codes, bodies and headers
- *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its assets
+ *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its script, style and
+ *    images (public: a `<script src>` cannot carry the token; HTML only through `/`)
+ *  - HTTP `/clips`, `/clips/<name>` the system's alarm clips (clips.ts), when it has a recorder
  *
  * It either owns an HTTP server (`listen`) or is mounted on someone else's
  * (`handleRequest` / `handleUpgrade`, e.g. Node-RED's `RED.server` + `RED.httpNode`).
  * Beyond the reference: optional bearer token on every route, ping/pong reaping of dead
  * clients, and a per-client send-buffer cap (a slow client drops broadcasts; counted).
+ * `/config` is the hub's document with its secrets masked (lib/system/secrets.ts) plus the
+ * reference's `flags` (describing this process, never acted on) and `monitoring: null`.
+ * No exception escapes a request, upgrade or message handler: it becomes an `error` event.
  */
 import { EventEmitter } from 'node:events';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -21,6 +28,7 @@ import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock';
+import { serveClips } from './clips';
 import { parseEnvelope, type ParsedCommand } from './envelope';
 import { ProcessMetrics, type MetricsSource } from './metrics';
 import type { AlarmStatus, ApiHub, CommandReply, DetectorMetrics, FrameInfo } from './types';
@@ -46,7 +54,27 @@ export interface ApiServerOptions {
   metrics?: MetricsSource;
   /** Folder of the monitor page (default: ./static beside this file). null = no monitor page. */
   staticDir?: string | null;
+  /** The reference's `flags` section of `/config`, describing the running process (default {@link DEFAULT_FLAGS}). */
+  flags?: () => ApiFlags;
 }
+
+/** The reference's command-line flags (docs/camera-alarm.md §1.1), as `/config` serves them. */
+export interface ApiFlags {
+  config_path: string;
+  silent: boolean;
+  log_level: string;
+  test: boolean;
+  file: string | null;
+}
+
+/**
+ * Vigil has no config file (settings live in the flow), never silences alerts by flag, has no
+ * test mode and no `--file` override: so `""`, false, false, null. `log_level` is the host's.
+ */
+export const DEFAULT_FLAGS: ApiFlags = { config_path: '', silent: false, log_level: 'info', test: false, file: null };
+
+/** Status messages held while a command is processed (its reply goes first); older ones are dropped. */
+const MAX_HELD = 32;
 
 interface Client {
   ws: WebSocket;
@@ -69,7 +97,6 @@ export interface ApiStats {
 }
 
 const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
@@ -111,7 +138,19 @@ export class ApiServer extends EventEmitter {
   private snapshot?: { jpeg: Buffer; time: number };
   private closed = false;
   private counters = { dropped: 0, reaped: 0, refused: 0, commands: 0 };
-  private readonly onStatus = (s: AlarmStatus): void => this.broadcast('root', JSON.stringify(s), false);
+  private readonly flags: () => ApiFlags;
+  /** > 0 while a command is processed: status broadcasts wait in `held` until its reply is sent. */
+  private holding = 0;
+  private held: string[] = [];
+  private readonly onStatus = (s: AlarmStatus): void => {
+    const text = JSON.stringify(s);
+    if (this.holding === 0) {
+      this.broadcast('root', text, false);
+      return;
+    }
+    if (this.held.length >= MAX_HELD) this.held.shift();
+    this.held.push(text);
+  };
   /**
    * One /metrics message per detector heartbeat (the motion node reports about once a second
    * while frames are processed, nothing when none are), as the reference did. Heartbeats while
@@ -134,6 +173,7 @@ export class ApiServer extends EventEmitter {
     this.cap = opts.maxBufferedBytes ?? 1024 * 1024;
     this.snapshotEvery = opts.snapshotIntervalMs ?? 1000;
     this.staticDir = opts.staticDir === undefined ? path.join(__dirname, 'static') : opts.staticDir;
+    this.flags = opts.flags ?? (() => DEFAULT_FLAGS);
     this.metrics = opts.metrics ?? new ProcessMetrics({ fallbackSockets: () => this.clients.size });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 1024 * 1024, clientTracking: false });
     this.wss.on('error', (err) => this.emit('error', err));
@@ -207,15 +247,35 @@ export class ApiServer extends EventEmitter {
     return timingSafeEqual(sha(given), this.tokenHash);
   }
 
+  /** Count a request refused for its token; `refused` (remote address) lets the node warn, rate-limited. */
+  private refuse(req: http.IncomingMessage): void {
+    this.counters.refused++;
+    if (this.listenerCount('refused') > 0) this.emit('refused', req.socket?.remoteAddress ?? '?');
+  }
+
   /**
    * Answer a plain HTTP request if it is one of ours. Returns false when the path is
-   * outside the base path or unknown (the caller answers it).
+   * outside the base path or unknown (the caller answers it). Never throws.
    */
   handleRequest(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    try {
+      return this.answer(req, res);
+    } catch (err) {
+      this.emit('error', err);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('internal error\n');
+      } else res.destroy();
+      return true;
+    }
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     const r = this.relative((req as { originalUrl?: string }).originalUrl ?? req.url);
     if (!r) return false;
     const { rel, query } = r;
-    const known = rel === '/' || rel === '/health' || rel === '/snapshot' || rel === '/config' || rel.startsWith('/static/');
+    const clips = rel === '/clips' || rel.startsWith('/clips/');
+    const known = rel === '/' || rel === '/health' || rel === '/snapshot' || rel === '/config' || rel.startsWith('/static/') || clips;
     if (!known) return false;
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
@@ -233,10 +293,10 @@ export class ApiServer extends EventEmitter {
       res.end(body);
       return true;
     }
-    // The page's script and style are public code (a <script src> cannot carry the token);
-    // the page itself and every API route need the token.
-    if (!rel.startsWith('/static/') && !this.authorised(req, query)) {
-      this.counters.refused++;
+    // The page's script, style and images are public code (a <script src> cannot carry the
+    // token); the page itself (only at `/`) and every API route need the token.
+    if (!isPublicAsset(rel) && !this.authorised(req, query)) {
+      this.refuse(req);
       const body = Buffer.from('unauthorized\n');
       res.writeHead(401, {
         'WWW-Authenticate': 'Bearer realm="vigil"',
@@ -245,6 +305,10 @@ export class ApiServer extends EventEmitter {
         'Access-Control-Allow-Origin': '*',
       });
       res.end(body);
+      return true;
+    }
+    if (clips) {
+      void serveClips(this.hub.clipStore, req, res, rel);
       return true;
     }
     const send = (status: number, headers: http.OutgoingHttpHeaders, body: Buffer): void => {
@@ -274,8 +338,7 @@ export class ApiServer extends EventEmitter {
       case '/config': {
         let doc: object;
         try {
-          // The reference's whole document: its optional, never-used `monitoring` table is null.
-          doc = { ...(maskSecrets(this.hub.getConfig({ maskSecrets: true })) as object), monitoring: null };
+          doc = this.configDocument();
         } catch (err) {
           const body = Buffer.from(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
           send(500, commonHeaders('application/json', body, nowS), body);
@@ -290,11 +353,28 @@ export class ApiServer extends EventEmitter {
     }
   }
 
+  /**
+   * The reference's whole document in its section order: the hub's sections with every
+   * secret masked, `flags` (describing this process; never acted on when sent back) and the
+   * optional, never-used `monitoring` table as null.
+   */
+  private configDocument(): object {
+    const doc = this.hub.getConfig({ maskSecrets: true }) as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const k of ['server', 'camera']) if (k in doc) out[k] = doc[k];
+    out.flags = { ...this.flags() };
+    for (const k of ['processing', 'alerting', 'alerters']) if (k in doc) out[k] = doc[k];
+    for (const [k, v] of Object.entries(doc)) if (!(k in out)) out[k] = v;
+    out.monitoring = null;
+    return out;
+  }
+
   private serveStatic(rel: string, send: (status: number, headers: http.OutgoingHttpHeaders, body: Buffer) => void): boolean {
     if (!this.staticDir) return false;
-    const name = rel === '/' ? 'index.html' : rel.slice('/static/'.length);
+    const page = rel === '/';
+    const name = page ? 'index.html' : rel.slice('/static/'.length);
     if (!/^[A-Za-z0-9_-]+\.[a-z]+$/.test(name)) return false;
-    const type = STATIC_TYPES[path.extname(name)];
+    const type = page ? 'text/html; charset=utf-8' : STATIC_TYPES[path.extname(name)];
     if (!type) return false;
     let body: Buffer;
     try {
@@ -308,9 +388,19 @@ export class ApiServer extends EventEmitter {
 
   /**
    * Take a websocket upgrade if it is ours (inside the base path). Returns false when
-   * it is not, leaving the socket untouched for other upgrade handlers.
+   * it is not, leaving the socket untouched for other upgrade handlers. Never throws.
    */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    try {
+      return this.upgrade(req, socket, head);
+    } catch (err) {
+      this.emit('error', err);
+      socket.destroy();
+      return true;
+    }
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const r = this.relative(req.url);
     if (!r) return false;
     if (this.closed) {
@@ -318,7 +408,7 @@ export class ApiServer extends EventEmitter {
       return true;
     }
     if (!this.authorised(req, r.query)) {
-      this.counters.refused++;
+      this.refuse(req);
       socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="vigil"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return true;
     }
@@ -340,7 +430,13 @@ export class ApiServer extends EventEmitter {
     ws.on('pong', () => {
       client.alive = true;
     });
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(client, data, isBinary));
+    ws.on('message', (data: RawData) => {
+      try {
+        this.onMessage(client, data);
+      } catch (err) {
+        this.emit('error', err);
+      }
+    });
     ws.on('error', () => {
       // e.g. a message over maxPayload; ws closes the socket itself
     });
@@ -351,19 +447,25 @@ export class ApiServer extends EventEmitter {
     this.emit('clients', this.stats().clients);
   }
 
-  private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+  /** A command as a text or binary frame (UTF-8 JSON); anything on /metrics or /raw-video gets the reference's error. */
+  private onMessage(client: Client, data: RawData): void {
     if (client.route !== 'root') {
       this.reply(client, { error: 'This path does not support duplex communication' });
       return;
     }
-    const text = isBinary ? '' : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-    const parsed = parseEnvelope(text);
-    // One FIFO for every command, processed strictly in order (the reference's queue).
+    const parsed = parseEnvelope(data);
+    // One FIFO for every command, processed strictly in order (the reference's queue). While
+    // one runs, status broadcasts wait: its reply reaches the sender before the status it caused.
     this.queue = this.queue
       .then(async () => {
-        const reply = parsed.ok ? await this.run(parsed.value) : parsed.reply;
-        this.counters.commands++;
-        this.reply(client, reply);
+        this.holding++;
+        try {
+          const reply = parsed.ok ? await this.run(parsed.value) : parsed.reply;
+          this.counters.commands++;
+          this.reply(client, reply);
+        } finally {
+          this.release();
+        }
       })
       // A throw here (e.g. a reply that cannot be serialised) must neither stop the queue
       // for every later command nor become an unhandled rejection.
@@ -372,11 +474,19 @@ export class ApiServer extends EventEmitter {
       });
   }
 
+  /** The end of a command: the status broadcasts held meanwhile go out, in order. */
+  private release(): void {
+    this.holding--;
+    if (this.holding > 0) return;
+    const held = this.held;
+    this.held = [];
+    for (const text of held) this.broadcast('root', text, false);
+  }
+
   private async run(cmd: ParsedCommand): Promise<CommandReply> {
     try {
-      let data = cmd.data;
-      if (cmd.command === 'config_update') data = { ...data, config: unmaskSecrets(data.config, this.hub.getConfig()) };
-      const reply = await this.hub.command(cmd.command, data);
+      // Masked secrets are restored by the hub, and only where they may go (lib/system/secrets.ts).
+      const reply = await this.hub.command(cmd.command, cmd.data);
       this.emit('command', cmd, reply);
       return reply;
     } catch (err) {
@@ -495,35 +605,9 @@ export class ApiServer extends EventEmitter {
   }
 }
 
-/** What a secret looks like when served (the hub's SECRET_MASK). */
-export const MASK = '********';
-
-/** Keys whose values are secrets wherever they appear (a second line of defence behind the members' `secretKeys`). */
-const SECRET_KEY = /(^|_)(api_?key|password|passphrase|secret|token|private_?key)$/i;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
-/** A copy of a config document with every non-empty string under a secret-looking key masked. */
-export function maskSecrets(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(maskSecrets);
-  if (!isRecord(v)) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = SECRET_KEY.test(k) && typeof x === 'string' && x !== '' ? MASK : maskSecrets(x);
-  return out;
-}
-
-/** Put the stored value back wherever a submitted secret is still the mask (so a GET-edit-send round trip keeps secrets). */
-export function unmaskSecrets(submitted: unknown, stored: unknown): unknown {
-  if (Array.isArray(submitted)) return submitted.map((x, i) => unmaskSecrets(x, Array.isArray(stored) ? stored[i] : undefined));
-  if (!isRecord(submitted)) return submitted;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(submitted)) {
-    const prev = isRecord(stored) ? stored[k] : undefined;
-    out[k] = x === MASK && typeof prev === 'string' ? prev : unmaskSecrets(x, prev);
-  }
-  return out;
+/** The monitor page's script, style and images: public (a `<script src>` cannot carry the token). */
+function isPublicAsset(rel: string): boolean {
+  return rel.startsWith('/static/') && STATIC_TYPES[path.extname(rel)] !== undefined;
 }
 
 function normaliseBase(p: string): string {

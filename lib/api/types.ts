@@ -2,7 +2,7 @@
  * What the API needs from a `vigil-system` hub: a structural subset of `SystemHub`
  * (lib/system/hub.ts), so the API can be unit-tested against a small fake hub.
  */
-import type { AlarmStatus, CommandName, CommandReply, DetectorMetrics, FrameInfo, SectionMember } from '../system/types';
+import type { AlarmStatus, ClipStore, CommandName, CommandReply, DetectorMetrics, FrameInfo, SectionMember } from '../system/types';
 
 export interface ApiHub {
   on(event: 'status', listener: (s: AlarmStatus) => void): unknown;
@@ -13,6 +13,8 @@ export interface ApiHub {
   off(event: 'frame', listener: (jpeg: Buffer, info: FrameInfo) => void): unknown;
   readonly status?: AlarmStatus;
   readonly frame?: { jpeg: Buffer; info: FrameInfo };
+  /** The system's clip folder (a vigil-recorder registers it), if any. */
+  readonly clipStore?: ClipStore;
   getConfig(opts?: { maskSecrets?: boolean }): object;
   command(name: CommandName, data: Record<string, unknown>): Promise<CommandReply>;
   register(member: SectionMember): () => void;

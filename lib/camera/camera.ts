@@ -5,14 +5,15 @@
  * queue), numbers the frames and reads their size from the JPEG header.
  *
  * Events: `frame` (jpeg, FrameInfo); `state` (CameraState); `bad` (reason) for a skipped
- * part or frame.
+ * part or frame; `ffmpeg` (FoundBinary) when an ffmpeg source has looked its binary up.
  */
 import { EventEmitter } from 'node:events';
 import { Backoff } from '../common/backoff';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
+import type { FoundBinary } from '../common/ffmpeg';
 import { FrameInfo } from '../system/types';
 import { jpegSize } from './jpeg';
-import { RateGate } from './rate';
+import { RateGate } from '../common/rate';
 import { FfmpegSource, FileSource, FrameSource, MjpegHttpSource, SnapshotSource } from './sources';
 
 export type SourceKind = 'mjpeg' | 'snapshot' | 'ffmpeg' | 'file' | 'input';
@@ -27,7 +28,7 @@ export interface CameraSettings {
   password?: string;
   /** No frame for this long → reconnect (default 30 000 ms; 0 = off). */
   stallTimeoutMs?: number;
-  /** ffmpeg executable (default "ffmpeg"). */
+  /** ffmpeg executable; unset = looked up (PATH, then the npm-shipped one: lib/common/ffmpeg). */
   ffmpegPath?: string;
   /** Extra ffmpeg input arguments, e.g. ["-rtsp_transport", "udp"]. */
   ffmpegInputArgs?: string[];
@@ -195,6 +196,9 @@ export class Camera extends EventEmitter {
       if (this._state.state !== 'streaming') this.setState({ state: 'streaming' });
       this.backoff.reset();
       this.offer(jpeg);
+    });
+    src.on('binary', (b: FoundBinary) => {
+      if (this.source === src) this.emit('ffmpeg', b);
     });
     src.on('bad', (reason: string) => {
       this.stats.bad++;

@@ -1,11 +1,11 @@
 /**
  * One HTTP(S) GET with camera credentials: no Authorization on the first try (unless a
  * Digest session is already primed), then Digest or Basic as the 401 asks (using the
- * package's digest client, lib/halo/digest.ts). The caller gets the response stream.
+ * package's digest client, lib/common/digest.ts). The caller gets the response stream.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { DigestSession, basicAuthorization, parseChallenges } from '../halo/digest';
+import { DigestSession, basicAuthorization, parseChallenges } from '../common/digest';
 
 export interface CameraAuth {
   username?: string;

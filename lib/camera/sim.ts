@@ -12,7 +12,7 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ServerAuth, ServerAuthMode } from '../halo/digest';
+import { ServerAuth, ServerAuthMode } from '../common/digest';
 
 export interface CameraSimOptions {
   frames: Buffer[];

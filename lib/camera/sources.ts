@@ -3,13 +3,15 @@
  * receiving, `bad` (reason) for a part/frame it had to skip, and ends with exactly one of
  * `error` (Error) or `end` (). `stop()` frees everything (sockets, timers, child process)
  * and emits nothing more. Reconnecting is the Camera's job (lib/camera/camera.ts).
+ * Sources that run ffmpeg also emit `binary` (FoundBinary: which ffmpeg, from where) at start.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
-import { DigestSession } from '../halo/digest';
+import { DigestSession } from '../common/digest';
+import { FfmpegNotFoundError, FoundBinary, findFfmpeg } from '../common/ffmpeg';
 import { CameraAuth, GetHandle, httpGet } from './http';
 import { isJpeg, splitJpegs } from './jpeg';
 import { MjpegParser, boundaryFromContentType } from './mjpeg';
@@ -185,16 +187,24 @@ export class SnapshotSource extends BaseSource {
 
 // ------------------------------------------------------------------ ffmpeg
 
-/** Thrown/emitted when the ffmpeg executable is missing. */
+/**
+ * Emitted when no ffmpeg can be run: the lookup (lib/common/ffmpeg: the configured path, else
+ * PATH, else the npm-shipped one) found none, or the binary it found vanished before the spawn.
+ */
 export class FfmpegMissingError extends Error {
-  constructor(bin: string) {
-    super(`ffmpeg was not found (tried "${bin}"): install it, e.g. \`apt-get install ffmpeg\` on Debian/Ubuntu, or set the ffmpeg path`);
+  constructor(detail: string) {
+    super(detail);
     this.name = 'FfmpegMissingError';
   }
 }
 
+/** The FfmpegMissingError for a binary that was found but could not be spawned (ENOENT). */
+function vanished(bin: string): FfmpegMissingError {
+  return new FfmpegMissingError(`ffmpeg was not found at "${bin}": install it, e.g. \`apt-get install ffmpeg\` on Debian/Ubuntu, or set the ffmpeg path`);
+}
+
 export interface FfmpegOptions {
-  /** Executable (default "ffmpeg" on PATH). */
+  /** Configured executable; unset = looked up (PATH, then the npm-shipped ffmpeg; lib/common/ffmpeg). */
   bin?: string;
   /** Output frame rate (ffmpeg's fps filter); 0 = the source's own. */
   fps?: number;
@@ -238,13 +248,27 @@ export class FfmpegSource extends BaseSource {
     return this.child?.pid;
   }
 
+  /** The ffmpeg this source runs, once started (where it came from: setting, system, bundled). */
+  binary?: FoundBinary;
+
+  /** Looks ffmpeg up (emits `binary` with the answer), then spawns it. */
   start(): void {
-    const bin = this.opts.bin || 'ffmpeg';
+    let found: FoundBinary;
+    try {
+      found = findFfmpeg({ configured: this.opts.bin });
+    } catch (err) {
+      const e = err instanceof FfmpegNotFoundError ? new FfmpegMissingError(err.message) : (err as Error);
+      queueMicrotask(() => this.finish(e));
+      return;
+    }
+    this.binary = found;
+    this.emit('binary', found);
+    const bin = found.path;
     let child: ChildProcess;
     try {
       child = spawn(bin, ffmpegArgs(this.url, this.opts), { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
-      queueMicrotask(() => this.finish((err as NodeJS.ErrnoException).code === 'ENOENT' ? new FfmpegMissingError(bin) : (err as Error)));
+      queueMicrotask(() => this.finish((err as NodeJS.ErrnoException).code === 'ENOENT' ? vanished(bin) : (err as Error)));
       return;
     }
     this.child = child;
@@ -266,7 +290,7 @@ export class FfmpegSource extends BaseSource {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
-      this.finish(err.code === 'ENOENT' ? new FfmpegMissingError(bin) : err);
+      this.finish(err.code === 'ENOENT' ? vanished(bin) : err);
     });
     child.on('exit', (code, signal) => {
       this.clock.clearTimeout(this.killTimer);
@@ -331,6 +355,7 @@ export class FileSource extends BaseSource {
           const ff = new FfmpegSource(this.file, { ...this.opts, loopFile: true });
           this.ffmpeg = ff;
           ff.on('frame', (j: Buffer) => this.frame(j));
+          ff.on('binary', (b: FoundBinary) => this.emit('binary', b));
           ff.on('open', () => this.emit('open'));
           ff.on('bad', (r: string) => this.emit('bad', r));
           ff.on('error', (e: Error) => this.finish(e));
@@ -394,5 +419,33 @@ export class FileSource extends BaseSource {
 
   override whenStopped(): Promise<void> {
     return this.ffmpeg?.whenStopped() ?? Promise.resolve();
+  }
+}
+
+// ------------------------------------------------------------------ run-time URL rule
+
+/** Schemes ffmpeg may be pointed at at run time: network protocols only (no `file:`, `concat:`, devices, bare paths). */
+const NETWORK_URL = /^(rtsps?|rtmps?|rtp|srt|udp|tcp|https?|mmsh?|mmst):\/\//i;
+
+/**
+ * Why `proposed` can't become the camera's URL at run time (a `config_update`), or undefined.
+ * A client never chooses a local path: a `file` camera's path is set in the node's settings
+ * only (a run-time change is refused); an `ffmpeg` camera takes only network URLs at run time
+ * (ffmpeg opens local files and devices too); `mjpeg` and `snapshot` take http(s) URLs. The
+ * current URL sent back unchanged is always fine.
+ */
+export function runtimeUrlProblem(source: string, current: string, proposed: string): string | undefined {
+  const url = proposed.trim();
+  if (url === current.trim()) return undefined;
+  switch (source) {
+    case 'file':
+      return "a file camera's path is set in the node's settings only: it can't change at run time";
+    case 'ffmpeg':
+      return NETWORK_URL.test(url) || url === '' ? undefined : 'only a network URL (rtsp://, http(s)://, rtmp://, srt://, udp://, …) can be set at run time, never a local path';
+    case 'mjpeg':
+    case 'snapshot':
+      return /^https?:\/\//i.test(url) || url === '' ? undefined : 'an http:// or https:// URL is expected';
+    default:
+      return undefined;
   }
 }

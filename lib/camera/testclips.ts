@@ -33,8 +33,8 @@ export interface ClipOptions {
   detail?: number;
 }
 
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
+/** mulberry32: a tiny deterministic PRNG (also the hostile suite's, for reproducible fuzz cases). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Clock, TimerHandle } from '../common/clock';
-import { basicAuthorization, DigestSession, parseChallenges } from './digest';
+import { basicAuthorization, DigestSession, parseChallenges } from '../common/digest';
 
 export type HaloAuthMode = 'auto' | 'basic' | 'digest' | 'none';
 

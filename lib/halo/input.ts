@@ -20,6 +20,8 @@ export interface HaloInputOptions {
   delimiter?: string;
   maxMessageBytes?: number;
   idleTimeoutMs?: number;
+  /** Per-message deadline (TCP: first byte to end of a message; HTTP: of the request body). 0 = none. */
+  messageTimeoutMs?: number;
   maxConnections?: number;
   format?: HaloFormat;
   setTemplate?: string;
@@ -45,6 +47,9 @@ export type HaloWarning =
   | { code: 'unknown'; remote: string; reason: string }
   | { code: 'refused'; address: string }
   | { code: 'capacity'; remote: string; max: number }
+  | { code: 'slow'; remote: string; ms: number; bytes: number }
+  | { code: 'unauthorised'; remote: string }
+  | { code: 'failed'; remote: string; message: string }
   | { code: 'socket'; message: string };
 
 export interface HaloInputHandlers {
@@ -98,10 +103,11 @@ export class HaloInput {
   private readonly receiver?: HaloReceiver;
   private readonly watchdog?: HeartbeatWatchdog;
   private readonly devices = new Set<string>();
-  private readonly refusedOnce = new Set<string>();
   private readonly maxBytes: number;
   /** Senders refused by the allow list (count of attempts). */
   refusedCount = 0;
+  /** HTTP requests refused for missing or wrong credentials. */
+  unauthorisedCount = 0;
   /** Messages handled (all kinds). */
   messageCount = 0;
   /** "<device>/<event> set" of the last event, for the status. */
@@ -122,6 +128,7 @@ export class HaloInput {
           delimiter: opts.delimiter,
           maxMessageBytes: this.maxBytes,
           idleTimeoutMs: opts.idleTimeoutMs,
+          messageTimeoutMs: opts.messageTimeoutMs,
           maxConnections: opts.maxConnections,
           allow: this.allow,
           clock: opts.clock,
@@ -132,6 +139,7 @@ export class HaloInput {
           refused: (address) => this.refused(address),
           garbage: (text, remote, address) => this.handle(text, undefined, remote, address),
           overCapacity: (remote) => this.h.warn({ code: 'capacity', remote, max: opts.maxConnections ?? 100 }),
+          slow: (remote, ms, bytes) => this.h.warn({ code: 'slow', remote, ms, bytes }),
           connections: () => this.h.changed?.(),
           error: (err) => this.h.warn({ code: 'socket', message: err.message }),
         },
@@ -178,13 +186,30 @@ export class HaloInput {
     return this.watchdog?.list() ?? [];
   }
 
+  /** A refused sender: counted; the warning goes to the node's rate-limited warner like every other. */
   private refused(address: string): void {
     this.refusedCount++;
-    if (!this.refusedOnce.has(address) && this.refusedOnce.size < MAX_TRACKED) {
-      this.refusedOnce.add(address);
-      this.h.warn({ code: 'refused', address });
-    }
+    this.h.warn({ code: 'refused', address });
     this.h.changed?.();
+  }
+
+  /** An HTTP request without the configured credentials (answered 401 by the caller). */
+  unauthorised(req: { remoteAddress?: string; remotePort?: number }): void {
+    this.unauthorisedCount++;
+    this.h.warn({ code: 'unauthorised', remote: remoteString(req.remoteAddress, req.remotePort) });
+    this.h.changed?.();
+  }
+
+  /** Is this HTTP sender allowed? (Counted and warned when not; the caller answers 403.) */
+  allowsHttp(remoteAddress: string | undefined): boolean {
+    if (this.allow.allows(remoteAddress)) return true;
+    this.refused(normaliseAddress(remoteAddress ?? '?'));
+    return false;
+  }
+
+  /** An HTTP body not finished within the deadline (answered 408 by the caller). */
+  httpSlow(req: { remoteAddress?: string; remotePort?: number }, ms: number, bytes: number): void {
+    this.h.warn({ code: 'slow', remote: remoteString(req.remoteAddress, req.remotePort), ms, bytes });
   }
 
   /**
@@ -192,10 +217,7 @@ export class HaloInput {
    * for a refused sender, 413 for an oversize body.
    */
   handleHttp(req: HaloHttpRequest): number {
-    if (!this.allow.allows(req.remoteAddress)) {
-      this.refused(normaliseAddress(req.remoteAddress ?? '?'));
-      return 403;
-    }
+    if (!this.allowsHttp(req.remoteAddress)) return 403;
     const remote = remoteString(req.remoteAddress, req.remotePort);
     if (Buffer.byteLength(req.body) > this.maxBytes || req.url.length > this.maxBytes) {
       this.h.warn({ code: 'oversize', remote, bytes: Math.max(Buffer.byteLength(req.body), req.url.length), max: this.maxBytes });
@@ -208,8 +230,7 @@ export class HaloInput {
       /* keep the raw path */
     }
     const raw = req.body.trim() !== '' ? req.body : path;
-    this.handle(raw, path, remote, normaliseAddress(req.remoteAddress ?? '?'));
-    return 200;
+    return this.handle(raw, path, remote, normaliseAddress(req.remoteAddress ?? '?')) ? 200 : 500;
   }
 
   /** An HTTP body grew past `maxMessageBytes` while being read: warn, answer 413. */
@@ -218,7 +239,26 @@ export class HaloInput {
     return 413;
   }
 
-  private handle(text: string, path: string | undefined, remote: string, address: string): void {
+  /**
+   * Decode one message and send it on. Whatever goes wrong on the way (a decoder bug, a
+   * downstream node throwing inside `send`) is a warning for this message — never an exception
+   * out of a socket or HTTP callback, which would stop Node-RED. False when it failed.
+   */
+  private handle(text: string, path: string | undefined, remote: string, address: string): boolean {
+    try {
+      this.dispatch(text, path, remote, address);
+      return true;
+    } catch (e) {
+      try {
+        this.h.warn({ code: 'failed', remote, message: e instanceof Error ? `${e.name}: ${e.message}` : 'error' });
+      } catch {
+        /* nothing more can be done for this message */
+      }
+      return false;
+    }
+  }
+
+  private dispatch(text: string, path: string | undefined, remote: string, address: string): void {
     this.messageCount++;
     const receivedAt = this.opts.clock.now();
     const d: HaloDecoded = this.decoder.decode(path === undefined ? text : { text, path }, address);

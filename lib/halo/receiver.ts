@@ -25,10 +25,15 @@ export interface ReceiverOptions {
   maxMessageBytes?: number;
   /** Close a TCP connection after this long without data (0 = never). */
   idleTimeoutMs?: number;
+  /**
+   * Per-message deadline: most time from a message's first byte to its end (TCP; 0 = none).
+   * A sender that trickles bytes keeps resetting the idle timer, never this one.
+   */
+  messageTimeoutMs?: number;
   /** Most simultaneous TCP connections; more are closed at once. */
   maxConnections?: number;
   allow?: AllowList;
-  /** Drives the idle timeout (default: the system clock). */
+  /** Drives the idle timeout and the message deadline (default: the system clock). */
   clock?: Clock;
 }
 
@@ -42,6 +47,8 @@ export interface ReceiverHandlers {
   garbage(text: string, remote: string, address: string): void;
   /** A TCP connection was closed because of the connection cap. */
   overCapacity?(remote: string): void;
+  /** A message was not finished within the deadline: its connection was closed (what it sent is handed on). */
+  slow?(remote: string, ms: number, bytes: number): void;
   connections?(count: number): void;
   error?(err: Error): void;
 }
@@ -72,6 +79,7 @@ export class HaloReceiver {
       delimiter: decodeDelimiter(opts.delimiter ?? ''),
       maxMessageBytes: opts.maxMessageBytes ?? 65536,
       idleTimeoutMs: opts.idleTimeoutMs ?? 300000,
+      messageTimeoutMs: opts.messageTimeoutMs ?? 30000,
       maxConnections: opts.maxConnections ?? 100,
       allow: opts.allow,
     };
@@ -128,7 +136,7 @@ export class HaloReceiver {
     });
   }
 
-  private framerFor(socket: net.Socket, remote: string, address: string): Framer {
+  private framerFor(socket: net.Socket, remote: string, address: string, ended: () => void): Framer {
     const o = this.opts;
     const mode: FramerOptions['mode'] = o.framing === 'json' ? 'json' : o.framing === 'close' ? 'close' : 'delimiter';
     const delimiters = o.framing === 'delimiter' ? [o.delimiter] : ['\r\n', '\n'];
@@ -136,12 +144,18 @@ export class HaloReceiver {
       mode,
       delimiters,
       maxMessageBytes: o.maxMessageBytes,
-      onMessage: (b) => this.h.message(b.toString('utf8'), remote, address),
+      onMessage: (b) => {
+        ended();
+        this.h.message(b.toString('utf8'), remote, address);
+      },
       onOversize: (bytes) => {
         this.h.oversize(remote, bytes);
         socket.destroy();
       },
-      onGarbage: (b) => this.h.garbage(b.toString('utf8'), remote, address),
+      onGarbage: (b) => {
+        ended();
+        this.h.garbage(b.toString('utf8'), remote, address);
+      },
     });
   }
 
@@ -151,6 +165,16 @@ export class HaloReceiver {
     socket.on('error', () => {
       /* resets from senders are normal; the close handler tidies up */
     });
+    try {
+      this.accept(socket, address, remote);
+    } catch (e) {
+      // Never let one connection's trouble escape the socket callback (it would stop Node-RED).
+      socket.destroy();
+      this.h.error?.(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private accept(socket: net.Socket, address: string, remote: string): void {
     if (!this.allowed(socket.remoteAddress)) {
       socket.destroy();
       return;
@@ -160,11 +184,17 @@ export class HaloReceiver {
       socket.destroy();
       return;
     }
-    const framer = this.framerFor(socket, remote, address);
+    /** Messages the framer has ended so far (a chunk that ends one and starts the next restarts the deadline). */
+    let messagesEnded = 0;
+    const framer = this.framerFor(socket, remote, address, () => messagesEnded++);
     const clock = this.clock;
     const idleMs = this.opts.idleTimeoutMs;
+    const deadlineMs = this.opts.messageTimeoutMs;
     let lastData = clock.now();
     let idleTimer: TimerHandle | undefined;
+    /** When the message now in the framer started (its first byte), if one is open. */
+    let messageStart: number | undefined;
+    let deadlineTimer: TimerHandle | undefined;
     let ended = false;
     // The connection is over (peer end or reset, idle timeout, receiver closing): whatever
     // it left unterminated is still a message — never dropped silently, in any framing.
@@ -172,8 +202,10 @@ export class HaloReceiver {
       if (ended) return;
       ended = true;
       clock.clearTimeout(idleTimer);
+      clock.clearTimeout(deadlineTimer);
       idleTimer = undefined;
-      framer.end();
+      deadlineTimer = undefined;
+      this.guard(() => framer.end());
     };
     this.sockets.set(socket, { framer, finish });
     this.h.connections?.(this.sockets.size);
@@ -190,10 +222,30 @@ export class HaloReceiver {
       }, ms);
     };
     if (idleMs > 0) armIdle(idleMs);
+    // Message deadline, the same way: one timer, re-armed for the rest of the time of the
+    // message open when it fires (the one it was armed for may have ended meanwhile).
+    const armDeadline = (ms: number): void => {
+      deadlineTimer = clock.setTimeout(() => {
+        deadlineTimer = undefined;
+        if (ended || messageStart === undefined) return;
+        const open = clock.now() - messageStart;
+        if (open < deadlineMs) return armDeadline(deadlineMs - open);
+        this.h.slow?.(remote, open, framer.buffered);
+        finish();
+        socket.destroy();
+      }, ms);
+    };
     socket.on('data', (chunk: Buffer) => {
       if (ended) return;
       lastData = clock.now();
-      framer.push(chunk);
+      const before = messagesEnded;
+      this.guard(() => framer.push(chunk));
+      if (deadlineMs <= 0) return;
+      if (framer.buffered === 0 || messagesEnded !== before) messageStart = undefined;
+      if (framer.buffered > 0 && messageStart === undefined) {
+        messageStart = lastData;
+        if (deadlineTimer === undefined) armDeadline(deadlineMs);
+      }
     });
     socket.on('end', () => {
       finish();
@@ -209,15 +261,17 @@ export class HaloReceiver {
     const type = net.isIPv6(this.opts.host) ? 'udp6' : 'udp4';
     const sock = dgram.createSocket({ type, reuseAddr: false });
     this.udp = sock;
-    sock.on('message', (buf, rinfo) => {
-      if (!this.allowed(rinfo.address)) return;
-      const remote = remoteString(rinfo.address, rinfo.port);
-      if (buf.length > this.opts.maxMessageBytes) {
-        this.h.oversize(remote, buf.length);
-        return;
-      }
-      this.h.message(buf.toString('utf8'), remote, normaliseAddress(rinfo.address));
-    });
+    sock.on('message', (buf, rinfo) =>
+      this.guard(() => {
+        if (!this.allowed(rinfo.address)) return;
+        const remote = remoteString(rinfo.address, rinfo.port);
+        if (buf.length > this.opts.maxMessageBytes) {
+          this.h.oversize(remote, buf.length);
+          return;
+        }
+        this.h.message(buf.toString('utf8'), remote, normaliseAddress(rinfo.address));
+      }),
+    );
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       sock.once('error', onError);
@@ -228,6 +282,19 @@ export class HaloReceiver {
         resolve();
       });
     });
+  }
+
+  /** Run a step of network input; a throw becomes an `error` report, never an uncaught exception. */
+  private guard(step: () => void): void {
+    try {
+      step();
+    } catch (e) {
+      try {
+        this.h.error?.(e instanceof Error ? e : new Error(String(e)));
+      } catch {
+        /* the report itself failed: nothing more can be done for this message */
+      }
+    }
   }
 
   /** Stop listening and drop every connection (handing on what each left unterminated). */

@@ -20,7 +20,7 @@ import {
   type EventReading,
 } from './aggregates';
 import { RECOMMENDED_TEMPLATES } from './decode';
-import { ServerAuth, type DigestAlgorithm, type ServerAuthMode } from './digest';
+import { ServerAuth, type DigestAlgorithm, type ServerAuthMode } from '../common/digest';
 import { parseHttpString } from './httpstring';
 import { SIM_CERT, SIM_KEY } from './simcert';
 import { expandTemplate, parseTemplate, type TemplatePart } from './template';
@@ -315,6 +315,25 @@ export function parseTarget(text: string): PushTarget {
   return { protocol, host, port, url: protocol === 'http' || protocol === 'https' ? u.toString() : undefined };
 }
 
+/**
+ * The JSON shapes partner integrations (VMS, access control) configure a HALO's HTTP push
+ * with, as HALO strings: a flat object with camelCase keys, and a nested one with the event
+ * and the device identity in sub-objects beside a status word and the value. halo-in reads
+ * both by well-known keys (`format: auto`/`json`) without a template.
+ */
+export const PARTNER_TEMPLATES = {
+  flat: {
+    set: '{"sensorName":"%NAME%","macAddress":"%MAC%","ipAddress":"%IP%","eventType":"%EID%","status":"Set","value":"%VAL%","localEventDate":"%DATE%","localEventTime":"%TIME%"}',
+    reset: '{"sensorName":"%NAME%","macAddress":"%MAC%","ipAddress":"%IP%","eventType":"%EID%","status":"Reset","value":"%VAL%","localEventDate":"%DATE%","localEventTime":"%TIME%"}',
+  },
+  nested: {
+    set: '{"data":{"event":{"id":"%EID%","threshold":"%THR%"},"device":{"name":"%NAME%","mac":"%MAC%","ip":"%IP%"},"status":"Set","value":"%VAL%"}}',
+    reset: '{"data":{"event":{"id":"%EID%","threshold":"%THR%"},"device":{"name":"%NAME%","mac":"%MAC%","ip":"%IP%"},"status":"Reset","value":"%VAL%"}}',
+  },
+} as const;
+
+export type PushShape = 'recommended' | keyof typeof PARTNER_TEMPLATES;
+
 export interface PushResult {
   target: string;
   ok: boolean;
@@ -326,6 +345,8 @@ export interface HaloSimOptions {
   device?: Partial<SimDevice>;
   targets?: PushTarget[];
   templates?: Partial<Record<PushKind, string>>;
+  /** http(s) pushes: send these as HTTP Basic credentials (the access key and secret a receiver asks for). */
+  pushAuth?: { username: string; password: string };
   /** tcp: keep one connection per target open (default: a new connection per message). */
   tcpKeepOpen?: boolean;
   /** Heartbeat every N ms (0 = off). */
@@ -537,7 +558,8 @@ export class HaloSim {
       headers['Content-Type'] = hs ? 'application/json' : 'text/plain; charset=utf-8';
       headers['Content-Length'] = Buffer.byteLength(body);
     }
-    if (url.username !== '') headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    if (this.o.pushAuth) headers.Authorization = `Basic ${Buffer.from(`${this.o.pushAuth.username}:${this.o.pushAuth.password}`).toString('base64')}`;
+    else if (url.username !== '') headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     const isHttps = url.protocol === 'https:';
     const lib = isHttps ? https : http;
     return new Promise((resolve) => {

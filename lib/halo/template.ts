@@ -108,7 +108,8 @@ function escapeRegExp(s: string): string {
 
 /**
  * Specific shapes, used only where two tokens touch with no literal text between them
- * (e.g. `%IP%%MAC%`); elsewhere the literal text around a token delimits it.
+ * (e.g. `%IP%%MAC%`); elsewhere the literal text around a token delimits it. Only these
+ * tokens may be followed directly by another token (see {@link TemplateError}).
  */
 const TIGHT_PATTERNS: Record<string, string> = {
   MAC: '[0-9A-Fa-f]{12}|[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}',
@@ -122,7 +123,24 @@ const TIGHT_PATTERNS: Record<string, string> = {
   SIM: '(?:SIMULATED)?',
 };
 
-/** Compile a template into a matcher (see {@link CompiledTemplate}). */
+/** A template that cannot be matched reliably (thrown by {@link compileTemplate}; the message says why and what to change). */
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+function adjacentReason(first: string, second: string): string {
+  const shaped = Object.keys(TIGHT_PATTERNS)
+    .map((t) => `%${t}%`)
+    .join(' ');
+  return `%${first}% is followed directly by %${second}%: nothing marks where %${first}% ends. Put a separator between them (e.g. %${first}%/%${second}%), as on the HALO; only ${shaped} may touch the next token`;
+}
+
+/**
+ * Compile a template into a matcher (see {@link CompiledTemplate}). Matching is a single
+ * left-to-right scan, linear in the message for every template: a free-text token ends at the
+ * first occurrence of the literal text after it. Throws {@link TemplateError} for a template
+ * where a free-text token touches the next token (`%NAME%%EID%`).
+ */
 export function compileTemplate(template: string, opts: CompileOptions = {}): CompiledTemplate {
   const parts = parseTemplate(template).slice();
   const terminators = (opts.terminators ?? []).filter((t) => t.length > 0);
@@ -147,31 +165,24 @@ export function compileTemplate(template: string, opts: CompileOptions = {}): Co
 
   const tokens: string[] = [];
   let literalLength = 0;
-  let re = '^\\s*';
-  /** Adjacent tokens without a specific shape for the first one need the regex's backtracking. */
-  let needsRegex = false;
+  /** Where a token touches the next one: the sticky matcher of its fixed shape. */
   const tightAt = new Map<number, RegExp>();
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     if (p.kind === 'text') {
-      re += escapeRegExp(p.text);
       literalLength += p.text.length;
       continue;
     }
     tokens.push(p.name);
     const next = parts[i + 1];
-    const adjacent = next !== undefined && next.kind === 'token';
-    const tight = adjacent ? TIGHT_PATTERNS[p.name] : undefined;
-    if (adjacent && !tight) needsRegex = true;
-    if (tight) tightAt.set(i, new RegExp(`%${escapeRegExp(p.name)}%|${tight}`, 'y'));
-    // In the regex, a token right after another one also takes its own shape when it has one.
-    const prev = parts[i - 1];
-    const shape = tight ?? (prev !== undefined && prev.kind === 'token' ? TIGHT_PATTERNS[p.name] : undefined);
-    re += shape ? `(%${escapeRegExp(p.name)}%|${shape})` : '([\\s\\S]*?)';
+    if (next === undefined || next.kind !== 'token') continue;
+    const tight = TIGHT_PATTERNS[p.name];
+    // Nothing marks where a free-text token ends when another token follows at once: any
+    // split would be a guess, and the backtracking that tries them all is exponential on
+    // hostile text. Refused here, with the way out, instead of matched slowly or wrongly.
+    if (!tight) throw new TemplateError(adjacentReason(p.name, next.name));
+    tightAt.set(i, new RegExp(`%${escapeRegExp(p.name)}%|${tight}`, 'y'));
   }
-  const tail = ['\\s', ...terminators.map(escapeRegExp)].join('|');
-  re += `(?:${tail})*$`;
-  const regex = new RegExp(re);
 
   const collect = (values: Array<string | undefined>): MatchedTokens => {
     const out: MatchedTokens = {};
@@ -246,12 +257,8 @@ export function compileTemplate(template: string, opts: CompileOptions = {}): Co
     tokens,
     literalLength,
     match(message: string): MatchedTokens | undefined {
-      if (!needsRegex) {
-        const values = scan(message);
-        return values ? collect(values) : undefined;
-      }
-      const m = regex.exec(message);
-      return m ? collect(m.slice(1)) : undefined;
+      const values = scan(message);
+      return values ? collect(values) : undefined;
     },
   };
 }

@@ -11,6 +11,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { Framer } from '../common/framer';
+import { readJson, type Json, type JsonLimits } from '../common/json';
 
 /** The terminators a decoder accepts (the encoder always writes `\n\n`). */
 export const DELIMITERS = ['\r\n\r\n', '\n\n'];
@@ -20,8 +21,6 @@ export const TERMINATOR = '\n\n';
 
 export const KEYWORDS = ['REPLY', 'HREPLY', 'STOP', 'IDENT', 'CONNECT', 'DISCONNECT', 'SIGNAL', 'NOTIFY'] as const;
 export type Keyword = (typeof KEYWORDS)[number];
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** A body as decoded: JSON when it parses, the trimmed text otherwise, `undefined` when empty. */
 export type Body = Json | undefined;
@@ -33,18 +32,18 @@ export interface HttpReply {
 }
 
 export type IsotelMessage =
-  | { kind: 'reply'; body: Body; malformed?: true }
-  | { kind: 'hreply'; reply: HttpReply; malformed?: true }
-  | { kind: 'ident'; body: Body; malformed?: true }
-  | { kind: 'stop'; body: Body; malformed?: true }
+  | { kind: 'reply'; body: Body; malformed?: true; reason?: string }
+  | { kind: 'hreply'; reply: HttpReply; malformed?: true; reason?: string }
+  | { kind: 'ident'; body: Body; malformed?: true; reason?: string }
+  | { kind: 'stop'; body: Body; malformed?: true; reason?: string }
   /** Service → IoT: `body` = CONNECT options; IoT → service: `body` = `{"status":"OK"|"Error"}`. */
-  | { kind: 'connect'; uri: string; body: Body; malformed?: true }
+  | { kind: 'connect'; uri: string; body: Body; malformed?: true; reason?: string }
   /** Without `uri`: the bare `DISCONNECT` a service sends when it finishes. */
-  | { kind: 'disconnect'; uri?: string; body: Body; malformed?: true }
-  | { kind: 'signal'; uri: string; data: Body; malformed?: true }
-  | { kind: 'notify'; body: Body; malformed?: true }
+  | { kind: 'disconnect'; uri?: string; body: Body; malformed?: true; reason?: string }
+  | { kind: 'signal'; uri: string; data: Body; malformed?: true; reason?: string }
+  | { kind: 'notify'; body: Body; malformed?: true; reason?: string }
   /** Anything whose first word is not a keyword: a request relayed from the IoT's HTTP API (the whole text). */
-  | { kind: 'request'; body: Body; malformed?: true }
+  | { kind: 'request'; body: Body; malformed?: true; reason?: string }
   /** A keyword whose mandatory part is missing (`SIGNAL` without a URI, `HREPLY` without a status…). */
   | { kind: 'invalid'; keyword: Keyword; reason: string; text: string };
 
@@ -62,14 +61,24 @@ export function normalizeUri(uri: string): string {
   return u.startsWith('/') ? u : `/${u}`;
 }
 
-interface ParsedBody {
+export interface ParsedBody {
   body: Body;
   malformed: boolean;
+  /** Why JSON-looking text stayed text: a syntax error or a limit of the bounded reader. */
+  reason?: string;
 }
 
 /**
- * JSON when it parses; text otherwise. Text that looks like JSON (starts with `{`, `[` or
- * `"`) but does not parse is returned as text with `malformed` set.
+ * The limits every Isotel body is read within (`lib/common/json.ts`): nesting past 32 levels,
+ * more than 10 000 values or a string over 256 KiB is never built into a value — such a body
+ * stays text (and is flagged), so nothing deeper than this ever leaves a node.
+ */
+export const BODY_LIMITS: JsonLimits = { maxLength: MAX_MESSAGE_BYTES };
+
+/**
+ * JSON when it parses within {@link BODY_LIMITS} (through the package's one bounded reader);
+ * text otherwise. Text that looks like JSON (starts with `{`, `[` or `"`) but does not parse,
+ * or breaks a limit, is returned as text with `malformed` set and the `reason`.
  */
 export function parseBody(text: string): ParsedBody {
   if (text.length === 0) return { body: undefined, malformed: false };
@@ -78,11 +87,9 @@ export function parseBody(text: string): ParsedBody {
   const jsonish =
     c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39) || text === 'true' || text === 'false' || text === 'null';
   if (!jsonish) return { body: text, malformed: false };
-  try {
-    return { body: JSON.parse(text) as Json, malformed: false };
-  } catch {
-    return { body: text, malformed: c === 0x7b || c === 0x5b || c === 0x22 };
-  }
+  const r = readJson(text, BODY_LIMITS);
+  if (r.ok) return { body: r.value, malformed: false };
+  return c === 0x7b || c === 0x5b || c === 0x22 ? { body: text, malformed: true, reason: r.reason } : { body: text, malformed: false };
 }
 
 function keywordAt(s: string, p: number, q: number): Keyword | undefined {
@@ -103,8 +110,8 @@ function keywordAt(s: string, p: number, q: number): Keyword | undefined {
   }
 }
 
-function flag<T extends object>(m: T, malformed: boolean): T {
-  if (malformed) (m as T & { malformed?: true }).malformed = true;
+function flag<T extends object>(m: T, parsed: ParsedBody): T {
+  if (parsed.malformed) Object.assign(m, { malformed: true, reason: parsed.reason });
   return m;
 }
 
@@ -162,28 +169,29 @@ function trimmed(s: string, from: number, to: number): string {
 
 /** The second half of {@link decode}: parse the body of a scanned frame. */
 export function interpret(f: Frame): IsotelMessage {
-  const { body, malformed } = parseBody(f.text);
+  const parsed = parseBody(f.text);
+  const { body, malformed } = parsed;
   const kw = f.keyword;
-  if (!kw) return flag({ kind: 'request', body }, malformed);
+  if (!kw) return flag({ kind: 'request', body }, parsed);
   if (f.noUri) {
     if (kw === 'DISCONNECT' && f.text.length === 0) return { kind: 'disconnect', body: undefined };
     return { kind: 'invalid', keyword: kw, reason: `${kw} without a parameter URI`, text: `${kw} ${f.text}`.trim() };
   }
   switch (kw) {
     case 'SIGNAL':
-      return flag({ kind: 'signal', uri: f.uri as string, data: body }, malformed);
+      return flag({ kind: 'signal', uri: f.uri as string, data: body }, parsed);
     case 'CONNECT':
-      return flag({ kind: 'connect', uri: f.uri as string, body }, malformed);
+      return flag({ kind: 'connect', uri: f.uri as string, body }, parsed);
     case 'DISCONNECT':
-      return flag({ kind: 'disconnect', uri: f.uri as string, body }, malformed);
+      return flag({ kind: 'disconnect', uri: f.uri as string, body }, parsed);
     case 'HREPLY': {
       const reply = toHttpReply(body);
-      if (!reply || malformed) return { kind: 'invalid', keyword: kw, reason: 'HREPLY needs a JSON object with a numeric "status"', text: `${kw} ${f.text}`.trim() };
+      if (!reply || malformed) return { kind: 'invalid', keyword: kw, reason: `HREPLY needs a JSON object with a numeric "status"${parsed.reason ? ` (${parsed.reason})` : ''}`, text: `${kw} ${f.text}`.trim() };
       return { kind: 'hreply', reply };
     }
     default: {
       const kind = kw === 'REPLY' ? 'reply' : kw === 'IDENT' ? 'ident' : kw === 'STOP' ? 'stop' : 'notify';
-      return flag({ kind, body }, malformed);
+      return flag({ kind, body }, parsed);
     }
   }
 }

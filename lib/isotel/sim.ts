@@ -15,7 +15,8 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { Clock, systemClock, TimerHandle } from '../common/clock';
-import { Body, encode, HttpReply, IsotelDecoder, IsotelMessage, Json, normalizeUri, parseBody } from './codec';
+import type { Json } from '../common/json';
+import { Body, encode, HttpReply, IsotelDecoder, IsotelMessage, normalizeUri, parseBody } from './codec';
 
 export interface SimParameter {
   uri: string;

@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
-import { LatestSlot, RateGate } from '../camera/rate';
+import { LatestSlot, RateGate } from '../common/rate';
 import { isJpeg } from '../camera/jpeg';
 import { DetectorMetrics } from '../system/types';
 import { EngineChoice, EngineSettings, FrameError, MotionEngine } from './engine';

@@ -19,11 +19,15 @@
  *   "start" message) starts the whole system again (`start` event).
  */
 import { EventEmitter } from 'node:events';
-import { validateData } from '../api/envelope';
-import { Clock, TimerHandle, systemClock } from '../common/clock';
+import { Clock, systemClock } from '../common/clock';
+import { type LongTimer, longTimeout } from '../common/timer';
+import { COMMANDS, isPlainObject, notDict, missing, validateData, valueError } from './commands';
+import { SECRET_MASK, maskSection, unmaskSection } from './secrets';
 import {
   AlarmStatus,
+  AlertEvent,
   AlerterMember,
+  ClipStore,
   CommandHandler,
   CommandName,
   CommandReply,
@@ -34,8 +38,8 @@ import {
   SectionMember,
 } from './types';
 
-/** What a secret looks like when served (`/config`); sent back unchanged, it keeps the stored one. */
-export const SECRET_MASK = '********';
+/** What a secret looks like when served (`/config`); see lib/system/secrets.ts for when it is restored. */
+export { SECRET_MASK, isPlainObject };
 
 /** The reference's top-level sections, in the reference's order. */
 export const TOP_SECTIONS = ['server', 'camera', 'processing', 'alerting'] as const;
@@ -66,11 +70,6 @@ export interface ShutdownInfo {
   source: 'command' | 'local';
 }
 
-const COMMANDS: readonly CommandName[] = ['silence', 'test', 'config_update', 'shutdown', 'on', 'off'];
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
 
 /** Structural equality for JSON-like values. */
 export function deepEqual(a: unknown, b: unknown): boolean {
@@ -104,11 +103,12 @@ export class SystemHub extends EventEmitter {
   private handler?: CommandHandler;
   private overrides: Overrides = {};
   private queue: Promise<unknown> = Promise.resolve();
-  private shutdownTimer?: TimerHandle;
+  private shutdownTimer?: LongTimer;
   private _running = true;
   private _status?: AlarmStatus;
   private _metrics?: DetectorMetrics;
   private _frame?: { jpeg: Buffer; info: FrameInfo };
+  private _clipStore?: ClipStore;
 
   constructor(opts: SystemHubOptions = {}) {
     super();
@@ -159,7 +159,7 @@ export class SystemHub extends EventEmitter {
     for (const section of this.sections()) {
       const member = this.members.get(section) as SectionMember;
       let value = clone(member.get());
-      if (opts.maskSecrets) value = this.mask(member, value);
+      if (opts.maskSecrets) value = maskSection(member, value);
       if (section.startsWith('alerters.')) doc.alerters[section.slice('alerters.'.length)] = value;
       else doc[section as (typeof TOP_SECTIONS)[number]] = value;
     }
@@ -192,7 +192,7 @@ export class SystemHub extends EventEmitter {
    */
   updateSection(section: string, patch: ConfigSection): ConfigError[] {
     const member = this.members.get(section);
-    if (!member) return [{ loc: sectionPath(section), msg: 'no such section in this system', type: 'value_error.missing' }];
+    if (!member) return [valueError(sectionPath(section), 'no such section in this system', 'value_error.missing')];
     const value = { ...clone(member.get()), ...clone(patch) };
     const errors = member.validate(value);
     if (errors.length > 0) return errors;
@@ -208,7 +208,7 @@ export class SystemHub extends EventEmitter {
     const out: Overrides = {};
     for (const [section, entry] of Object.entries(this.overrides)) {
       const member = this.members.get(section);
-      out[section] = member ? { base: this.mask(member, clone(entry.base)), value: this.mask(member, clone(entry.value)) } : clone(entry);
+      out[section] = member ? { base: maskSection(member, entry.base), value: maskSection(member, entry.value) } : clone(entry);
     }
     return out;
   }
@@ -251,14 +251,17 @@ export class SystemHub extends EventEmitter {
     const entry = this.overrides[member.section];
     if (!entry) return;
     const current = member.get();
-    if (!deepEqual(this.mask(member, clone(current)), this.mask(member, clone(entry.base)))) {
+    if (!deepEqual(maskSection(member, current), maskSection(member, entry.base))) {
       // The editor settings changed since the runtime change: the deploy wins.
       delete this.overrides[member.section];
       this.emit('overrides', this.exportOverrides());
       return;
     }
-    const value = this.unmask(member, clone(entry.value));
-    if (member.validate(clone(value)).length > 0) {
+    // The stored value has its secrets masked: they are restored from the member's settings
+    // only under the rule of a config_update (same destination), else the change is dropped.
+    const restored = unmaskSection(member, clone(entry.value), current, sectionPath(member.section));
+    const value = 'value' in restored ? { ...clone(current), ...restored.value } : undefined;
+    if (!value || member.validate(clone(value)).length > 0) {
       delete this.overrides[member.section];
       this.emit('overrides', this.exportOverrides());
       return;
@@ -267,34 +270,17 @@ export class SystemHub extends EventEmitter {
     if (!deepEqual(current, value)) member.apply(clone(value));
   }
 
-  private mask(member: SectionMember, value: ConfigSection): ConfigSection {
-    for (const key of member.secretKeys ?? []) {
-      const v = value[key];
-      if (typeof v === 'string' && v !== '') value[key] = SECRET_MASK;
-    }
-    return value;
-  }
-
-  private unmask(member: SectionMember, value: ConfigSection): ConfigSection {
-    const stored = member.get();
-    for (const key of member.secretKeys ?? []) {
-      if (value[key] === SECRET_MASK) value[key] = stored[key];
-    }
-    return value;
-  }
-
   /** Validate a document; on success the sections to apply, secrets unmasked. */
   private prepare(doc: unknown): { errors: ConfigError[]; sections: Array<[string, ConfigSection]> } {
     const errors: ConfigError[] = [];
     const sections: Array<[string, ConfigSection]> = [];
     if (!isPlainObject(doc)) {
-      return { errors: [{ loc: ['__root__'], msg: 'value is not a valid dict', type: 'type_error.dict' }], sections };
+      return { errors: [notDict(['__root__'])], sections };
     }
-    // `flags` (command-line flags, incl. a client-chosen file path) and `monitoring` are ignored.
+    // `flags` (the reference's command-line flags, with a client-chosen file path) and
+    // `monitoring` are accepted and ignored: nothing is read or written at a path a client chose.
     const alerters = doc.alerters;
-    if (alerters !== undefined && alerters !== null && !isPlainObject(alerters)) {
-      errors.push({ loc: ['alerters'], msg: 'value is not a valid dict', type: 'type_error.dict' });
-    }
+    if (alerters !== undefined && alerters !== null && !isPlainObject(alerters)) errors.push(notDict(['alerters']));
     for (const section of this.sections()) {
       const member = this.members.get(section) as SectionMember;
       const isAlerter = section.startsWith('alerters.');
@@ -306,20 +292,25 @@ export class SystemHub extends EventEmitter {
       } else {
         value = doc[section];
         if (value === undefined || value === null) {
-          errors.push({ loc: [section], msg: 'field required', type: 'value_error.missing' });
+          errors.push(missing([section]));
           continue;
         }
       }
       if (!isPlainObject(value)) {
-        errors.push({ loc: sectionPath(section), msg: 'value is not a valid dict', type: 'type_error.dict' });
+        errors.push(notDict(sectionPath(section)));
         continue;
       }
-      const proposed = this.unmask(member, clone(value));
+      const unmasked = unmaskSection(member, clone(value), member.get(), sectionPath(section));
+      if ('errors' in unmasked) {
+        errors.push(...unmasked.errors);
+        continue;
+      }
+      const proposed = unmasked.value;
       let errs: ConfigError[];
       try {
         errs = member.validate(proposed);
       } catch (err) {
-        errs = [{ loc: sectionPath(section), msg: err instanceof Error ? err.message : String(err), type: 'value_error' }];
+        errs = [valueError(sectionPath(section), err instanceof Error ? err.message : String(err))];
       }
       if (errs.length > 0) errors.push(...errs);
       else sections.push([section, proposed]);
@@ -371,13 +362,20 @@ export class SystemHub extends EventEmitter {
     }
   }
 
-  /** Shut down (source `command`) after `seconds`; 0 = at the next turn of the event loop, after the reply. */
+  /**
+   * Shut down (source `command`) after `seconds` (validated: at most 366 days); 0 = at the next
+   * turn of the event loop, after the reply. A long timer: 30 days waits 30 days.
+   */
   private scheduleShutdown(seconds: number): void {
-    this.clock.clearTimeout(this.shutdownTimer);
-    this.shutdownTimer = this.clock.setTimeout(() => {
-      this.shutdownTimer = undefined;
-      this.shutdown({ source: 'command' });
-    }, seconds * 1000);
+    this.shutdownTimer?.clear();
+    this.shutdownTimer = longTimeout(
+      this.clock,
+      () => {
+        this.shutdownTimer = undefined;
+        this.shutdown({ source: 'command' });
+      },
+      seconds * 1000,
+    );
   }
 
   // ---------------------------------------------------------------- live data
@@ -407,6 +405,26 @@ export class SystemHub extends EventEmitter {
 
   get frame(): { jpeg: Buffer; info: FrameInfo } | undefined {
     return this._frame;
+  }
+
+  /** The alarm's alerts (real and test) for members that act on them, e.g. the recorder. */
+  publishAlert(a: AlertEvent): void {
+    this.emit('alert', a);
+  }
+
+  // ---------------------------------------------------------------- clips
+
+  /** The recorder's clip folder, served by the API (one per system); returns the unregister function. */
+  registerClipStore(store: ClipStore): () => void {
+    if (this._clipStore) throw new Error('vigil-system: this system already has a recorder (one per system)');
+    this._clipStore = store;
+    return () => {
+      if (this._clipStore === store) this._clipStore = undefined;
+    };
+  }
+
+  get clipStore(): ClipStore | undefined {
+    return this._clipStore;
   }
 
   // ---------------------------------------------------------------- alerters
@@ -446,7 +464,7 @@ export class SystemHub extends EventEmitter {
 
   /** Stop the camera and detector (they listen to `shutdown`). */
   shutdown(info: ShutdownInfo = { source: 'local' }): void {
-    this.clock.clearTimeout(this.shutdownTimer);
+    this.shutdownTimer?.clear();
     this.shutdownTimer = undefined;
     this._running = false;
     this.emit('shutdown', info);
@@ -461,7 +479,7 @@ export class SystemHub extends EventEmitter {
 
   /** Free timers and listeners (the config node's close). */
   dispose(): void {
-    this.clock.clearTimeout(this.shutdownTimer);
+    this.shutdownTimer?.clear();
     this.shutdownTimer = undefined;
     this.handler = undefined;
     this.removeAllListeners();

@@ -28,6 +28,22 @@ export interface SectionMember {
   apply(proposed: ConfigSection): void;
   /** Keys whose values are secrets (masked when served: `api_key`, `password`, ...). */
   readonly secretKeys?: readonly string[];
+  /**
+   * Keys whose values are URLs: their credential parts are masked when served, and their
+   * scheme, host, port and user decide where those credentials go (lib/system/secrets.ts).
+   */
+  readonly urlKeys?: readonly string[];
+  /**
+   * Keys that decide where the section's secrets go, beside the well-known names (host, port,
+   * user, url, api_base, fingerprint, …): a masked secret is restored only while they are unchanged.
+   */
+  readonly destinationKeys?: readonly string[];
+  /**
+   * The member uses secrets that are not in its section (its node's credentials) with its
+   * destination fields: those fields then never change at run time (a `config_update` that
+   * changes them is refused).
+   */
+  readonly heldSecrets?: boolean;
 }
 
 /** The 1 Hz status (camera-alarm.md §5.4): timeStamp float seconds, camelCase. */
@@ -88,6 +104,36 @@ export interface AlerterMember {
   setEnabled(enabled: boolean): void;
 }
 
+/** A finished alarm clip as `GET /clips` lists it. Times are ms since the epoch. */
+export interface ClipEntry {
+  name: string;
+  start: number;
+  end: number;
+  bytes: number;
+  durationS: number;
+}
+
+/** A clip file the API may serve: found by its exact name inside the store's folder. */
+export interface ClipFile {
+  path: string;
+  bytes: number;
+  /** Content type (`video/mp4`, `video/x-msvideo`). */
+  type: string;
+}
+
+/**
+ * The recorder's clip folder as the API sees it (a `vigil-recorder` registers one with its
+ * system hub; the API asks the hub). The store, not the API, decides what a name may open.
+ */
+export interface ClipStore {
+  /** The folder clips are written to (`server.video_save_dir`). */
+  readonly folder: string;
+  /** Finished clips, newest first. */
+  list(): Promise<ClipEntry[]>;
+  /** The finished clip of exactly this name, or undefined (not a clip name, no such clip, not a plain file). */
+  file(name: string): Promise<ClipFile | undefined>;
+}
+
 /**
  * Events a hub emits (node adapters subscribe with `on`):
  * - "status"  (AlarmStatus)           from the alarm, every second and on change
@@ -97,5 +143,13 @@ export interface AlerterMember {
  * - "shutdown" (ShutdownInfo)         the API's shutdown (source "command") or a local stop: camera and detector stop
  * - "start" ()                        the system starts again after a shutdown: one of its nodes was
  *                                      deployed (a member registered) or its camera got a "start" message
+ * - "alert"  (AlertEvent)             from the alarm, every alert it sends (a real alarm or a test)
  */
-export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start';
+export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start' | 'alert';
+
+/** An alert the system's alarm sent (its output 2, camera-alarm.md §6): a real alarm or a test. */
+export interface AlertEvent {
+  message: string;
+  test: boolean;
+  excluded: string[];
+}

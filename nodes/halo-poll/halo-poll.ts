@@ -3,10 +3,9 @@
  * snapshots or set/reset transitions. Thin adapter over lib/halo/poller.ts.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { systemClock } from '../../lib/common/clock';
 import { HaloPoller, type PollOutput } from '../../lib/halo/poller';
 import type { HaloSensorNode } from '../halo-sensor/sensor-types';
-import { numberSetting } from '../util';
+import { configNode, type Done, readNumber, refuse, scope, type Send } from '../kit';
 
 interface PollDef extends NodeDef {
   sensor?: string;
@@ -24,15 +23,16 @@ function clockTime(ms: number): string {
 export = function (RED: NodeAPI): void {
   function HaloPoll(this: Node, config: PollDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
-    const node = this;
-    const sensor = config.sensor ? (RED.nodes.getNode(config.sensor) as HaloSensorNode | null) : null;
+    const sensor = configNode<HaloSensorNode>(RED, config.sensor);
+    if (!sensor || sensor.configError) {
+      refuse(this, sensor ? sensor.configError : RED._('halo-poll.errors.noSensor'), RED._('halo-poll.status.noSensor'));
+      return;
+    }
     const output: PollOutput = OUTPUTS.includes(config.output as PollOutput) ? (config.output as PollOutput) : 'changes';
-    const intervalS = numberSetting(config.interval, 10, 1, 86400);
-    let poller: HaloPoller | undefined;
+    const s = scope(RED, this);
+    const device = sensor.deviceName;
 
     const status = (): void => {
-      if (!poller) return;
       let st: NodeStatus;
       if (poller.error) st = { fill: 'red', shape: 'ring', text: RED._('halo-poll.status.error', { error: poller.error.message.slice(0, 40) }) };
       else if (!poller.isRunning && poller.polls === 0) st = { fill: 'grey', shape: 'ring', text: RED._('halo-poll.status.stopped') };
@@ -42,59 +42,47 @@ export = function (RED: NodeAPI): void {
         const key = poller.isRunning ? 'halo-poll.status.ok' : 'halo-poll.status.paused';
         st = { fill: poller.isRunning ? 'green' : 'grey', shape: 'dot', text: RED._(key, { active: snap ? snap.active.length : 0, time: clockTime(poller.lastPollAt) }) };
       }
-      node.status(st);
+      this.status(st);
     };
 
-    if (!sensor || sensor.configError) {
-      const why = !sensor ? RED._('halo-poll.errors.noSensor') : sensor.configError;
-      node.status({ fill: 'red', shape: 'ring', text: RED._('halo-poll.status.noSensor') });
-      node.error(why);
-    } else {
-      poller = new HaloPoller(
-        {
-          source: sensor.client,
-          device: sensor.deviceName,
-          eventsPath: sensor.eventsPath,
-          thresholdsPath: sensor.thresholdsPath,
-          intervalMs: intervalS * 1000,
-          output,
-          clock: systemClock,
+    const poller: HaloPoller = new HaloPoller(
+      {
+        source: sensor.client,
+        device,
+        eventsPath: sensor.eventsPath,
+        thresholdsPath: sensor.thresholdsPath,
+        intervalMs: readNumber(config.interval, 10, { min: 1, max: 86400 }) * 1000,
+        output,
+        clock: s.clock,
+        autoStart: false, // started below, once `poller` is set for the status
+      },
+      {
+        // transitions carry msg.raw like halo-in output 1
+        messages: (out) => this.send([out.map((m) => (m.raw === undefined ? { topic: m.topic, payload: m.payload } : { topic: m.topic, payload: m.payload, raw: m.raw }))]),
+        error: (err, changed, retryInMs) => {
+          if (!changed) return;
+          this.error(RED._('halo-poll.errors.poll', { error: err.message, seconds: Math.round(retryInMs / 1000) }), {
+            topic: `${device}/error`,
+            payload: { device, error: err.message, code: err.code, status: err.status },
+          });
         },
-        {
-          // transitions carry msg.raw like halo-in output 1
-          messages: (out) => node.send([out.map((m) => (m.raw === undefined ? { topic: m.topic, payload: m.payload } : { topic: m.topic, payload: m.payload, raw: m.raw }))]),
-          error: (err, changed, retryInMs) => {
-            if (changed) {
-              node.error(RED._('halo-poll.errors.poll', { error: err.message, seconds: Math.round(retryInMs / 1000) }), {
-                topic: `${sensor.deviceName}/error`,
-                payload: { device: sensor.deviceName, error: err.message, code: err.code, status: err.status },
-              });
-            }
-          },
-          recovered: () => node.log(RED._('halo-poll.log.recovered', { device: sensor.deviceName })),
-          thresholdsError: (err) => node.warn(RED._('halo-poll.errors.thresholds', { error: err.message })),
-          state: status,
+        recovered: () => this.log(RED._('halo-poll.log.recovered', { device })),
+        thresholdsError: (err) => this.warn(RED._('halo-poll.errors.thresholds', { error: err.message })),
+        state: () => {
+          if (!s.closed) status();
         },
-      );
-      status();
-    }
+      },
+    );
+    s.defer(() => poller.close());
+    poller.start();
+    status();
 
-    node.on('input', (msg: NodeMessageInFlow, _send, done) => {
-      if (!poller) {
-        done(new Error(RED._('halo-poll.errors.noSensor')));
-        return;
-      }
+    this.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const cmd = typeof msg.payload === 'string' ? msg.payload.trim().toLowerCase() : '';
       if (cmd === 'stop') poller.stop();
       else if (cmd === 'start') poller.start();
       else poller.pollNow();
       status();
-      done();
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      poller?.close();
-      node.status({});
       done();
     });
   }

@@ -6,7 +6,7 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { systemClock } from '../../lib/common/clock';
 import { HaloHttpClient, type HaloAuthMode } from '../../lib/halo/client';
-import { numberSetting } from '../util';
+import { flowClock, readNumber } from '../kit';
 import type { HaloSensorNode, SensorCredentials } from './sensor-types';
 
 interface SensorDef extends NodeDef {
@@ -33,7 +33,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const useHttps = config.https !== false;
     const host = (config.host ?? '').trim();
-    const port = Math.round(numberSetting(config.port, useHttps ? 443 : 80, 1, 65535));
+    const port = readNumber(config.port, useHttps ? 443 : 80, { min: 1, max: 65535, integer: true });
     const auth = AUTH_MODES.includes(config.auth as HaloAuthMode) ? (config.auth as HaloAuthMode) : 'auto';
     this.deviceName = (config.name ?? '').trim() || host || 'HALO';
     this.eventsPath = path(config.eventsPath, '/api/config/gstate/event_state');
@@ -47,8 +47,8 @@ export = function (RED: NodeAPI): void {
       auth,
       username: this.credentials?.username ?? '',
       password: this.credentials?.password ?? '',
-      timeoutMs: numberSetting(config.timeout, 5, 1, 60) * 1000,
-      clock: systemClock,
+      timeoutMs: readNumber(config.timeout, 5, { min: 1, max: 60 }) * 1000,
+      clock: flowClock(RED) ?? systemClock,
     });
     this.on('close', (_removed: boolean, done: () => void) => {
       this.client.close();

@@ -6,6 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
+import { configNode, refuse, scope } from '../kit';
 
 interface InDef extends NodeDef {
   service?: string;
@@ -20,31 +21,21 @@ interface IsotelRef {
 export = function (RED: NodeAPI): void {
   function IsotelInNode(this: Node, config: InDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the node is used in callbacks
-    const node = this;
-    const service = config.service ? (RED.nodes.getNode(config.service) as IsotelServiceNode | null) : null;
-    if (!service) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-in.status.noService') });
-      node.error(RED._('isotel-in.errors.noService'));
-      node.on('close', (_removed: boolean, done: () => void) => done());
-      return;
-    }
+    const service = configNode<IsotelServiceNode>(RED, config.service);
+    if (!service) return refuse(this, RED._('isotel-in.errors.noService'), RED._('isotel-in.status.noService'));
+    const s = scope(RED, this);
     const user: IsotelUser = {
-      id: node.id,
-      onStatus: (st) => node.status(st),
+      id: this.id,
+      onStatus: (st) => this.status(st),
       onRequest: (req) => {
         const ref: IsotelRef = { service: service.id, id: req.id, epoch: req.epoch };
         const msg: NodeMessage & { _isotel: IsotelRef } = { payload: req.body === undefined ? '' : req.body, _isotel: ref };
         if (req.action !== undefined) msg.topic = req.action;
-        node.send(msg);
+        this.send(msg);
       },
     };
     service.register(user);
-    node.on('close', (_removed: boolean, done: () => void) => {
-      service.deregister(user);
-      node.status({});
-      done();
-    });
+    s.defer(() => service.deregister(user));
   }
 
   RED.nodes.registerType('isotel-in', IsotelInNode);

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NotifyBody } from '../../lib/isotel/codec';
 import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
+import { configNode, refuse, scope, type Done, type Send } from '../kit';
 
 interface NotifyDef extends NodeDef {
   service?: string;
@@ -18,30 +19,27 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }
 
+/** The NOTIFY fields a message asks for: text as the message itself, or an object of fields. */
+function fieldsOf(p: unknown): Record<string, unknown> {
+  if (typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean') return { message: String(p) };
+  if (Buffer.isBuffer(p)) return { message: p.toString('utf8') };
+  if (p && typeof p === 'object' && !Array.isArray(p)) return p as Record<string, unknown>;
+  return {};
+}
+
 export = function (RED: NodeAPI): void {
   function IsotelNotifyNode(this: Node, config: NotifyDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the node is used in callbacks
-    const node = this;
-    const service = config.service ? (RED.nodes.getNode(config.service) as IsotelServiceNode | null) : null;
-    if (!service) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-notify.status.noService') });
-      node.error(RED._('isotel-notify.errors.noService'));
-      node.on('input', (_msg, _send, done) => done(new Error(RED._('isotel-notify.errors.noService'))));
-      node.on('close', (_removed: boolean, done: () => void) => done());
-      return;
-    }
+    const service = configNode<IsotelServiceNode>(RED, config.service);
+    if (!service) return refuse(this, RED._('isotel-notify.errors.noService'), RED._('isotel-notify.status.noService'));
+    const s = scope(RED, this);
     let sent = 0;
-    const user: IsotelUser = { id: node.id, onStatus: (st) => node.status(st) };
+    const user: IsotelUser = { id: this.id, onStatus: (st) => this.status(st) };
     service.register(user);
+    s.defer(() => service.deregister(user));
 
-    node.on('input', (msg, _send, done) => {
-      const p = msg.payload;
-      let fields: Record<string, unknown>;
-      if (typeof p === 'string' || typeof p === 'number' || typeof p === 'boolean') fields = { message: String(p) };
-      else if (Buffer.isBuffer(p)) fields = { message: p.toString('utf8') };
-      else if (p && typeof p === 'object' && !Array.isArray(p)) fields = p as Record<string, unknown>;
-      else fields = {};
+    this.on('input', (msg, _send: Send, done: Done) => {
+      const fields = fieldsOf(msg.payload);
       const message = typeof fields.message === 'string' ? fields.message : undefined;
       if (message === undefined || message.trim() === '') {
         done(new Error(RED._('isotel-notify.errors.noMessage')));
@@ -58,17 +56,11 @@ export = function (RED: NodeAPI): void {
       if (r === 'sent') sent++;
 
       const st = service.client.stats;
-      node.status(
+      this.status(
         r === 'sent'
           ? { fill: 'green', shape: 'dot', text: RED._('isotel-notify.status.sent', { count: sent }) }
           : { fill: 'yellow', shape: 'ring', text: RED._('isotel-notify.status.queued', { count: st.queued, dropped: st.dropped }) },
       );
-      done();
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      service.deregister(user);
-      node.status({});
       done();
     });
   }

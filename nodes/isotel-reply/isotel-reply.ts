@@ -6,7 +6,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Answer } from '../../lib/isotel/client';
-import type { IsotelServiceNode } from '../isotel-service/service-types';
+import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
+import { configNode, errorMessage, scope, type Done, type Send } from '../kit';
 
 interface ReplyDef extends NodeDef {
   service?: string;
@@ -21,22 +22,25 @@ interface ReplyMsg extends NodeMessage {
 export = function (RED: NodeAPI): void {
   function IsotelReplyNode(this: Node, config: ReplyDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the node is used in callbacks
-    const node = this;
-    const own = config.service ? (RED.nodes.getNode(config.service) as IsotelServiceNode | null) : null;
+    const s = scope(RED, this);
+    const own = configNode<IsotelServiceNode>(RED, config.service);
     let replied = 0;
-    const user = { id: node.id, onStatus: (st: object) => node.status(st) };
-    own?.register(user);
-    if (!own) node.status({ fill: 'grey', shape: 'ring', text: RED._('isotel-reply.status.fromMessage') });
+    const user: IsotelUser = { id: this.id, onStatus: (st) => this.status(st) };
+    if (own) {
+      own.register(user);
+      s.defer(() => own.deregister(user));
+    } else {
+      this.status({ fill: 'grey', shape: 'ring', text: RED._('isotel-reply.status.fromMessage') });
+    }
 
-    node.on('input', (raw, _send, done) => {
+    this.on('input', (raw, _send: Send, done: Done) => {
       const msg = raw as ReplyMsg;
       const ref = msg._isotel;
       if (!ref || typeof ref !== 'object' || typeof ref.id !== 'number' || typeof ref.epoch !== 'number') {
         done(new Error(RED._('isotel-reply.errors.noRef')));
         return;
       }
-      const svc = typeof ref.service === 'string' ? (RED.nodes.getNode(ref.service) as IsotelServiceNode | null) : own;
+      const svc = typeof ref.service === 'string' ? configNode<IsotelServiceNode>(RED, ref.service) : own;
       if (!svc || typeof svc.client !== 'object') {
         done(new Error(RED._('isotel-reply.errors.noService')));
         return;
@@ -62,22 +66,16 @@ export = function (RED: NodeAPI): void {
       try {
         result = svc.client.answer({ id: ref.id, epoch: ref.epoch }, answer);
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
+        done(new Error(errorMessage(err)));
         return;
       }
       if (result !== 'accepted') {
-        node.status({ fill: 'yellow', shape: 'ring', text: RED._(`isotel-reply.status.${result}`) });
+        this.status({ fill: 'yellow', shape: 'ring', text: RED._(`isotel-reply.status.${result}`) });
         done(new Error(RED._(`isotel-reply.errors.${result}`, { id: ref.id })));
         return;
       }
       replied++;
-      node.status({ fill: 'green', shape: 'dot', text: RED._('isotel-reply.status.replied', { count: replied }) });
-      done();
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      own?.deregister(user);
-      node.status({});
+      this.status({ fill: 'green', shape: 'dot', text: RED._('isotel-reply.status.replied', { count: replied }) });
       done();
     });
   }

@@ -1,15 +1,14 @@
 /**
  * isotel-service (config node): one TCP link from this Node-RED to the Isotel IoT's
  * "Service TCP server". Thin adapter over lib/isotel/client.ts: the Isotel nodes register
- * here, get the link state as a ready-made status, and requests / SIGNALs / CONNECT
- * acknowledgements routed to them.
+ * here, get the link state as a ready-made status and the requests; their subscriptions are
+ * the client's (it dispatches SIGNALs and CONNECT acknowledgements to each owner).
  */
 import type { NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { IsotelClient, type IsotelRequest, type LinkState } from '../../lib/isotel/client';
 import type { IsotelServiceNode, IsotelUser } from './service-types';
-import { systemClock } from '../../lib/common/clock';
-import { normalizeUri } from '../../lib/isotel/codec';
-import { numberSetting } from '../util';
+import { RateLimitedWarner } from '../../lib/common/warn';
+import { readNumber, scope } from '../kit';
 
 interface ServiceDef extends NodeDef {
   host?: string;
@@ -25,27 +24,26 @@ interface ServiceDef extends NodeDef {
 export = function (RED: NodeAPI): void {
   function IsotelServiceNodeCtor(this: IsotelServiceNode, config: ServiceDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the node is used in callbacks
-    const node = this;
-    node.serviceName = (config.name || 'vigil').trim();
+    const s = scope(RED, this);
+    this.serviceName = (config.name || 'vigil').trim();
     const host = (config.host || '').trim();
-    const port = Math.round(numberSetting(config.port, 0, 0, 65535));
+    const port = readNumber(config.port, 0, { min: 0, max: 65535, integer: true });
+    const timeoutSeconds = readNumber(config.requestTimeout, 10, { min: 0.01, max: 3600 });
     const users = new Set<IsotelUser>();
-    const routes = new Map<string, Set<IsotelUser>>();
     let started = false;
 
-    node.client = new IsotelClient({
+    const client = (this.client = new IsotelClient({
       host: host || '127.0.0.1',
       port,
-      ident: { name: node.serviceName, vendor: (config.vendor || 'Vigil').trim(), version: (config.version || '1.0').trim() },
-      requestTimeoutMs: numberSetting(config.requestTimeout, 10, 0.01, 3600) * 1000,
-      queueLimit: Math.round(numberSetting(config.queueSize, 1000, 1, 1_000_000)),
-      idleTimeoutMs: numberSetting(config.idleTimeout, 0, 0, 86400) * 1000,
+      ident: { name: this.serviceName, vendor: (config.vendor || 'Vigil').trim(), version: (config.version || '1.0').trim() },
+      requestTimeoutMs: timeoutSeconds * 1000,
+      queueLimit: readNumber(config.queueSize, 1000, { min: 1, max: 1_000_000, integer: true }),
+      idleTimeoutMs: readNumber(config.idleTimeout, 0, { min: 0, max: 86400 }) * 1000,
       answerStatus: config.statusToFlow !== true,
-    });
-    const client = node.client;
+      clock: s.clock,
+    }));
     const badConfig = !host || !(port >= 1 && port <= 65535) ? RED._('isotel-service.errors.badAddress', { host, port: String(config.port ?? '') }) : '';
-    node.configError = badConfig;
+    this.configError = badConfig;
 
     const render = (s: LinkState): NodeStatus => {
       switch (s.state) {
@@ -65,55 +63,34 @@ export = function (RED: NodeAPI): void {
           return badConfig ? { fill: 'red', shape: 'ring', text: RED._('isotel-service.status.badConfig') } : { fill: 'grey', shape: 'ring', text: RED._('isotel-service.status.idle') };
       }
     };
-    node.currentStatus = () => render(client.state);
+    this.currentStatus = () => render(client.state);
 
     let lastState = client.state.state;
-    client.on('state', (s) => {
+    s.listen(client, 'state', (st: LinkState) => {
       const wasConnected = lastState === 'connected';
-      lastState = s.state;
+      lastState = st.state;
       // connected → connected is only the client's subscription count changing: the status
       // the users show is the same ("connected"; isotel-signal counts its own), so leave
       // theirs alone (e.g. isotel-reply's "replied N").
-      if (wasConnected && s.state === 'connected') return;
-      const st = render(s);
-      for (const u of users) u.onStatus?.(st, s);
-      if (s.state === 'reconnecting') node.log(RED._('isotel-service.log.reconnecting', { reason: s.reason, seconds: Math.round(s.inMs / 100) / 10 }));
-      else if (s.state === 'connected') node.log(RED._('isotel-service.log.connected', { host, port }));
-      else if (s.state === 'stopped') node.warn(RED._('isotel-service.log.stopped'));
+      if (wasConnected && st.state === 'connected') return;
+      const status = render(st);
+      for (const u of users) u.onStatus?.(status, st);
+      if (st.state === 'reconnecting') this.log(RED._('isotel-service.log.reconnecting', { reason: st.reason, seconds: Math.round(st.inMs / 100) / 10 }));
+      else if (st.state === 'connected') this.log(RED._('isotel-service.log.connected', { host, port }));
+      else if (st.state === 'stopped') this.warn(RED._('isotel-service.log.stopped'));
     });
-    // The same kind of warning (digits aside) at most once per 10 s: a peer sending
-    // garbage must not flood the log.
-    // The count of those not shown is per kind, so it is told with the next one of that kind.
-    const lastWarn = new Map<string, { at: number; suppressed: number }>();
-    client.on('warning', (w) => {
-      const key = w.replace(/\d+/g, '#');
-      const now = systemClock.now();
-      const last = lastWarn.get(key);
-      if (last !== undefined && now - last.at < 10000) {
-        last.suppressed++;
-        return;
-      }
-      const suppressed = last?.suppressed ?? 0;
-      if (lastWarn.size > 100) lastWarn.clear();
-      lastWarn.set(key, { at: now, suppressed: 0 });
-      node.warn(suppressed > 0 ? `${w} ${RED._('isotel-service.log.suppressed', { count: suppressed })}` : w);
-    });
-    client.on('timeout', (r) => node.warn(RED._('isotel-service.log.timeout', { id: r.id, seconds: numberSetting(config.requestTimeout, 10, 0.01, 3600) })));
+    // A peer sending garbage must not flood the log: the package's one rate-limited warner,
+    // per kind of warning (the first few, then one summary line per minute).
+    const warner = new RateLimitedWarner((line) => this.warn(line), { clock: s.clock });
+    s.listen(client, 'warning', (w: string, kind: string) => warner.warn(kind, w));
+    s.listen(client, 'timeout', (r: IsotelRequest) => warner.warn('timeout', RED._('isotel-service.log.timeout', { id: r.id, seconds: timeoutSeconds })));
     const onRequest = (r: IsotelRequest): void => {
       for (const u of users) u.onRequest?.(r);
     };
-    client.on('signal', (uri, data) => {
-      const set = routes.get(uri);
-      if (set) for (const u of set) u.onSignal?.(uri, data);
-    });
-    client.on('subscription', (uri, ok, body) => {
-      const set = routes.get(uri);
-      if (set) for (const u of set) u.onSubscription?.(uri, ok, body);
-    });
 
     const hasRequestUser = (): boolean => [...users].some((u) => u.onRequest);
 
-    node.register = (user) => {
+    this.register = (user) => {
       users.add(user);
       if (user.onRequest && client.listenerCount('request') === 0) client.on('request', onRequest);
       if (badConfig) {
@@ -126,36 +103,19 @@ export = function (RED: NodeAPI): void {
         client.connect();
       }
     };
-    node.deregister = (user) => {
+    this.deregister = (user) => {
       users.delete(user);
-      for (const [uri, set] of routes) {
-        if (set.delete(user)) client.unsubscribe(uri, user.id);
-        if (set.size === 0) routes.delete(uri);
-      }
+      client.unsubscribeAll(user.id);
       if (!hasRequestUser()) client.off('request', onRequest);
     };
-    node.subscribe = (user, uri, options) => {
-      const u = normalizeUri(uri);
-      let set = routes.get(u);
-      if (!set) routes.set(u, (set = new Set()));
-      set.add(user);
-      client.subscribe(u, options, user.id);
-    };
-    node.unsubscribe = (user, uri) => {
-      const u = normalizeUri(uri);
-      const set = routes.get(u);
-      if (!set?.delete(user)) return;
-      if (set.size === 0) routes.delete(u);
-      client.unsubscribe(u, user.id);
-    };
 
-    if (badConfig) node.error(badConfig);
+    if (badConfig) this.error(badConfig);
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    s.defer(() => {
       users.clear();
-      routes.clear();
-      client.removeAllListeners();
-      client.close().then(done, done);
+      client.off('request', onRequest);
+      warner.dispose();
+      return client.close();
     });
   }
 

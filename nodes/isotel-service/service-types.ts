@@ -3,20 +3,19 @@
  * (types only).
  */
 import type { Node, NodeStatus } from 'node-red';
-import type { IsotelClient, IsotelRequest, LinkState } from '../../lib/isotel/client';
-import type { Body, ConnectOptions } from '../../lib/isotel/codec';
+import type { IsotelClient, IsotelRequest, LinkState, SubscriptionOwner } from '../../lib/isotel/client';
 
-/** What an Isotel node gives the service when it registers. All optional. */
-export interface IsotelUser {
+/**
+ * What an Isotel node gives the service when it registers. All optional. It is also the
+ * owner of its subscriptions (`client.subscribe(uri, options, user)`): the client hands it
+ * the SIGNALs and CONNECT acknowledgements of its URIs (`onSignal`, `onSubscription`).
+ */
+export interface IsotelUser extends SubscriptionOwner {
   id: string;
   /** The link state, already rendered as a node status. */
   onStatus?: (status: NodeStatus, state: LinkState) => void;
   /** A request relayed from the IoT's HTTP API (isotel-in). */
   onRequest?: (req: IsotelRequest) => void;
-  /** A SIGNAL for a URI this user subscribed to (isotel-signal). */
-  onSignal?: (uri: string, data: Body) => void;
-  /** A CONNECT acknowledgement (or a DISCONNECT from the IoT) for one of its URIs. */
-  onSubscription?: (uri: string, ok: boolean, body: Body) => void;
 }
 
 export interface IsotelServiceNode extends Node {
@@ -25,10 +24,8 @@ export interface IsotelServiceNode extends Node {
   /** Why the link cannot open (host/port not set), or ''. */
   configError: string;
   register(user: IsotelUser): void;
+  /** Forget `user`: its subscriptions end (DISCONNECT for URIs no other node wants). */
   deregister(user: IsotelUser): void;
-  /** Route SIGNALs / acks of `uri` to `user` and subscribe (CONNECT, with options) it. */
-  subscribe(user: IsotelUser, uri: string, options?: ConnectOptions): void;
-  unsubscribe(user: IsotelUser, uri: string): void;
   /** The current link state as a node status. */
   currentStatus(): NodeStatus;
 }

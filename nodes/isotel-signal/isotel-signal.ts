@@ -8,7 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { isValidUri, normalizeUri, type ConnectOptions } from '../../lib/isotel/codec';
 import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
-import { numberSetting } from '../util';
+import { configNode, readNumber, refuse, scope, type Done, type Send } from '../kit';
 
 interface SignalDef extends NodeDef {
   service?: string;
@@ -20,17 +20,10 @@ interface SignalDef extends NodeDef {
 export = function (RED: NodeAPI): void {
   function IsotelSignalNode(this: Node, config: SignalDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the node is used in callbacks
-    const node = this;
-    const service = config.service ? (RED.nodes.getNode(config.service) as IsotelServiceNode | null) : null;
-    if (!service) {
-      node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-signal.status.noService') });
-      node.error(RED._('isotel-signal.errors.noService'));
-      node.on('input', (_msg, _send, done) => done(new Error(RED._('isotel-signal.errors.noService'))));
-      node.on('close', (_removed: boolean, done: () => void) => done());
-      return;
-    }
-    const debounce = config.debounceTime === undefined || config.debounceTime === '' ? undefined : Math.round(numberSetting(config.debounceTime, 0, 0, 86_400_000));
+    const service = configNode<IsotelServiceNode>(RED, config.service);
+    if (!service) return refuse(this, RED._('isotel-signal.errors.noService'), RED._('isotel-signal.status.noService'));
+    const s = scope(RED, this);
+    const debounce = config.debounceTime === undefined || config.debounceTime === '' ? undefined : readNumber(config.debounceTime, 0, { min: 0, max: 86_400_000, integer: true });
     const sendData = config.sendData !== false;
     let options: ConnectOptions | undefined;
     if (debounce !== undefined && debounce > 0) options = { debounce_time: debounce, send_data: sendData };
@@ -45,24 +38,24 @@ export = function (RED: NodeAPI): void {
     const show = (): void => {
       if (refused.size > 0) {
         const [uri] = refused.keys();
-        node.status({ fill: 'red', shape: 'ring', text: RED._('isotel-signal.status.refused', { uri, count: refused.size }) });
+        this.status({ fill: 'red', shape: 'ring', text: RED._('isotel-signal.status.refused', { uri, count: refused.size }) });
       } else if (linkUp) {
         // The service's "connected" plus this node's own subscriptions (not the service's total).
-        node.status({ ...link, text: RED._('isotel-signal.status.connected', { count: uris.size }) });
+        this.status({ ...link, text: RED._('isotel-signal.status.connected', { count: uris.size }) });
       } else {
-        node.status(link);
+        this.status(link);
       }
     };
 
     const user: IsotelUser = {
-      id: node.id,
+      id: this.id,
       onStatus: (st, state) => {
         link = st;
         linkUp = state.state === 'connected';
         show();
       },
       onSignal: (uri, data) => {
-        node.send({ topic: uri, payload: data === undefined ? null : data });
+        this.send({ topic: uri, payload: data === undefined ? null : data });
       },
       onSubscription: (uri, ok, body) => {
         if (ok) {
@@ -72,7 +65,7 @@ export = function (RED: NodeAPI): void {
         const why = typeof body === 'string' ? body : JSON.stringify(body ?? null);
         refused.set(uri, why);
         show();
-        node.error(RED._('isotel-signal.errors.refused', { uri, body: why }), { topic: uri, payload: body ?? null });
+        this.error(RED._('isotel-signal.errors.refused', { uri, body: why }), { topic: uri, payload: body ?? null });
       },
     };
     service.register(user);
@@ -81,23 +74,23 @@ export = function (RED: NodeAPI): void {
       const u = normalizeUri(uri);
       if (uris.has(u)) return;
       uris.add(u);
-      service.subscribe(user, u, options);
+      service.client.subscribe(u, options, user);
       if (linkUp) show();
     };
     const remove = (uri: string): boolean => {
       const u = normalizeUri(uri);
       if (!uris.delete(u)) return false;
       refused.delete(u);
-      service.unsubscribe(user, u);
+      service.client.unsubscribe(u, user.id);
       show();
       return true;
     };
 
     const bad = configured.filter((u) => !isValidUri(u));
-    if (bad.length > 0) node.warn(RED._('isotel-signal.errors.badUri', { uri: JSON.stringify(bad) }));
+    if (bad.length > 0) this.warn(RED._('isotel-signal.errors.badUri', { uri: JSON.stringify(bad) }));
     for (const u of configured) if (isValidUri(u)) add(u);
 
-    node.on('input', (msg, _send, done) => {
+    this.on('input', (msg, _send: Send, done: Done) => {
       const topic = typeof msg.topic === 'string' ? msg.topic.trim().toLowerCase() : '';
       if (topic !== 'connect' && topic !== 'disconnect') {
         done(new Error(RED._('isotel-signal.errors.badCommand', { topic: String(msg.topic) })));
@@ -129,13 +122,8 @@ export = function (RED: NodeAPI): void {
       done();
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      // deregister unsubscribes (DISCONNECT <uri> for URIs no other node wants).
-      service.deregister(user);
-      uris.clear();
-      node.status({});
-      done();
-    });
+    // deregister unsubscribes (DISCONNECT <uri> for URIs no other node wants).
+    s.defer(() => service.deregister(user));
   }
 
   RED.nodes.registerType('isotel-signal', IsotelSignalNode);

@@ -7,10 +7,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { AlarmEngine, Alert, AlarmSettings, DEFAULT_ALARM_SETTINGS, toSection, validateAlerting } from '../../lib/alarm/alarm';
 import { hostTimezone, localTimeOfDay } from '../../lib/alarm/schedule';
 import type { StateSnapshot } from '../../lib/alarm/state';
-import { API_COMMANDS, type ApiCommand, validateData } from '../../lib/api/envelope';
+import { COMMANDS, describeErrors, validateData } from '../../lib/system/commands';
 import type { SystemHub } from '../../lib/system/hub';
 import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
-import type { AlarmStatus, CommandName, CommandReply, ConfigError } from '../../lib/system/types';
+import type { AlarmStatus, CommandName, CommandReply } from '../../lib/system/types';
 import { errorMessage, flowClock } from '../util';
 
 interface AlarmDef extends NodeDef {
@@ -26,7 +26,6 @@ interface AlarmDef extends NodeDef {
 }
 
 const STATE_KEY = 'state';
-const COMMANDS: readonly CommandName[] = ['silence', 'test', 'config_update', 'shutdown', 'on', 'off'];
 
 /** Editor values as they come (strings allowed), without clamping: validation reports them. */
 function intSetting(v: unknown, fallback: number): number {
@@ -45,11 +44,6 @@ function settingsFrom(config: AlarmDef): AlarmSettings {
     initialAlarmDurationM: intSetting(config.initialAlarmDurationM, d.initialAlarmDurationM),
     alarmHysteresisS: intSetting(config.alarmHysteresisS, d.alarmHysteresisS),
   };
-}
-
-/** "data.shutdownIn: value is not a valid integer; …" */
-function describeErrors(errors: ConfigError[]): string {
-  return errors.map((e) => `${e.loc.join('.')}: ${e.msg}`).join('; ');
 }
 
 export = function (RED: NodeAPI): void {
@@ -108,6 +102,7 @@ export = function (RED: NodeAPI): void {
     });
     engine.on('alert', (a: Alert) => {
       if (closed) return;
+      if (ownsHandler) hub?.publishAlert(a); // the system's recorder records real alarms
       node.send([null, { topic: a.test ? 'test' : 'alarm', payload: a }]);
     });
     engine.on('persist', (snap: StateSnapshot) => {
@@ -184,21 +179,17 @@ export = function (RED: NodeAPI): void {
           return;
         }
         const name = p.command as CommandName;
-        let data: Record<string, unknown> = {};
-        if ((API_COMMANDS as readonly string[]).includes(name)) {
-          // The API's commands are checked as the API checks them (e.g. shutdownIn a whole
-          // number ≥ 0): the reply is the reference's error list, and the message fails.
-          const v = validateData(name as ApiCommand, p.data);
-          if ('errors' in v) {
-            m.payload = { error: v.errors } satisfies CommandReply;
-            m.topic = 'reply';
-            send([m, null]);
-            done(new Error(RED._('vigil-alarm.errors.badData', { command: name, why: describeErrors(v.errors) })));
-            return;
-          }
-          data = v.data;
+        // Checked as the API checks them (e.g. shutdownIn a whole number, 0 … 366 days): the
+        // reply is the reference's error list, and the message fails.
+        const v = validateData(name, p.data);
+        if ('errors' in v) {
+          m.payload = { error: v.errors } satisfies CommandReply;
+          m.topic = 'reply';
+          send([m, null]);
+          done(new Error(RED._('vigil-alarm.errors.badData', { command: name, why: describeErrors(v.errors) })));
+          return;
         }
-        runCommand(name, data).then(
+        runCommand(name, v.data).then(
           (reply) => {
             m.payload = reply;
             m.topic = 'reply';

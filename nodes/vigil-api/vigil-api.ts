@@ -6,9 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { ApiServer, type ApiStats } from '../../lib/api/server';
+import { ApiServer, DEFAULT_FLAGS, type ApiFlags, type ApiStats } from '../../lib/api/server';
 import { serverSection } from '../../lib/api/section';
 import type { ApiHub } from '../../lib/api/types';
+import { RateLimitedWarner } from '../../lib/common/warn';
 import { errorMessage, flowClock, numberSetting } from '../util';
 
 interface ApiDef extends NodeDef {
@@ -31,6 +32,13 @@ interface Layer {
 
 /** Mount paths taken on Node-RED's server (one API per path). */
 const mounted = new Set<string>();
+
+/** The reference's `flags`, describing this Node-RED honestly: no config file, no flags; its log level. */
+function flagsOf(RED: NodeAPI): ApiFlags {
+  const logging = (RED.settings as unknown as { logging?: { console?: { level?: unknown } } }).logging;
+  const level = logging?.console?.level;
+  return { ...DEFAULT_FLAGS, log_level: typeof level === 'string' && level !== '' ? level : DEFAULT_FLAGS.log_level };
+}
 
 function joinPath(root: string, p: string): string {
   const a = root.replace(/\/+$/, '');
@@ -78,7 +86,8 @@ export = function (RED: NodeAPI): void {
       }
       // A flow-wide fake clock for tests, like vigil-system's (settings.vigilClock).
       const clock = flowClock(RED);
-      api = new ApiServer({ hub, token, basePath, clock });
+      const flags = flagsOf(RED);
+      api = new ApiServer({ hub, token, basePath, clock, flags: () => flags });
     } catch (err) {
       node.status({ fill: 'red', shape: 'ring', text: 'vigil-api.status.error' });
       node.error(errorMessage(err));
@@ -86,7 +95,11 @@ export = function (RED: NodeAPI): void {
       return;
     }
     const server = api;
-    server.on('error', (err: unknown) => node.warn(errorMessage(err)));
+    // Anything a client can repeat (refused tokens, a failing handler) is warned rate-limited.
+    const warner = new RateLimitedWarner((line) => node.warn(line), { clock: flowClock(RED) });
+    cleanups.push(() => warner.dispose());
+    server.on('error', (err: unknown) => warner.warn('error', errorMessage(err)));
+    server.on('refused', (from: string) => warner.warn('refused', RED._('vigil-api.errors.refused', { from })));
     server.on('clients', (c: ApiStats['clients']) => showStatus(c));
 
     try {
@@ -96,6 +109,7 @@ export = function (RED: NodeAPI): void {
             host: listen === 'port' ? host : String(RED.settings.uiHost ?? '0.0.0.0'),
             port: listen === 'port' ? port : Number(RED.settings.uiPort ?? 1880),
             path: server.basePath || undefined,
+            videoSaveDir: hub.clipStore?.folder ?? '',
           })),
         ),
       );
@@ -128,7 +142,7 @@ export = function (RED: NodeAPI): void {
         if (!server.handleRequest(req, res)) next();
       };
       const rel = joinPath('/', config.path || '/vigil');
-      const routes = [rel, `${rel}/`, `${rel}/health`, `${rel}/snapshot`, `${rel}/config`, `${rel}/static/:file`];
+      const routes = [rel, `${rel}/`, `${rel}/health`, `${rel}/snapshot`, `${rel}/config`, `${rel}/static/:file`, `${rel}/clips`, `${rel}/clips/:name`];
       for (const r of routes) {
         RED.httpNode.get(r, handler);
         RED.httpNode.options(r, handler);

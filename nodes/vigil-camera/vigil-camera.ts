@@ -1,15 +1,16 @@
 /**
  * vigil-camera: a frame source. Thin adapter over lib/camera/camera.ts: settings → Camera,
  * frames → messages (and the system's latest frame), camera state → status, the `camera`
- * section of a vigil-system, start/stop by message and by the system's shutdown/start.
+ * section of a vigil-system (lib/camera/section.ts), start/stop by message and by the
+ * system's shutdown/start.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
-import { Clock, TimerHandle, systemClock } from '../../lib/common/clock';
+import { cameraSection } from '../../lib/camera/section';
+import type { FoundBinary } from '../../lib/common/ffmpeg';
 import { RateLimitedWarner } from '../../lib/common/warn';
-import type { SystemHub } from '../../lib/system/hub';
-import type { ConfigError, ConfigSection, FrameInfo } from '../../lib/system/types';
-import { errorMessage, flowClock, numberSetting } from '../util';
+import type { FrameInfo } from '../../lib/system/types';
+import { type Done, errorMessage, readNumber, scope, type Send, systemHub } from '../kit';
 
 interface CameraDef extends NodeDef {
   system?: string;
@@ -39,161 +40,118 @@ function splitArgs(s: string | undefined): string[] {
 export = function (RED: NodeAPI): void {
   function VigilCameraNode(this: Node<CameraCredentials>, config: CameraDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
-    const node = this;
-    const clock: Clock = flowClock(RED) ?? systemClock;
-    const creds = node.credentials ?? {};
-    const source = (SOURCE_KINDS as readonly string[]).includes(config.source ?? '') ? (config.source as SourceKind) : 'mjpeg';
+    const creds = this.credentials ?? {};
     const settings: CameraSettings = {
-      source,
+      source: (SOURCE_KINDS as readonly string[]).includes(config.source ?? '') ? (config.source as SourceKind) : 'mjpeg',
       url: (config.url ?? '').trim(),
-      fps: numberSetting(config.fps, 15, 0, 120),
-      stallTimeoutMs: numberSetting(config.stallTimeout, 30, 0, 3600) * 1000,
+      fps: readNumber(config.fps, 15, { min: 0, max: 120 }),
+      stallTimeoutMs: readNumber(config.stallTimeout, 30, { min: 0, max: 3600 }) * 1000,
       username: creds.username || undefined,
       password: creds.password || undefined,
       ffmpegPath: (config.ffmpegPath ?? '').trim() || undefined,
       ffmpegInputArgs: splitArgs(config.ffmpegArgs),
     };
     const autoStart = config.autoStart !== false;
-    const camera = new Camera(settings, { clock });
-    const sys = config.system ? (RED.nodes.getNode(config.system) as unknown as { hub?: SystemHub } | null) : null;
-    const hub = sys?.hub;
-    const cleanups: Array<() => void> = [];
-    let closed = false;
-    let lastError = '';
-    let shutDown = false;
-    /** Input frames dropped since the shutdown were warned about (once per shutdown). */
-    let warnedDropped = false;
+    const s = scope(RED, this);
+    const camera = new Camera(settings, { clock: s.clock });
+    // An ffmpeg source is waited for (SIGTERM, SIGKILL after 2 s), so a redeploy never runs
+    // two ffmpeg processes against a camera that allows few sessions.
+    s.defer(() => {
+      camera.close();
+      return camera.whenStopped();
+    });
+    const hub = systemHub(RED, config.system);
+    /** Stopped by the system's shutdown; input frames dropped since were warned about (once). */
+    let [shutDown, warnedDropped] = [false, false];
 
     // ---- status: state changes at once, the frame rate refreshed once a second while streaming
-    let framesAtTick = 0;
-    let fps = 0;
-    const show = (s: CameraState): void => {
-      if (closed) return;
-      switch (s.state) {
-        case 'stopped':
-          node.status({
-            fill: 'grey',
-            shape: 'ring',
-            text: shutDown ? 'vigil-camera.status.shutdown' : settings.url || settings.source === 'input' ? 'vigil-camera.status.stopped' : 'vigil-camera.status.noUrl',
-          });
-          break;
-        case 'connecting':
-          node.status({ fill: 'yellow', shape: 'ring', text: 'vigil-camera.status.connecting' });
-          break;
-        case 'streaming':
-          node.status({ fill: 'green', shape: 'dot', text: RED._('vigil-camera.status.streaming', { fps: fps.toFixed(fps < 10 ? 1 : 0), frames: s.frames }) });
-          break;
-        case 'waiting':
-          node.status({ fill: 'red', shape: 'ring', text: RED._('vigil-camera.status.retrying', { s: Math.round((s.retryInMs ?? 0) / 1000) }) });
-          break;
-        case 'stalled':
-          node.status({ fill: 'yellow', shape: 'dot', text: 'vigil-camera.status.stalled' });
-          break;
-      }
+    let [framesAtTick, fps] = [0, 0];
+    // Which ffmpeg runs (its setting, the system's, or the npm-shipped one): in the connecting
+    // status, and logged whenever it changes.
+    let [ffmpegUsed, ffmpegSource] = ['', ''];
+    const look = (st: CameraState): NodeStatus => {
+      if (st.state === 'connecting') return { fill: 'yellow', shape: 'ring', text: ffmpegUsed ? RED._('vigil-camera.status.connectingFfmpeg', { source: ffmpegSource }) : 'vigil-camera.status.connecting' };
+      if (st.state === 'streaming') return { fill: 'green', shape: 'dot', text: RED._('vigil-camera.status.streaming', { fps: fps.toFixed(fps < 10 ? 1 : 0), frames: st.frames }) };
+      if (st.state === 'waiting') return { fill: 'red', shape: 'ring', text: RED._('vigil-camera.status.retrying', { s: Math.round((st.retryInMs ?? 0) / 1000) }) };
+      if (st.state === 'stalled') return { fill: 'yellow', shape: 'dot', text: 'vigil-camera.status.stalled' };
+      const why = shutDown ? 'shutdown' : settings.url || settings.source === 'input' ? 'stopped' : 'noUrl';
+      return { fill: 'grey', shape: 'ring', text: `vigil-camera.status.${why}` };
     };
-    const tick: TimerHandle = clock.setInterval(() => {
-      const n = camera.stats.frames;
-      fps = n - framesAtTick;
-      framesAtTick = n;
-      const s = camera.state;
-      if (s.state === 'streaming') show(s);
-    }, 1000);
-    cleanups.push(() => clock.clearInterval(tick));
+    const show = (st: CameraState): void => {
+      if (!s.closed) this.status(look(st));
+    };
+    s.every(1000, () => {
+      fps = camera.stats.frames - framesAtTick;
+      framesAtTick = camera.stats.frames;
+      if (camera.state.state === 'streaming') show(camera.state);
+    });
 
     // Failures in a row since the last frame. The first two are warnings (a camera that is
     // still booting, a simulator that starts with Node-RED); from the third on the error goes
     // to Catch nodes, once per change of error (not at every retry).
-    let failures = 0;
-    let lastErrorLevel = '';
-    camera.on('state', (s: CameraState) => {
-      if (closed) return;
-      if (s.state === 'waiting' && s.error) {
+    let [failures, lastError, lastErrorLevel] = [0, '', ''];
+    s.listen(camera, 'state', (st: CameraState) => {
+      if (st.state === 'waiting' && st.error) {
         failures++;
         const level = failures >= 3 ? 'error' : 'warn';
-        if (s.error !== lastError || level !== lastErrorLevel) {
-          lastError = s.error;
-          lastErrorLevel = level;
-          const text = RED._('vigil-camera.errors.source', { source: settings.source, error: s.error });
-          if (level === 'error') node.error(text, { payload: s.error, topic: 'error' });
-          else node.warn(text);
+        if (st.error !== lastError || level !== lastErrorLevel) {
+          [lastError, lastErrorLevel] = [st.error, level];
+          const text = RED._('vigil-camera.errors.source', { source: settings.source, error: st.error });
+          if (level === 'error') this.error(text, { payload: st.error, topic: 'error' });
+          else this.warn(text);
         }
-      } else if (s.state === 'stalled' && s.error && s.error !== lastError) {
-        lastError = s.error;
-        node.warn(RED._('vigil-camera.errors.stalled', { error: s.error }));
+      } else if (st.state === 'stalled' && st.error && st.error !== lastError) {
+        lastError = st.error;
+        this.warn(RED._('vigil-camera.errors.stalled', { error: st.error }));
       }
-      show(s);
+      show(st);
+    });
+    s.listen(camera, 'ffmpeg', (b: FoundBinary) => {
+      if (b.describe === ffmpegUsed) return;
+      [ffmpegUsed, ffmpegSource] = [b.describe, b.source];
+      this.log(RED._('vigil-camera.log.ffmpeg', { ffmpeg: b.describe }));
+      show(camera.state);
     });
     // A camera (or whatever answers at its URL) can send bad parts without end: rate-limited.
-    const badWarner = new RateLimitedWarner((line) => node.warn(line), { clock });
-    cleanups.push(() => badWarner.dispose());
-    camera.on('bad', (reason: string) => {
-      if (!closed) badWarner.warn('bad frame', RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad }));
-    });
-    camera.on('frame', (jpeg: Buffer, info: FrameInfo) => {
-      if (closed) return;
-      if (failures > 0 || lastError) {
-        if (lastError) node.log(RED._('vigil-camera.log.recovered'));
-        lastError = '';
-        lastErrorLevel = '';
-        failures = 0;
-      }
+    const badWarner = new RateLimitedWarner((line) => this.warn(line), { clock: s.clock });
+    s.defer(() => badWarner.dispose());
+    s.listen(camera, 'bad', (reason: string) => badWarner.warn('bad frame', RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
+    s.listen(camera, 'frame', (jpeg: Buffer, info: FrameInfo) => {
+      if (lastError) this.log(RED._('vigil-camera.log.recovered'));
+      [lastError, lastErrorLevel, failures] = ['', '', 0];
       hub?.publishFrame(jpeg, info);
-      node.send({ topic: 'frame', payload: jpeg, frame: info } as NodeMessage);
+      this.send({ topic: 'frame', payload: jpeg, frame: info } as NodeMessage);
     });
 
     const canStart = (): boolean => settings.source === 'input' || settings.url !== '';
     const start = (): void => {
-      if (closed) return;
-      if (shutDown || !canStart()) {
-        // e.g. deployed while the system is shut down: say so rather than show nothing
-        show({ state: 'stopped', frames: 0 });
-        return;
-      }
-      camera.start();
+      if (s.closed) return;
+      // e.g. deployed while the system is shut down: say so rather than show nothing
+      if (shutDown || !canStart()) show({ state: 'stopped', frames: 0 });
+      else camera.start();
     };
 
-    // ---- the system's `camera` section: { url }
     if (hub) {
+      const setUrl = (url: string): void => {
+        settings.url = url;
+        const was = camera.running;
+        camera.configure({ ...settings });
+        if (!was && autoStart && !s.closed) start();
+        else if (!canStart()) camera.stop();
+      };
       try {
-        cleanups.push(
-          hub.register({
-            section: 'camera',
-            // A URL with credentials in it (rtsp://user:pass@…) is served masked, like any secret.
-            get secretKeys(): string[] {
-              return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(settings.url) ? ['url'] : [];
-            },
-            get: (): ConfigSection => ({ url: settings.url }),
-            validate: (p: ConfigSection): ConfigError[] =>
-              typeof p.url === 'string' ? [] : [{ loc: ['camera', 'url'], msg: p.url === undefined ? 'field required' : 'str type expected', type: p.url === undefined ? 'value_error.missing' : 'type_error.str' }],
-            apply: (p: ConfigSection): void => {
-              const url = String(p.url ?? '').trim();
-              if (url === settings.url) return;
-              settings.url = url;
-              const was = camera.running;
-              camera.configure({ ...settings });
-              if (!was && autoStart && !closed) start();
-              else if (!canStart()) camera.stop();
-            },
-          }),
-        );
+        s.defer(hub.register(cameraSection(() => settings.url, setUrl, { source: settings.source, heldSecrets: Boolean(settings.username || settings.password) })));
       } catch (err) {
-        node.error(errorMessage(err));
+        this.error(errorMessage(err));
       }
-      const onShutdown = (): void => {
+      s.listen(hub, 'shutdown', () => {
         shutDown = true;
         warnedDropped = false;
         camera.stop();
-      };
-      const onStart = (): void => {
+      });
+      s.listen(hub, 'start', () => {
         shutDown = false;
         if (autoStart) start();
-      };
-      hub.on('shutdown', onShutdown);
-      hub.on('start', onStart);
-      cleanups.push(() => {
-        hub.off('shutdown', onShutdown);
-        hub.off('start', onStart);
       });
       // (Registering started the system again if it was shut down: this node was just deployed.)
       if (!hub.running) shutDown = true;
@@ -202,66 +160,31 @@ export = function (RED: NodeAPI): void {
     if (autoStart) start();
     else show({ state: 'stopped', frames: 0 });
 
-    node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
+    this.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const p = (msg as { payload?: unknown }).payload;
       if (p === 'start') {
-        if (!canStart()) {
-          done(new Error(RED._('vigil-camera.errors.noUrl')));
-          return;
-        }
+        if (!canStart()) return done(new Error(RED._('vigil-camera.errors.noUrl')));
         // After the system's shutdown this starts the whole system again (the detector too).
         if (hub && !hub.running) {
           hub.start();
-          node.log(RED._('vigil-camera.log.systemStarted'));
+          this.log(RED._('vigil-camera.log.systemStarted'));
         }
         shutDown = false;
         start();
-        done();
-        return;
-      }
-      if (p === 'stop') {
-        camera.stop();
-        done();
-        return;
-      }
-      if (Buffer.isBuffer(p)) {
-        if (settings.source !== 'input') {
-          done(new Error(RED._('vigil-camera.errors.notInput')));
-          return;
+      } else if (p === 'stop') camera.stop();
+      else if (!Buffer.isBuffer(p)) return done(new Error(RED._('vigil-camera.errors.badInput', { type: p === null ? 'null' : typeof p })));
+      else if (settings.source !== 'input') return done(new Error(RED._('vigil-camera.errors.notInput')));
+      else if (!camera.running) {
+        if (shutDown && !warnedDropped) {
+          warnedDropped = true; // not silently: say once why frames go nowhere
+          this.warn(RED._('vigil-camera.errors.droppedShutdown'));
         }
-        if (!camera.running) {
-          if (shutDown && !warnedDropped) {
-            // not silently: say once why frames go nowhere
-            warnedDropped = true;
-            node.warn(RED._('vigil-camera.errors.droppedShutdown'));
-          }
-          done();
-          return;
-        }
+      } else {
         const before = camera.stats.bad;
-        const info = camera.input(p);
-        if (!info && camera.stats.bad > before) {
-          done(new Error(RED._('vigil-camera.errors.notJpeg')));
-          return;
-        }
-        // frames that pass the cap were sent by the 'frame' handler; the rest were dropped
-        done();
-        return;
+        // frames that pass the cap are sent by the 'frame' listener; the rest are dropped
+        if (!camera.input(p) && camera.stats.bad > before) return done(new Error(RED._('vigil-camera.errors.notJpeg')));
       }
-      done(new Error(RED._('vigil-camera.errors.badInput', { type: p === null ? 'null' : typeof p })));
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      for (const c of cleanups.splice(0)) c();
-      camera.close();
-      node.status({});
-      // An ffmpeg source is waited for (SIGTERM, SIGKILL after 2 s), so a redeploy never runs
-      // two ffmpeg processes against a camera that allows few sessions.
-      camera.whenStopped().then(
-        () => done(),
-        () => done(),
-      );
+      done();
     });
   }
 

@@ -3,34 +3,25 @@
  * the demo flows (as scripts/start.js does), Node-RED started on it with the simulators.
  * The demo's credentials must reach the nodes (Node-RED only reads them from
  * flows_cred.json), the demo must run without runtime errors, and the simulators must reach
- * this Node-RED on its port (here a free one, not the default 1880).
+ * this Node-RED on its port. Node-RED and the simulators listen on port 0 (test/helpers/demo-rig.ts);
+ * the demo flows, moved onto their ports, are written to the user directory and loaded from there.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
+import { startDemoRig, type DemoRig } from '../helpers/demo-rig';
 import { env, type RunningNodeRed } from '../helpers/nodered-env';
-import { freePort } from '../helpers/nodered';
 
 describe('npm start user directory (demo flows from disk)', function () {
+  let rig: DemoRig;
   let nr: RunningNodeRed;
-  let sims: { stop(): Promise<void> };
-  let userDir: string;
 
   before(async function () {
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-demo-'));
-    const port = await freePort();
-    env.prepareUserDir({ dir: userDir, port, flows: env.demoFlows() });
-    sims = env.startSims({ log: () => undefined, editorPort: port });
-    nr = env.startNodeRed({ dir: userDir, port });
-    await nr.ready;
+    rig = await startDemoRig({ prefix: 'vigil-demo-', demoOnDisk: true });
+    nr = rig.nr;
   });
 
   after(async function () {
-    await nr?.stop();
-    await sims?.stop();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('gives every demo node its credentials', async function () {

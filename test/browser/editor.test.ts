@@ -3,17 +3,18 @@
  * headless Chromium. Checks the palette shows every node type package.json declares,
  * then imports every example through the Import dialog, deploys it alone (with the demo
  * simulators running) and fails on any unknown type, improperly configured node, runtime
- * [error] or editor exception. Screenshots go to test-results/.
+ * [error] or editor exception. Node-RED and the simulators listen on port 0 and the examples
+ * are moved onto their ports (test/helpers/demo-rig.ts), so a running `npm start` is no
+ * obstacle. Screenshots go to test-results/.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser';
+import { startDemoRig, type DemoRig } from '../helpers/demo-rig';
 import { env, type RunningNodeRed } from '../helpers/nodered-env';
-import { freePort, repoRoot } from '../helpers/nodered';
+import { repoRoot } from '../helpers/nodered';
 
 const results = path.join(repoRoot, 'test-results');
 
@@ -43,24 +44,6 @@ async function waitForLine(nr: RunningNodeRed, mark: number, re: RegExp, what: s
   throw new Error(`no "${what}" in the Node-RED log:\n${linesSince(nr, mark).join('\n')}`);
 }
 
-/** Ports something on 127.0.0.1 already accepts TCP connections on. */
-async function busyPorts(ports: number[]): Promise<number[]> {
-  const open = await Promise.all(
-    ports.map(
-      (port) =>
-        new Promise<boolean>((resolve) => {
-          const s = net.connect({ host: '127.0.0.1', port });
-          s.once('connect', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.once('error', () => resolve(false));
-        }),
-    ),
-  );
-  return ports.filter((_, i) => open[i]);
-}
-
 function problems(lines: string[]): string[] {
   return lines.filter((l) => /\[error\]|unknown type|Waiting for missing types|TypeError|ReferenceError|Unhandled/i.test(l));
 }
@@ -69,22 +52,14 @@ describe('editor (Node-RED + Chromium)', function () {
   let browser: Browser;
   let page: Page;
   let nr: RunningNodeRed;
-  let sims: { stop(): Promise<void> };
-  let userDir: string;
+  let rig: DemoRig;
   const pageErrors: string[] = [];
   const declared = Object.keys(env.pkg['node-red'].nodes);
 
   before(async function () {
-    // The examples use the demo's fixed ports (CONTRIBUTING.md); a running `npm start` holds them.
-    const busy = await busyPorts([...Array.from({ length: 40 }, (_, i) => 6010 + i), 9876]);
-    if (busy.length > 0) throw new Error(`demo ports already in use: ${busy.join(', ')} — is \`npm start\` (or another Node-RED with the demo) running? Stop it first.`);
     fs.mkdirSync(path.join(results, 'examples'), { recursive: true });
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-editor-'));
-    const port = await freePort();
-    env.prepareUserDir({ dir: userDir, port, flows: [] });
-    sims = env.startSims({ log: () => undefined, editorPort: port });
-    nr = env.startNodeRed({ dir: userDir, port });
-    await nr.ready;
+    rig = await startDemoRig({ prefix: 'vigil-editor-' });
+    nr = rig.nr;
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -94,9 +69,7 @@ describe('editor (Node-RED + Chromium)', function () {
 
   after(async function () {
     await browser?.close();
-    await nr?.stop();
-    await sims?.stop();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('loads Vigil without load errors', function () {
@@ -121,7 +94,7 @@ describe('editor (Node-RED + Chromium)', function () {
 
   for (const file of env.exampleFiles()) {
     it(`imports and deploys example "${file}"`, async function () {
-      const flow = fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8');
+      const flow = rig.move(fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8'));
       // Start from an empty runtime, then a fresh editor.
       const r = await fetch(`${nr.url}flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: '[]' });
       assert.ok(r.ok, `clearing flows failed: ${r.status}`);
@@ -168,7 +141,7 @@ describe('editor (Node-RED + Chromium)', function () {
 
   it('deploys the whole demo and renders it (README screenshot)', async function () {
     const mark = nr.lines.length;
-    const r = await fetch(`${nr.url}flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(env.demoFlows()) });
+    const r = await fetch(`${nr.url}flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: rig.move(JSON.stringify(env.demoFlows())) });
     assert.ok(r.ok);
     await waitForLine(nr, mark, /Started flows/, 'Started flows');
     await page.reload();

@@ -5,14 +5,12 @@
  *     Silence (a real command round trip), test alert, metrics.
  *  2. The whole reference app in Node-RED — the "Camera alarm" demo tab (camera-sim →
  *     vigil-camera → vigil-motion → vigil-alarm → telegram/siren stand-ins, vigil-api),
- *     deployed with its simulators moved to free ports — seen through the monitor page:
+ *     deployed with Node-RED and its simulators on port 0 (test/helpers/demo-rig.ts) — seen through the monitor page:
  *     live camera frames, state, Silence. Saves test-results/monitor.png (copied to
  *     docs/monitor.png for the README when VIGIL_UPDATE_DOCS=1).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
@@ -21,8 +19,9 @@ import { SystemHub } from '../../lib/system/hub';
 import { ApiServer } from '../../lib/api/server';
 import { serverSection } from '../../lib/api/section';
 import { launchBrowser } from '../helpers/browser';
-import { freePort, repoRoot } from '../helpers/nodered';
-import { env, type RunningNodeRed } from '../helpers/nodered-env';
+import { startDemoRig, type DemoRig } from '../helpers/demo-rig';
+import { repoRoot } from '../helpers/nodered';
+import type { RunningNodeRed } from '../helpers/nodered-env';
 import { FakeAlarm, plainMember } from '../lib/api/helpers';
 
 /** A grey 640×360 scene with a bright square at `x` (what vigil-camera/motion would publish). */
@@ -125,33 +124,17 @@ describe('monitor page (vigil-api, Chromium)', function () {
 describe('monitor page on the Camera alarm demo (Node-RED + simulators, Chromium)', function () {
   let browser: Browser;
   let nr: RunningNodeRed;
-  let userDir: string;
-  const sims: ChildProcess[] = [];
+  let rig: DemoRig;
   let apiPort = 0;
   const pageErrors: string[] = [];
 
   before(async function () {
-    // The demo tab with its fixed ports moved to free ones, so it runs beside anything else.
-    const cam = await freePort();
-    const tg = await freePort();
-    const sr = await freePort();
-    apiPort = await freePort();
-    const port = await freePort();
-    const text = fs
-      .readFileSync(path.join(repoRoot, 'examples', 'demo', 'Camera alarm.json'), 'utf8')
-      .replace(/127\.0\.0\.1:6030/g, `127.0.0.1:${cam}`)
-      .replace(/127\.0\.0\.1:6040/g, `127.0.0.1:${tg}`)
-      .replace(/"port": 6041/g, `"port": ${sr}`)
-      .replace(/"port": 9876/g, `"port": ${apiPort}`);
-    const flows = JSON.parse(text) as unknown[];
-    const bin = (n: string): string => path.join(repoRoot, 'dist', 'bin', `${n}.js`);
-    sims.push(spawn(process.execPath, [bin('camera-sim'), '--port', String(cam), '--clip', 'moving', '--quiet'], { stdio: 'ignore' }));
-    sims.push(spawn(process.execPath, [bin('telegram-sim'), '--port', String(tg), '--quiet'], { stdio: 'ignore' }));
-    sims.push(spawn(process.execPath, [bin('siren-sim'), '--port', String(sr), '--quiet'], { stdio: 'ignore' }));
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-monitor-'));
-    env.prepareUserDir({ dir: userDir, port, flows: [] });
-    nr = env.startNodeRed({ dir: userDir, port });
-    await nr.ready;
+    // The demo tab moved onto the ports of this rig (Node-RED and the simulators on port 0).
+    rig = await startDemoRig({ prefix: 'vigil-monitor-' });
+    nr = rig.nr;
+    apiPort = rig.ports.get(9876) ?? 0;
+    assert.ok(apiPort > 0, 'the demo\'s vigil-api port was moved');
+    const flows = JSON.parse(rig.move(fs.readFileSync(path.join(repoRoot, 'examples', 'demo', 'Camera alarm.json'), 'utf8'))) as unknown[];
     // Deploy through the admin API, as the editor does (credentials travel with the flow).
     const r = await fetch(`${nr.url}flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
     assert.ok(r.ok, `deploy failed: ${r.status}`);
@@ -160,9 +143,7 @@ describe('monitor page on the Camera alarm demo (Node-RED + simulators, Chromium
 
   after(async function () {
     await browser?.close();
-    await nr?.stop();
-    for (const c of sims) c.kill();
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('shows the live camera, the state, and silences the real alarm', async function () {

@@ -1,12 +1,26 @@
 /**
- * Headless Debian Chromium through playwright-core, with the flags this machine needs
- * (no sandbox as root, no GPU, and no background networking: the network is closed).
+ * Headless Chromium through playwright-core: Debian's `/usr/bin/chromium` when it is there
+ * (or CHROMIUM_PATH), else the Chromium shipped in the npm package `@sparticuz/chromium`
+ * (a development dependency; its `executablePath()` unpacks the binary into the temp dir,
+ * offline). `VIGIL_BROWSER=system|bundled` forces one. The first launch prints one
+ * `[vigil browser] …` line naming the browser, which `npm test`'s summary repeats.
  */
 import { chromium, type Browser } from 'playwright-core';
 import fs from 'node:fs';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export type BrowserKind = 'system' | 'bundled';
 
+export interface BrowserChoice {
+  kind: BrowserKind;
+  executablePath: string;
+  args: string[];
+  /** `Chromium /usr/bin/chromium (system)`. */
+  describe: string;
+}
+
+export const BUNDLED_BROWSER_PACKAGE = '@sparticuz/chromium';
+
+/** Flags for the system Chromium: no sandbox as root, no GPU, no background networking (the network is closed). */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -17,9 +31,46 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+interface SparticuzChromium {
+  executablePath(input?: string): Promise<string>;
+  args: string[];
+}
+
+function systemPath(env: NodeJS.ProcessEnv): string {
+  return env.CHROMIUM_PATH || '/usr/bin/chromium';
+}
+
+async function bundled(): Promise<BrowserChoice> {
+  let mod: SparticuzChromium;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a development dependency, loaded only when chosen
+    const m = require(BUNDLED_BROWSER_PACKAGE) as { default?: SparticuzChromium } & SparticuzChromium;
+    mod = m.default ?? m;
+  } catch (err) {
+    throw new Error(`no system Chromium and the npm package ${BUNDLED_BROWSER_PACKAGE} does not load (${(err as Error).message.split('\n')[0]}): run \`npm install\`, or apt-get install -y chromium`);
   }
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const executablePath = await mod.executablePath();
+  return { kind: 'bundled', executablePath, args: mod.args, describe: `Chromium ${executablePath} (bundled, ${BUNDLED_BROWSER_PACKAGE})` };
+}
+
+/** Which Chromium to run (see the module comment). */
+export async function chooseBrowser(env: NodeJS.ProcessEnv = process.env): Promise<BrowserChoice> {
+  const force = (env.VIGIL_BROWSER ?? '').trim();
+  if (force && force !== 'system' && force !== 'bundled') throw new Error(`VIGIL_BROWSER must be "system" or "bundled" (got "${force}")`);
+  const sys = systemPath(env);
+  if (force !== 'bundled' && fs.existsSync(sys)) return { kind: 'system', executablePath: sys, args: CHROMIUM_ARGS, describe: `Chromium ${sys} (system)` };
+  if (force === 'system') throw new Error(`VIGIL_BROWSER=system but there is no Chromium at ${sys}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  return bundled();
+}
+
+let announced = false;
+
+export async function launchBrowser(): Promise<Browser> {
+  const choice = await chooseBrowser();
+  const browser = await chromium.launch({ executablePath: choice.executablePath, headless: true, args: choice.args });
+  if (!announced) {
+    announced = true;
+    console.log(`[vigil browser] ${choice.describe}, version ${browser.version()}`);
+  }
+  return browser;
 }

@@ -2,11 +2,13 @@
  * Test clips (lib/camera/testclips.ts), generated once per test process and cached, plus
  * small frame helpers for the camera and motion tests.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ClipKind, generateClip } from '../../lib/camera/testclips';
+import { findFfmpeg } from '../../lib/common/ffmpeg';
 
 const cache = new Map<string, Promise<Buffer[]>>();
 
@@ -19,6 +21,18 @@ export function clip(kind: ClipKind, opts: { width?: number; height?: number; fr
     cache.set(key, p);
   }
   return p;
+}
+
+/**
+ * `frames` written as an MPEG-4 video (`name`, 15 fps) in `dir`, encoded by the ffmpeg the
+ * lookup finds (system, else the npm-shipped one; VIGIL_FFMPEG forces one). Returns its path.
+ */
+export function videoFile(dir: string, frames: Buffer[], name = 'clip.avi'): string {
+  const raw = path.join(dir, `${name}.mjpeg`);
+  fs.writeFileSync(raw, Buffer.concat(frames));
+  const video = path.join(dir, name);
+  execFileSync(findFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-framerate', '15', '-i', raw, '-c:v', 'mpeg4', '-q:v', '3', video]);
+  return video;
 }
 
 /** A temporary directory removed by the returned cleanup. */

@@ -7,7 +7,9 @@ import type { ChildProcess } from 'node:child_process';
 export interface RunningNodeRed {
   child: ChildProcess;
   lines: string[];
-  url: string;
+  /** The editor's port: the bound one when started on port 0 (known once `ready`). */
+  readonly port: number;
+  readonly url: string;
   ready: Promise<void>;
   stop(): Promise<number | null>;
 }
@@ -19,6 +21,10 @@ export interface NodeRedEnv {
   exampleFiles(): string[];
   prepareUserDir(o: { dir: string; port: number; host?: string; flows?: unknown[] | null; logLevel?: string }): string;
   startSims(o?: { log?: (s: string) => void; editorPort?: number }): { stop(): Promise<void> };
+  simListenPorts(): Array<{ sim: string; flag: string; port: number }>;
+  flowPorts(text: string): Set<number>;
+  movePorts(text: string, map: Map<number, number>): string;
+  startSimsOnFreePorts(o: { editorPort: number; targets?: Map<number, number>; log?: (s: string) => void }): Promise<{ stop(): Promise<void>; ports: Map<number, number> }>;
   startNodeRed(o: { dir: string; port: number; log?: (s: string) => void; redJs?: string; nodeBin?: string }): RunningNodeRed;
 }
 

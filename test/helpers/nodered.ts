@@ -4,6 +4,8 @@
  * `npm run test:nr5`), plus small utilities every node test needs.
  */
 import helper from 'node-red-node-test-helper';
+import type { Node } from 'node-red';
+import type { FakeClock } from '../../lib/common/clock';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -22,6 +24,17 @@ export function coreNode(rel: string): unknown {
   return require(file);
 }
 
+/**
+ * The Express of the Node-RED under test (4 for Node-RED 4, 5 for Node-RED 5): the test
+ * helper's own runtime always uses Express 4, so code that knows Express internals is also
+ * run against this one.
+ */
+export function redExpress(): () => import('node:http').RequestListener {
+  const file = require.resolve('express', { paths: [path.dirname(redPath)] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Express of the Node-RED under test
+  return require(file) as () => import('node:http').RequestListener;
+}
+
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -31,7 +44,11 @@ export function nodeModule(type: string): unknown {
   return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
+/**
+ * A TCP port on 127.0.0.1 where nothing listens (the OS picks it, then it is released): for
+ * "connection refused" tests only. It is a race to listen there later — a server under test
+ * listens on port 0 and reports its port instead.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -52,4 +69,43 @@ export async function until(predicate: () => boolean, what = 'condition', tries 
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One recorded call of a spied node method (the test helper's `call:<method>` events). */
+export interface SpyCall {
+  args: unknown[];
+}
+
+/** Record, from now on, the calls of `node.<method>` (error, warn, status, log, send…). */
+export function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log' | 'send'): SpyCall[] {
+  const list: SpyCall[] = [];
+  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
+  return list;
+}
+
+/** The status texts of recorded `status` calls. */
+export function statusTexts(list: SpyCall[]): string[] {
+  return list.map((c) => String((c.args[0] as { text?: unknown } | undefined)?.text ?? ''));
+}
+
+/**
+ * Like `until`, on a flow driven by a FakeClock: between polls, a timer due within `stepMs`
+ * (a request spacing, a 1 s poll interval) is fired at once instead of waited for; timers
+ * further off (request timeouts, long intervals) stay pending.
+ */
+export async function untilClock(clock: FakeClock, predicate: () => boolean, what = 'condition', stepMs = 1000): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (predicate()) return;
+    const next = clock.dueIn()[0];
+    if (next !== undefined && next <= stepMs) {
+      clock.advance(Math.max(0, next));
+      await new Promise((r) => setImmediate(r)); // let I/O that the timer started run
+    } else await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Let pending I/O callbacks and message deliveries run (a few event-loop turns, no wall time). */
+export async function settle(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { ProcessMetrics, countInetSockets } from '../../../lib/api/metrics';
 import { serverSection } from '../../../lib/api/section';
+import { skipBecause } from '../../helpers/skip';
 
 const one = (s: number) => ({ loopAvgS: s, loopMaxS: s, loopMinS: s, frames: 1, engine: 'test' });
 
@@ -54,7 +55,7 @@ describe('api metrics (lib/api/metrics)', function () {
 
   it('counts inet sockets of this process on Linux', async function () {
     const n = await countInetSockets();
-    if (n === undefined) this.skip();
+    if (n === undefined) skipBecause(this, `inet socket count: no /proc/self/net on ${process.platform}`);
     assert.equal(typeof n, 'number');
   });
 });

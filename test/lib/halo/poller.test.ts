@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FakeClock, systemClock } from '../../../lib/common/clock';
 import { HaloHttpClient, HaloHttpError } from '../../../lib/halo/client';
-import { digestResponse, parseChallenges, pickDigest } from '../../../lib/halo/digest';
+import { digestResponse, parseChallenges, pickDigest } from '../../../lib/common/digest';
 import { diffSnapshots, makeSnapshot, normaliseEventState, normaliseThresholds } from '../../../lib/halo/eventstate';
 import type { HaloOutMessage } from '../../../lib/halo/input';
 import { HaloPoller, type PollOutput } from '../../../lib/halo/poller';

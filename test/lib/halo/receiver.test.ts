@@ -21,6 +21,7 @@ interface Rig {
   clock: FakeClock;
   messages: string[];
   garbage: string[];
+  slow: Array<{ ms: number; bytes: number }>;
   connect(): Promise<net.Socket>;
 }
 
@@ -35,17 +36,20 @@ describe('halo receiver: unterminated tails are delivered when a connection ends
     for (const r of open.splice(0)) await r.close();
   });
 
-  async function rig(framing: HaloFraming, extra: { delimiter?: string; idleTimeoutMs?: number } = {}): Promise<Rig> {
+  async function rig(framing: HaloFraming, extra: { delimiter?: string; idleTimeoutMs?: number; messageTimeoutMs?: number } = {}): Promise<Rig> {
     const clock = new FakeClock(1_000_000);
     const messages: string[] = [];
     const garbage: string[] = [];
+    const slow: Array<{ ms: number; bytes: number }> = [];
     const r = new HaloReceiver(
-      { transport: 'tcp', host: '127.0.0.1', port: 0, framing, idleTimeoutMs: 300_000, clock, ...extra },
+      // No message deadline unless a test asks for one (these are about the idle timeout).
+      { transport: 'tcp', host: '127.0.0.1', port: 0, framing, idleTimeoutMs: 300_000, messageTimeoutMs: 0, clock, ...extra },
       {
         message: (t) => messages.push(t),
         oversize: () => undefined,
         refused: () => undefined,
         garbage: (t) => garbage.push(t),
+        slow: (_remote, ms, bytes) => slow.push({ ms, bytes }),
       },
     );
     await r.start();
@@ -57,7 +61,7 @@ describe('halo receiver: unterminated tails are delivered when a connection ends
         s.once('error', reject);
         sockets.push(s);
       });
-    return { r, clock, messages, garbage, connect };
+    return { r, clock, messages, garbage, slow, connect };
   }
 
   function serverClosed(s: net.Socket): Promise<void> {
@@ -134,6 +138,39 @@ describe('halo receiver: unterminated tails are delivered when a connection ends
       assert.deepEqual(messages, [TAIL]);
     });
   }
+
+  it('slowloris: a message trickled byte by byte keeps the idle timer alive but meets the message deadline', async () => {
+    const { r, clock, messages, slow, connect } = await rig('newline', { idleTimeoutMs: 1000, messageTimeoutMs: 5000 });
+    const s = await connect();
+    for (let i = 0; i < 10; i++) {
+      s.write('x');
+      await until(() => r.bufferedBytes === i + 1, `byte ${i + 1}`);
+      clock.advance(500); // never idle for 1 s …
+      if (i < 9) assert.equal(r.connections, 1, 'still open while within the deadline');
+    }
+    // … but 5 s after the first byte the message is over its deadline: connection closed.
+    await serverClosed(s);
+    await until(() => r.connections === 0, 'closed');
+    assert.deepEqual(slow, [{ ms: 5000, bytes: 10 }]);
+    assert.deepEqual(messages, ['xxxxxxxxxx'], 'what it sent is handed on, as at an idle timeout');
+    assert.equal(clock.pending, 0, 'no timer left');
+  });
+
+  it('the deadline is per message: a connection sending whole messages stays open however long it lives', async () => {
+    const { r, clock, messages, slow, connect } = await rig('newline', { idleTimeoutMs: 0, messageTimeoutMs: 1000 });
+    const s = await connect();
+    for (let i = 0; i < 5; i++) {
+      s.write(`m${i}\nhalf`);
+      await until(() => messages.length === i + 1 && r.bufferedBytes === 4, `message ${i}`);
+      clock.advance(600);
+      s.write(' done\n');
+      await until(() => messages.length === i + 2 || r.bufferedBytes === 0, `end of the half message ${i}`);
+      messages.splice(i + 1);
+      clock.advance(600);
+    }
+    assert.equal(r.connections, 1);
+    assert.deepEqual(slow, []);
+  });
 
   it('a peer that resets the connection (RST) — the tail is delivered', async () => {
     const { r, messages, connect } = await rig('newline');

@@ -3,7 +3,7 @@ import { parseActive, parseAllSensors, parseAllSensorsAt, parseAllSensorsNL, par
 import { HaloDecoder, RECOMMENDED_TEMPLATES, type HaloEventData, type HaloHeartbeatData, type HaloUnknownData } from '../../../lib/halo/decode';
 import { parseHttpString } from '../../../lib/halo/httpstring';
 import { HaloSimState } from '../../../lib/halo/sim';
-import { compileTemplate, expandTemplate, parseTemplate } from '../../../lib/halo/template';
+import { compileTemplate, expandTemplate, parseTemplate, TemplateError } from '../../../lib/halo/template';
 import { AGGREGATE_TOKENS, AMPX_TOKENS, CREDENTIAL_TOKENS, DEVICE_TOKENS, EVENT_TOKENS, SENSOR_IDS } from '../../../lib/halo/tokens';
 import { FakeClock } from '../../../lib/common/clock';
 
@@ -121,9 +121,12 @@ describe('halo template engine', () => {
     assert.equal(c.match(ok)?.NAME, 'a', 'a value ends at the first occurrence of the text after it');
   });
 
-  it('falls back to backtracking only for touching tokens without a fixed shape', () => {
-    const c = compileTemplate('%DESC%%MAC%!');
-    assert.deepEqual(c.match('Hall AABBCCDDEEFF!'), { DESC: 'Hall ', MAC: 'AABBCCDDEEFF' });
+  it('refuses a free-text token touching the next one (no backtracking, no guess), with the way out', () => {
+    assert.throws(() => compileTemplate('%DESC%%MAC%!'), (e: Error) => e instanceof TemplateError && /%DESC% is followed directly by %MAC%.*separator/.test(e.message));
+    assert.throws(() => compileTemplate('%NAME%%EID%%SOURCE% %VAL%'), /%NAME% is followed directly by %EID%/);
+    assert.throws(() => new HaloDecoder({ setTemplate: '%NAME%%EID% %VAL%' }), /^TemplateError: set string: %NAME% is followed/);
+    // tokens with a fixed shape may still touch the next one
+    assert.deepEqual(compileTemplate('%MAC%%DESC%!').match('AABBCCDDEEFFHall !'), { MAC: 'AABBCCDDEEFF', DESC: 'Hall ' });
   });
 
   it('does not match other text', () => {

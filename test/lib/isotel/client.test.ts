@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FakeClock } from '../../../lib/common/clock';
-import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState } from '../../../lib/isotel/client';
+import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState, SubscriptionOwner } from '../../../lib/isotel/client';
 import { IsotelMessage } from '../../../lib/isotel/codec';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
 
@@ -111,6 +111,75 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.equal(c.answer(reqs[0], { kind: 'reply', body: 'again' }), 'late');
   });
 
+  it('a reply for a request of a replaced client is refused (stale), never matched to the new client\'s request', async () => {
+    // A "modified nodes" deploy replaces the client; a reply held in the flow (a delay node)
+    // still carries the old request's reference.
+    const old = make();
+    const oldReqs: IsotelRequest[] = [];
+    old.on('request', (r) => oldReqs.push(r));
+    old.connect();
+    await connected(old);
+    const p0 = sim.request(IDENT.name, { q: 'old' });
+    await until(() => oldReqs.length === 1, 'request on the old client');
+    void p0; // the old connection's HTTP client is answered by the IoT's own timeout
+    await old.close();
+    await until(() => sim.service(IDENT.name) === undefined, 'old service gone');
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    await connected(c);
+    const p1 = sim.request(IDENT.name, { q: 'new' });
+    await until(() => reqs.length === 1, 'request on the new client');
+    assert.notEqual(reqs[0].epoch, oldReqs[0].epoch, 'a new client never reuses an epoch');
+    assert.equal(c.answer(oldReqs[0], { kind: 'reply', body: 'for the old request' }), 'stale');
+    assert.equal(c.answer(reqs[0], { kind: 'reply', body: 'for the new request' }), 'accepted');
+    assert.deepEqual(await p1, { status: 200, mime: 'text/plain', body: 'for the new request' });
+  });
+
+  it('a throw while a message is handled (here: in a request listener) is a warning for that message; the link reads on', async () => {
+    const c = make();
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => {
+      if (r.body === 'boom') throw new Error('a flow bug');
+      reqs.push(r);
+    });
+    c.connect();
+    const s = await connected(c);
+    s.write('boom\n\n{"q":2}\n\n');
+    await until(() => reqs.length === 1, 'the next request');
+    assert.deepEqual(warnings, ['a request message could not be handled: a flow bug']);
+    assert.equal(c.state.state, 'connected');
+  });
+
+  it('signals are dispatched per owner: each gets the SIGNALs and acknowledgements of its own URIs; one that throws does not starve the others', async () => {
+    const c = make();
+    const got: string[] = [];
+    const owner = (id: string, fail = false): SubscriptionOwner => ({
+      id,
+      onSignal: (uri) => {
+        if (fail) throw new Error(`${id} broke`);
+        got.push(`${id} signal ${uri}`);
+      },
+      onSubscription: (uri, ok) => got.push(`${id} ack ${uri} ${ok}`),
+    });
+    c.subscribe('/me/device0/ec/E', undefined, owner('a', true));
+    c.subscribe('/me/device0/ec/E', undefined, owner('b'));
+    c.subscribe('/me/device0/ec/T', undefined, owner('c'));
+    c.connect();
+    await connected(c);
+    await until(() => got.length === 3, 'three acknowledgements');
+    assert.deepEqual(got.sort(), ['a ack /me/device0/ec/E true', 'b ack /me/device0/ec/E true', 'c ack /me/device0/ec/T false']);
+    got.length = 0;
+    sim.setValue('/me/device0/ec/E', 3);
+    await until(() => got.length === 1, 'the SIGNAL at b');
+    assert.deepEqual(got, ['b signal /me/device0/ec/E']);
+    assert.deepEqual(warnings, ['a subscriber failed to handle a message: a broke']);
+    c.unsubscribeAll('b');
+    c.unsubscribeAll('a');
+    assert.deepEqual([...c.subscriptions.keys()], ['/me/device0/ec/T']);
+  });
+
   it('answers HREPLY 504 when nothing replies within requestTimeout; a later answer is refused as late', async () => {
     const c = make({ requestTimeoutMs: 10000 });
     const reqs: IsotelRequest[] = [];
@@ -172,7 +241,8 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
         [7, 42, undefined],
       ],
     );
-    assert.deepEqual(warnings, ['a request with malformed JSON: passed on to the flow as text']);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^a request with malformed JSON: passed on to the flow as text \(.+\)$/);
     assert.equal(c.state.state, 'connected', 'lower-case stop and STOPPED are no STOP');
     // Each is the flow's to answer, in order; nothing was answered for it.
     await new Promise((r) => setTimeout(r, 30));

@@ -110,7 +110,7 @@ describe('isotel codec', () => {
   it('tells requests, malformed JSON and incomplete keywords apart', () => {
     assert.deepEqual(decode(Buffer.from('hello there')), { kind: 'request', body: 'hello there' });
     assert.deepEqual(decode(Buffer.from('42')), { kind: 'request', body: 42 });
-    assert.deepEqual(decode(Buffer.from('{"a":')), { kind: 'request', body: '{"a":', malformed: true });
+    assert.deepEqual(decode(Buffer.from('{"a":')), { kind: 'request', body: '{"a":', malformed: true, reason: 'Unexpected end of JSON input' });
     // Only the protocol's keywords, exactly and as a whole word, are dispatched; any other
     // first word (upper-case or not) makes the whole text a request.
     assert.deepEqual(decode(Buffer.from('PING {"x":1}')), { kind: 'request', body: 'PING {"x":1}' });
@@ -124,7 +124,7 @@ describe('isotel codec', () => {
     assert.deepEqual(decode(Buffer.from('NOTIFY2 x')), { kind: 'request', body: 'NOTIFY2 x' });
     assert.deepEqual(decode(Buffer.from('STOP')), { kind: 'stop', body: undefined });
     assert.deepEqual(decode(Buffer.from('STOP\tnow')), { kind: 'stop', body: 'now' });
-    assert.deepEqual(decode(Buffer.from('SIGNAL /a {"v":')), { kind: 'signal', uri: '/a', data: '{"v":', malformed: true });
+    assert.deepEqual(decode(Buffer.from('SIGNAL /a {"v":')), { kind: 'signal', uri: '/a', data: '{"v":', malformed: true, reason: 'Unexpected end of JSON input' });
     assert.equal(decode(Buffer.from('SIGNAL')).kind, 'invalid');
     assert.equal(decode(Buffer.from('SIGNAL\n{"a":1}')).kind, 'invalid');
     assert.equal(decode(Buffer.from('HREPLY {"mime":"text/plain"}')).kind, 'invalid');
@@ -139,7 +139,7 @@ describe('isotel codec', () => {
     assert.deepEqual(parseBody('true'), { body: true, malformed: false });
     assert.deepEqual(parseBody('12.75'), { body: 12.75, malformed: false });
     assert.deepEqual(parseBody('12 apples'), { body: '12 apples', malformed: false });
-    assert.deepEqual(parseBody('[1,'), { body: '[1,', malformed: true });
+    assert.deepEqual(parseBody('[1,'), { body: '[1,', malformed: true, reason: 'Unexpected end of JSON input' });
     assert.deepEqual(parseBody(''), { body: undefined, malformed: false });
   });
 
@@ -243,5 +243,27 @@ describe('isotel codec', () => {
     assert.equal(oversize.length, 1);
     dec.push(Buffer.from('still part of the dropped one\n\nREPLY 1\n\n'));
     assert.deepEqual(out, [{ kind: 'reply', body: 1 }]);
+  });
+});
+
+describe('isotel codec: bodies go through the bounded JSON reader', () => {
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+
+  it('a body nested past the limit is never built: it stays text, flagged with the reason', () => {
+    const text = deep(100_000);
+    const r = parseBody(text);
+    assert.ok(r.body === text, 'the text itself');
+    assert.equal(r.malformed, true);
+    assert.match(String(r.reason), /nested too deeply/);
+    const m = decode(Buffer.from(`CONNECT /me/x ${text}`));
+    assert.equal(m.kind, 'connect');
+    assert.equal(typeof (m as { body: unknown }).body, 'string');
+    const s = decode(Buffer.from(`SIGNAL /me/x {"a":${text}}`));
+    assert.equal(typeof (s as { data: unknown }).data, 'string');
+  });
+
+  it('a body within the limits is JSON as before', () => {
+    assert.deepEqual(parseBody(deep(32)).body, JSON.parse(deep(32)));
+    assert.equal(parseBody(deep(32)).malformed, false);
   });
 });

@@ -7,6 +7,7 @@ import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { accumulateDiffCount } from '../../../lib/motion/pipeline';
 import { SharpEngine } from '../../../lib/motion/sharp';
 import { clip, greyJpeg, squareFrame } from '../../helpers/clips';
+import { skipBecause } from '../../helpers/skip';
 
 const W = 640;
 const H = 480;
@@ -42,10 +43,7 @@ describe('motion engines', function () {
   for (const [name, factory] of engines) {
     describe(`${name} engine`, () => {
       before(function () {
-        if (!factory) {
-          console.log(`      (opencv engine skipped: ${opencv.reason})`);
-          this.skip();
-        }
+        if (!factory) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       });
 
       it('reproduces camera-alarm.md §3.5 on JPEG frames (within the note\'s small tolerance)', async () => {

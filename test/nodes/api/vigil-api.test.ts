@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { FakeClock } from '../../../lib/common/clock';
 import { SystemHub } from '../../../lib/system/hub';
 import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { Client, isReply, isStatus } from '../../lib/api/helpers';
 
 type Mod = (RED: NodeAPI) => void;
 const apiModule = nodeModule('vigil-api') as Mod;
@@ -192,6 +193,99 @@ describe('vigil-api node', function () {
     } finally {
       helper.settings({});
     }
+  });
+
+  describe("the reference's own clients (issue 13): flags, round trip, binary frames, reply before broadcast", () => {
+    const clients: Client[] = [];
+    let clock: FakeClock;
+    beforeEach(() => {
+      clock = new FakeClock(Date.UTC(2026, 0, 1, 22, 0, 0));
+      helper.settings({ vigilClock: clock } as unknown as Parameters<typeof helper.settings>[0]);
+    });
+    afterEach(async () => {
+      for (const c of clients.splice(0)) await c.close();
+      helper.settings({});
+    });
+
+    /** A whole system (camera, motion, alarm always on, telegram, api) on one port. */
+    async function wholeSystem(): Promise<{ base: string; ws: Client; hub: SystemHub }> {
+      const port = await freePort();
+      const flow = [
+        { id: 'tab', type: 'tab', label: 'api' },
+        { id: 's1', type: 'vigil-system', name: 'home', allowExit: false },
+        { id: 'cam', z: 'tab', type: 'vigil-camera', system: 's1', source: 'input', fps: 0, wires: [['mo']] },
+        { id: 'mo', z: 'tab', type: 'vigil-motion', system: 's1', fps: 2, engine: 'sharp', wires: [['al'], []] },
+        { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', wires: [[], ['tg']] },
+        { id: 'tg', z: 'tab', type: 'vigil-telegram', system: 's1', chatIds: '1', apiBase: 'http://127.0.0.1:1' },
+        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
+      ];
+      const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm', 'vigil-telegram'].map((t) => nodeModule(t) as Mod);
+      await helper.load([...mods, apiModule], flow, { tg: { apiKey: '1:secret' } });
+      const api = helper.getNode('a1');
+      await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      clock.advance(1); // the alarm starts on the next turn of the flow clock
+      const ws = new Client(`ws://127.0.0.1:${port}/`);
+      clients.push(ws);
+      await ws.open();
+      return { base: `http://127.0.0.1:${port}`, ws, hub: (helper.getNode('s1') as unknown as { hub: SystemHub }).hub };
+    }
+
+    it('/config has all seven sections with the reference types; the served document round-trips through config_update', async function () {
+      const { base, ws } = await wholeSystem();
+      const doc = (await (await fetch(`${base}/config`)).json()) as Record<string, Record<string, unknown> | null>;
+      assert.deepEqual(Object.keys(doc), ['server', 'camera', 'flags', 'processing', 'alerting', 'alerters', 'monitoring']);
+      const types = (o: Record<string, unknown> | null): Record<string, string> => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v]));
+      assert.deepEqual(types(doc.flags), { config_path: 'string', silent: 'boolean', log_level: 'string', test: 'boolean', file: 'null' });
+      // Node-RED's own console log level (the test helper runs with logging 'off')
+      assert.deepEqual(doc.flags, { config_path: '', silent: false, log_level: 'off', test: false, file: null });
+      assert.deepEqual(types(doc.server), { host_name: 'string', video_save_dir: 'string', websocket_port: 'number', webserver_port: 'number' });
+      assert.equal(types(doc.camera).url, 'string');
+      for (const k of ['fps', 'avg_weighting', 'dilation_iterations', 'fixed_lvl_threshold', 'gauss_ksize', 'pixel_threshold_lo', 'pixel_threshold_hi']) assert.equal(types(doc.processing)[k], 'number', k);
+      for (const k of ['start_time', 'end_time']) assert.equal(types(doc.alerting)[k], 'string', k);
+      for (const k of ['alert_time_s', 'min_movement_s', 'initial_alarm_duration_m', 'alarm_hysteresis_s']) assert.equal(types(doc.alerting)[k], 'number', k);
+      assert.deepEqual(types((doc.alerters as Record<string, Record<string, unknown>>).telegram).api_key, 'string');
+      assert.equal((doc.alerters as Record<string, Record<string, unknown>>).telegram.api_key, '********');
+      assert.equal(doc.monitoring, null);
+      // The reference UI's round trip: GET, send back whole (flags included), OK, nothing changed.
+      assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: doc } }), { status: 'OK' });
+      assert.deepEqual(await (await fetch(`${base}/config`)).json(), doc);
+      // flags sent back are ignored, whatever path they name
+      const flagged = { ...doc, flags: { config_path: '/etc/passwd', silent: true, log_level: 'trace', test: true, file: '/etc/shadow' } };
+      assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: flagged } }), { status: 'OK' });
+      assert.deepEqual(await (await fetch(`${base}/config`)).json(), doc);
+    });
+
+    it('a command in a binary frame (UTF-8 JSON) is answered like a text one', async function () {
+      const { ws } = await wholeSystem();
+      const from = ws.got.text.length;
+      ws.ws.send(Buffer.from(JSON.stringify({ command: 'test', data: { excluded: ['nobody'] } }), 'utf8'), { binary: true });
+      assert.deepEqual(await ws.next(isReply, from), { status: 'OK' });
+      const bad = ws.got.text.length;
+      ws.ws.send(Buffer.from('{"command":"silence","data":{"silenceFor":"soon"}}'), { binary: true });
+      assert.deepEqual(await ws.next(isReply, bad), { error: [{ loc: ['data', 'silenceFor'], msg: 'value is not a valid float', type: 'type_error.float' }] });
+    });
+
+    it('the reply to silence, test and config_update reaches its sender before the status broadcast the command caused', async function () {
+      const { base, ws, hub } = await wholeSystem();
+      /** Send, wait for the reply and the status with `state`; the reply must be the first message. */
+      const ordered = async (body: unknown, state?: string): Promise<void> => {
+        const from = ws.got.text.length;
+        ws.ws.send(JSON.stringify(body));
+        assert.deepEqual(await ws.next(isReply, from), { status: 'OK' });
+        if (state) await ws.next((m) => isStatus(m) && m.state === state, from);
+        assert.ok(isReply(ws.got.text[from]), `the first message after ${JSON.stringify(body)} was ${JSON.stringify(ws.got.text[from])}`);
+      };
+      await ordered({ command: 'silence', data: { silenceFor: 60 } }, 'silenced');
+      await ordered({ command: 'test', data: { excluded: ['telegram'] } });
+      await ordered({ command: 'silence', data: { silenceFor: 0 } });
+      clock.advance(1); // silenceFor 0 unsilences on the next turn
+      await ws.next((m) => isStatus(m) && m.state === 'on');
+      const doc = (await (await fetch(`${base}/config`)).json()) as Record<string, Record<string, unknown>>;
+      doc.alerting.start_time = '08:00';
+      doc.alerting.end_time = '09:00'; // 22:00 UTC is outside: the alarm turns off
+      await ordered({ command: 'config_update', data: { config: doc } }, 'off');
+      assert.equal(hub.status?.state, 'off');
+    });
   });
 
   it('without a system: red status and a clear error, no server', async function () {

@@ -5,7 +5,6 @@
  * the system's shutdown: what a "start" message and a deploy do afterwards.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,10 +12,11 @@ import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
 import { FakeClock } from '../../../lib/common/clock';
+import { findFfmpeg } from '../../../lib/common/ffmpeg';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
-import { clip, tempDir } from '../../helpers/clips';
-import { helper, nodeModule, until } from '../../helpers/nodered';
+import { clip, tempDir, videoFile } from '../../helpers/clips';
+import { helper, nodeModule, settle, until, untilClock } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const cameraModule = nodeModule('vigil-camera') as Mod;
@@ -32,16 +32,8 @@ function collect(id: string): FrameMsg[] {
 }
 
 type Spy = { called: boolean; args: unknown[][] };
-const spy = (n: Node, method: 'error' | 'warn' | 'status'): Spy => (n as unknown as Record<string, Spy>)[method];
-
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const spy = (n: Node, method: 'error' | 'warn' | 'status' | 'log'): Spy => (n as unknown as Record<string, Spy>)[method];
+const lastStatus = (n: Node): string => String((spy(n, 'status').args.at(-1)?.[0] as { text?: string } | undefined)?.text);
 
 /** Processes whose command line mentions `needle` (Linux /proc). */
 function processesWith(needle: string): number[] {
@@ -100,9 +92,12 @@ describe('vigil-camera node', function () {
   it('wrong credentials: warnings for the first two failures, then an error once; red status; retries', async () => {
     sim = await startCameraSim({ frames, fps: 30, auth: 'basic', username: 'viewer', password: 's3cret' });
     const flow = [{ id: 'cam', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, wires: [[]] }];
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     await helper.load([cameraModule], flow, { cam: { username: 'viewer', password: 'nope' } });
+    helper.settings({});
     const cam = helper.getNode('cam');
-    await until(() => spy(cam, 'error').called, 'error', 500);
+    await untilClock(clock, () => spy(cam, 'error').called, 'error', 2000); // back-off 1 s, 2 s on the flow clock
     assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
     assert.equal(spy(cam, 'warn').args.filter((a) => /vigil-camera.errors.source/.test(String(a[0]))).length, 1, 'one warning (same error) before the error');
     assert.equal(spy(cam, 'error').args.length, 1);
@@ -123,10 +118,10 @@ describe('vigil-camera node', function () {
       const got = collect('out');
       await until(() => got.length >= 2, 'frames');
       sim.pause(true);
-      await new Promise((r) => setTimeout(r, 100));
-      clock.advance(31_000);
       const cam = helper.getNode('cam');
       const texts = (): string[] => spy(cam, 'status').args.map((a) => String((a[0] as { text?: string }).text));
+      // 30 s of flow time after the last frame (the status tick fires each second on the way)
+      await untilClock(clock, () => texts().includes('vigil-camera.status.stalled'), 'the stall', 31_000);
       assert.ok(texts().includes('vigil-camera.status.stalled'), texts().join(' | '));
       assert.match(String(spy(cam, 'warn').args.at(-1)?.[0]), /vigil-camera.errors.stalled/);
       sim.pause(false);
@@ -185,8 +180,10 @@ describe('vigil-camera node', function () {
     assert.ok(got.every((m) => frames.some((f) => f.equals(m.payload))));
   });
 
-  it('plays a local MJPEG file in a loop; stop and start by message', async () => {
+  it('plays a local MJPEG file in a loop; stop and start by message (FakeClock)', async () => {
     const t = tempDir();
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     try {
       const file = path.join(t.dir, 'clip.mjpeg');
       fs.writeFileSync(file, Buffer.concat(frames.slice(0, 3)));
@@ -196,54 +193,69 @@ describe('vigil-camera node', function () {
       ];
       await helper.load([cameraModule], flow);
       const got = collect('out');
-      await until(() => got.length >= 7, 'the clip twice', 1000);
+      await untilClock(clock, () => got.length >= 7, 'the clip twice');
       assert.ok(got[3].payload.equals(got[0].payload), 'looped');
       const cam = helper.getNode('cam');
       cam.receive({ payload: 'stop' } as never);
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => lastStatus(cam) === 'vigil-camera.status.stopped', 'stopped');
+      await settle();
       const n = got.length;
-      await new Promise((r) => setTimeout(r, 150));
+      clock.advance(2000); // 100 frame times
+      await settle();
       assert.equal(got.length, n, 'no frames while stopped');
       cam.receive({ payload: 'start' } as never);
-      await until(() => got.length > n + 2, 'frames again', 1000);
+      await untilClock(clock, () => got.length > n + 2, 'frames again');
     } finally {
+      helper.settings({});
       t.cleanup();
     }
   });
 
-  it('runs ffmpeg on a generated video file and kills it on close', async function () {
-    if (!hasFfmpeg()) {
-      console.log('      (ffmpeg not installed: skipped; apt-get install ffmpeg)');
-      this.skip();
-    }
-    const t = tempDir('vigil-ffmpeg-node-');
-    try {
-      const raw = path.join(t.dir, 'clip.mjpeg');
-      fs.writeFileSync(raw, Buffer.concat(await clip('moving')));
-      const video = path.join(t.dir, 'moving.avi');
-      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-framerate', '15', '-i', raw, '-c:v', 'mpeg4', '-q:v', '3', video]);
-      const flow = [
-        { id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: video, fps: 0, wires: [['out']] },
-        { id: 'out', type: 'helper' },
-      ];
-      await helper.load([cameraModule], flow);
-      const got = collect('out');
-      await until(() => got.length >= 5, 'frames from ffmpeg', 1000);
-      assert.ok(got.every((m) => m.payload[0] === 0xff && m.payload[1] === 0xd8 && m.frame.width === 640 && m.frame.height === 480));
-      assert.equal(processesWith(video).length, 1, 'one ffmpeg running');
-      await helper.unload();
-      // close waits for ffmpeg to exit, so a redeploy never overlaps two of them
-      assert.deepEqual(processesWith(video), [], 'ffmpeg gone when close is done');
-    } finally {
-      t.cleanup();
-    }
-  });
+  // Once with the lookup as a user gets it (the system ffmpeg when there is one), once forcing
+  // the ffmpeg shipped in the npm package @ffmpeg-installer/ffmpeg (what a machine without
+  // ffmpeg runs). The video is generated with the same lookup.
+  for (const force of [undefined, 'bundled'] as const) {
+    it(`runs ${force ?? 'the looked-up'} ffmpeg on a generated video file, says which, and kills it on close`, async function () {
+      const saved = process.env.VIGIL_FFMPEG;
+      if (force) process.env.VIGIL_FFMPEG = force;
+      const expected = findFfmpeg();
+      const t = tempDir('vigil-ffmpeg-node-');
+      try {
+        const video = videoFile(t.dir, await clip('moving'), 'moving.avi');
+        const flow = [
+          { id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: video, fps: 0, wires: [['out']] },
+          { id: 'out', type: 'helper' },
+        ];
+        await helper.load([cameraModule], flow);
+        const cam = helper.getNode('cam');
+        const got = collect('out');
+        await until(() => got.length >= 5, 'frames from ffmpeg', 1000);
+        assert.ok(got.every((m) => m.payload[0] === 0xff && m.payload[1] === 0xd8 && m.frame.width === 640 && m.frame.height === 480));
+        const pids = processesWith(video);
+        assert.equal(pids.length, 1, 'one ffmpeg running');
+        assert.equal(fs.readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').split('\0')[0], expected.path, `runs ${expected.describe}`);
+        if (force) assert.equal(expected.source, 'bundled');
+        assert.ok(spy(cam, 'log').args.some((x) => /vigil-camera.log.ffmpeg/.test(String(x[0]))), 'the log says which ffmpeg');
+        assert.ok(spy(cam, 'status').args.some((x) => /vigil-camera.status.connectingFfmpeg/.test(String((x[0] as { text?: string }).text))), 'the status says which ffmpeg');
+        await helper.unload();
+        // close waits for ffmpeg to exit, so a redeploy never overlaps two of them
+        assert.deepEqual(processesWith(video), [], 'ffmpeg gone when close is done');
+      } finally {
+        if (saved === undefined) delete process.env.VIGIL_FFMPEG;
+        else process.env.VIGIL_FFMPEG = saved;
+        t.cleanup();
+      }
+    });
+  }
 
   it('ffmpeg missing: the error names apt-get install ffmpeg', async () => {
     const flow = [{ id: 'cam', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://127.0.0.1:1/none', ffmpegPath: '/nonexistent/ffmpeg', wires: [[]] }];
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     await helper.load([cameraModule], flow);
+    helper.settings({});
     const cam = helper.getNode('cam');
-    await until(() => spy(cam, 'error').called, 'error', 500);
+    await untilClock(clock, () => spy(cam, 'error').called, 'error', 2000); // the third failure: back-off 1 s, 2 s
     assert.match(String(spy(cam, 'error').args[0][0]), /vigil-camera.errors.source/);
     const payload = (spy(cam, 'error').args[0][1] as { payload: string }).payload;
     assert.match(payload, /apt-get install ffmpeg/);
@@ -255,7 +267,7 @@ describe('vigil-camera node', function () {
       { id: 'b', type: 'vigil-camera', source: 'ffmpeg', url: 'rtsp://camera.invalid/stream', autoStart: false, wires: [[]] },
     ];
     await helper.load([cameraModule], flow);
-    await new Promise((r) => setTimeout(r, 200));
+    await settle(); // neither node starts a source: nothing is under way that could fail later
     for (const id of ['a', 'b']) {
       const n = helper.getNode(id);
       assert.equal(spy(n, 'error').called, false, id);
@@ -303,16 +315,16 @@ describe('vigil-camera node', function () {
     await until(() => got.length >= 2 && hub.frame !== undefined, 'frames after the URL was set', 1000);
     assert.ok(hub.frame!.jpeg.equals(got[got.length - 1].payload) || frames.some((f) => f.equals(hub.frame!.jpeg)));
     hub.shutdown();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => sim!.clients === 0, 'the camera hung up'); // no stream left that could bring a frame
+    await settle();
     const n = got.length;
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(got.length, n, 'stopped by the shutdown');
+    assert.equal(lastStatus(helper.getNode('cam')), 'vigil-camera.status.shutdown', 'stopped by the shutdown');
     hub.start();
     await until(() => got.length > n, 'started again', 1000);
     // A URL with credentials is served masked, and the mask sent back keeps it.
     const secret = `http://viewer:pw@127.0.0.1:${sim.port}/stream.mjpg`;
     assert.deepEqual(hub.applyConfig({ ...hub.getConfig(), camera: { url: secret } }), []);
-    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: '********' });
+    assert.deepEqual(hub.getConfig({ maskSecrets: true }).camera, { url: `http://viewer:********@127.0.0.1:${sim.port}/stream.mjpg` });
     assert.deepEqual(hub.applyConfig(hub.getConfig({ maskSecrets: true })), []);
     assert.deepEqual(hub.getConfig().camera, { url: secret });
   });
@@ -354,7 +366,7 @@ describe('vigil-camera node', function () {
       cam.receive({ payload: frames[1] } as never);
       const dropped = (): number => own('cam', 'warn').filter((a) => /vigil-camera.errors.droppedShutdown/.test(String(a[0]))).length;
       await until(() => dropped() > 0, 'the warning');
-      await new Promise((r) => setTimeout(r, 50));
+      await settle(); // both inputs are handled by now
       assert.equal(dropped(), 1, 'once per shutdown');
       assert.equal(out.length, 0);
       assert.deepEqual(own('cam', 'error'), [], 'dropped, not an error per frame');

@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { FakeClock } from '../../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
 import { HaloSim, parseTarget } from '../../../lib/halo/sim';
 import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
@@ -426,18 +427,27 @@ describe('halo-in (loopback sockets)', function () {
     assert.ok(warns.some((c) => /not understood/.test(String(c.args[0]))));
   });
 
-  it('refused source IPs: counted, shown in status, warned once per address', async () => {
-    const port = await freePort();
-    const { node, events } = await load({ port, allow: '10.0.0.0/8, ::2' });
-    const warns = calls(node, 'warn');
-    const statuses = calls(node, 'status');
-    for (let i = 0; i < 3; i++) {
-      const s = await sendTcp(port, ['{"device":"A","event":"E","alarm":"yes"}\n'], true);
-      await closed(s);
+  it('refused source IPs: counted, shown in status, warned through the rate limiter (5, then one summary)', async () => {
+    const clock = new FakeClock(1_000_000);
+    helper.settings({ vigilClock: clock } as never);
+    try {
+      const port = await freePort();
+      const { node, events } = await load({ port, allow: '10.0.0.0/8, ::2' });
+      const warns = calls(node, 'warn');
+      const statuses = calls(node, 'status');
+      for (let i = 0; i < 8; i++) {
+        const s = await sendTcp(port, ['{"device":"A","event":"E","alarm":"yes"}\n'], true);
+        await closed(s);
+      }
+      await until(() => statuses.some((c) => /8 refused/.test(String((c.args[0] as { text?: string }).text))), 'status with count');
+      assert.equal(warns.filter((c) => /refused 127\.0\.0\.1/.test(String(c.args[0]))).length, 5);
+      clock.advance(60_000);
+      const summary = (): string[] => warns.map((c) => String(c.args[0])).filter((t) => /^3 more warning\(s\) like this in the last 60 s \(refused\)/.test(t));
+      await until(() => summary().length === 1, 'one summary line for the 3 held back');
+      assert.equal(events.length, 0);
+    } finally {
+      helper.settings({});
     }
-    await until(() => statuses.some((c) => /3 refused/.test(String((c.args[0] as { text?: string }).text))), 'status with count');
-    assert.equal(warns.filter((c) => /refused 127\.0\.0\.1/.test(String(c.args[0]))).length, 1);
-    assert.equal(events.length, 0);
   });
 
   it('udp: refused and oversize datagrams', async () => {

@@ -2,25 +2,18 @@
  * halo-sensor + halo-poll in Node-RED against the HALO simulator's Event Data URL on
  * loopback: the three output modes, Basic/Digest/HTTPS, the one-request-per-second
  * ceiling, start/stop, and errors (red status, one Catch message per change, recovery).
+ * Time is a FakeClock (settings.vigilClock): request spacing, intervals and back-off are
+ * fired by the test, and "nothing more happens" is checked by advancing it, not by sleeping.
  */
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { FakeClock } from '../../../lib/common/clock';
 import { HaloSim } from '../../../lib/halo/sim';
-import { coreNode, freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { calls, coreNode, freePort, helper, nodeModule, settle, untilClock } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
 type Msg = NodeMessage & { payload: Record<string, unknown>; error?: { message: string } };
-
-interface SpyCall {
-  args: unknown[];
-}
-
-function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log'): SpyCall[] {
-  const list: SpyCall[] = [];
-  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
-  return list;
-}
 
 // Node-RED's core Catch node, from the Node-RED under test (4.x, or 5.x for test:nr5)
 const catchNode = coreNode('core/common/25-catch.js') as (RED: NodeAPI) => void;
@@ -28,9 +21,17 @@ const modules = [withCatalog(nodeModule('halo-sensor') as (RED: NodeAPI) => void
 
 describe('halo-poll with halo-sensor (against halo-sim)', function () {
   let sim: HaloSim | undefined;
+  let clock: FakeClock;
+  const until = (predicate: () => boolean, what: string): Promise<void> => untilClock(clock, predicate, what);
+
+  beforeEach(() => {
+    clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
+  });
 
   afterEach(async () => {
     await helper.unload();
+    helper.settings({});
     await sim?.close();
     sim = undefined;
   });
@@ -124,7 +125,9 @@ describe('halo-poll with halo-sensor (against halo-sim)', function () {
     for (let i = 0; i < 100; i++) node.receive({ payload: i }); // a burst, well inside one second
     await until(() => out.length >= 3, 'the polls the burst causes');
     assert.equal(s.requests - before, 2, 'one request for the first input, one for all the others');
-    await new Promise((r) => setTimeout(r, 1200)); // longer than the 1 s spacing: nothing else follows
+    clock.advance(1200); // longer than the 1 s spacing: nothing else follows
+    await settle();
+    assert.deepEqual(clock.dueIn(), [3600_000 - 1200], 'only the next interval poll is pending');
     assert.equal(s.requests - before, 2);
     assert.equal(out.length, 3);
   });
@@ -136,43 +139,48 @@ describe('halo-poll with halo-sensor (against halo-sim)', function () {
     const statuses = calls(node, 'status');
     node.receive({ payload: 'stop' });
     await until(() => statuses.some((c) => /paused/.test(String((c.args[0] as { text?: string }).text))), 'paused status');
-    await new Promise((r) => setTimeout(r, 1200)); // a poll already waiting for the 1 s spacing may still finish
+    await until(() => clock.pending === 0, 'a poll already under way to finish'); // no interval timer once stopped
+    await settle();
     const n = out.length;
-    await new Promise((r) => setTimeout(r, 1500));
+    clock.advance(5000);
+    await settle();
+    assert.equal(clock.pending, 0, 'no poll started while stopped');
     assert.equal(out.length, n, 'no polls while stopped');
     node.receive({ payload: 'start' });
     await until(() => out.length > n, 'polling again');
   });
 
   it('errors: red status, one Catch message per change of error, back-off, recovery logged', async () => {
-    const port = await freePort();
+    const port = await freePort(); // nothing listens there: connections are refused
     const { node, caught } = await load({ port, auth: 'auto' }, { output: 'snapshot', interval: 1 });
     const statuses = calls(node, 'status');
-    const logs = calls(node, 'log');
+    const reds = (): number => statuses.filter((c) => (c.args[0] as { fill?: string }).fill === 'red').length;
     await until(() => caught.length === 1, 'first error');
     assert.match(String(caught[0].error?.message), /refused/);
     assert.equal(caught[0].payload.code, 'refused');
+    const before = reds();
     node.receive({ payload: 'poll' });
     node.receive({ payload: 'poll' });
-    await new Promise((r) => setTimeout(r, 1200));
+    // each input shows the status, and so does each failed poll: both polls have failed again
+    await until(() => reds() >= before + 4, 'two more failed polls');
+    await settle();
     assert.equal(caught.length, 1, 'the same error is reported once');
-    assert.ok(statuses.some((c) => (c.args[0] as { fill?: string }).fill === 'red'));
-    // the HALO comes up with Digest, but our password is wrong: a new error
-    await startSim('digest', port);
+    // a HALO with Digest, but our password is wrong: a new error
+    const s = await startSim('digest');
     await helper.unload();
-    const second = await load({ port, auth: 'auto' }, { output: 'snapshot', interval: 1 }, { username: 'admin', password: 'wrong' });
+    const second = await load({ port: s.ports.http, auth: 'auto' }, { output: 'snapshot', interval: 1 }, { username: 'admin', password: 'wrong' });
     await until(() => second.caught.length === 1, 'auth error');
     assert.equal(second.caught[0].payload.code, 'auth');
     assert.equal(second.caught[0].payload.status, 401);
-    void logs;
     await helper.unload();
-    // right password: no error, recovery from an earlier failure is logged
-    const third = await load({ port, auth: 'auto' }, { output: 'snapshot', interval: 1 });
+    // right password: no error
+    const third = await load({ port: s.ports.http, auth: 'auto' }, { output: 'snapshot', interval: 1 });
     await until(() => third.out.length === 1, 'good poll');
     assert.equal(third.caught.length, 0);
   });
 
   it('recovery after errors is logged and shown', async () => {
+    // refused first, then a HALO on that very port: the one place a port is picked before use
     const port = await freePort();
     const { node, out, caught } = await load({ port, auth: 'none' }, { output: 'snapshot', interval: 1 });
     const logs = calls(node, 'log');

@@ -5,28 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import type { Node, NodeMessage } from 'node-red';
+import type { NodeMessage } from 'node-red';
+import { FakeClock } from '../../../lib/common/clock';
+import type { IsotelClient } from '../../../lib/isotel/client';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
-import { freePort, helper, nodeModule, repoRoot, until } from '../../helpers/nodered';
+import type { IsotelServiceNode } from '../../../nodes/isotel-service/service-types';
+import { loadEditorHelpers } from '../../helpers/editor';
+import { calls, freePort, helper, nodeModule, repoRoot, statusTexts as texts, until } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
 
 type Flow = Array<Record<string, unknown>>;
-
-interface SpyCall {
-  args: unknown[];
-}
-
-/** Record the calls of a spied node method (`call:<method>` events of the test helper). */
-function calls(node: Node, method: 'error' | 'warn' | 'status' | 'log'): SpyCall[] {
-  const list: SpyCall[] = [];
-  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
-  return list;
-}
-
-function texts(list: SpyCall[]): string[] {
-  return list.map((c) => String((c.args[0] as { text?: unknown })?.text ?? ''));
-}
 
 const SVC = 'svc1';
 const NAME = 'test-service';
@@ -50,6 +39,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
 
   afterEach(async () => {
     await helper.unload();
+    helper.settings({});
     await sim.stop();
   });
 
@@ -64,6 +54,19 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   async function connected(): Promise<SimService> {
     await until(() => sim.service(NAME) !== undefined, 'the service to connect and IDENT');
     return sim.service(NAME) as SimService;
+  }
+
+  /** The service node's client. */
+  function client(): IsotelClient {
+    return (helper.getNode(SVC) as unknown as IsotelServiceNode).client;
+  }
+
+  /** Stopped for good: two minutes on the flow clock pass and no retry is even scheduled. */
+  function noRetry(clock: FakeClock): void {
+    clock.advance(120_000);
+    assert.equal(client().state.state, 'stopped');
+    assert.equal(clock.pending, 0, 'no timer left: nothing will reconnect');
+    assert.equal(sim.connections.size, 0);
   }
 
   function kinds(s: SimService): string[] {
@@ -144,8 +147,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     const b = http(`/api/v1/me/services/${NAME}?q=b`).then((r) => (order.push('b'), r));
     await until(() => msgs.length === 2, 'request b');
     rep.receive({ ...msgs[1], payload: 'B' });
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(order, []);
+    // B is held by the service until A is answered: nothing was written for either.
+    assert.deepEqual([client().stats.replies, client().pendingRequests], [0, 2]);
     rep.receive({ ...msgs[0], payload: 'A' });
     const [ra, rb] = await Promise.all([a, b]);
     assert.deepEqual(order, ['a', 'b']);
@@ -250,6 +253,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('reconnects after the IoT drops the socket: status, re-IDENT, re-subscribe; NOTIFYs queued while down arrive exactly once', async function () {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await load([
       service(),
       { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [[]] },
@@ -268,13 +273,13 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     notify.receive({ payload: { message: 'while down 2', severity: 'SYSLOG', receiver: 'app1' } });
     sim = new IsotelSim({ port, httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }] });
     await sim.start();
-    const s2 = await (async () => {
-      await until(() => sim.service(NAME) !== undefined, 'reconnect', 1000);
-      return sim.service(NAME) as SimService;
-    })();
+    assert.equal(client().stats.queued, 2);
+    clock.advance(1000); // the first retry (back-off 1 s, jitter only shortens it)
+    const s2 = await connected();
     await until(() => sim.activity.length === 2 && s2.subs.has('/me/device0/ec/E'), 'queued NOTIFYs and re-subscribe');
     assert.equal(kinds(s2)[0], 'ident');
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing is left to send: no NOTIFY can arrive twice.
+    assert.equal(client().stats.queued, 0);
     assert.deepEqual(
       sim.activity.map((a) => [a.module, a.severity, a.message, a.receiver]),
       [
@@ -317,6 +322,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('STOP from the IoT: DISCONNECT, status "stopped by IoT", no reconnect until a connect command', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: [], wires: [[]] }]);
     const sig = helper.getNode('sig1');
     const statuses = calls(sig, 'status');
@@ -325,13 +332,14 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.equal(r.status, 200);
     await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT + close');
     await until(() => texts(statuses).includes('isotel-service.status.stopped'), 'stopped status');
-    await new Promise((res) => setTimeout(res, 1500));
-    assert.equal(sim.connections.size, 0, 'no reconnect after STOP');
+    noRetry(clock);
     sig.receive({ topic: 'connect' });
     await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
   });
 
   it('a relayed {"action":"stop"} request stops the service like STOP: answered, DISCONNECT, "stopped by IoT", no reconnect', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await sim.stop();
     sim = new IsotelSim({ port: await freePort(), httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }], stopAs: 'request' });
     await sim.start();
@@ -348,8 +356,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.deepEqual(kinds(s).slice(-2), ['reply', 'disconnect']);
     await until(() => texts(statuses).includes('isotel-service.status.stopped'), 'stopped status');
     assert.equal(msgs.length, 0, 'the stop request does not come out of isotel-in');
-    await new Promise((res) => setTimeout(res, 1500));
-    assert.equal(sim.connections.size, 0, 'no reconnect after a stop request');
+    noRetry(clock);
     sig.receive({ topic: 'connect' });
     await until(() => sim.service(NAME) !== undefined, 'reconnect on command');
   });
@@ -396,18 +403,96 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     await until(() => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 1000);
   });
 
-  it('warning throttle: a repeated warning is held back per kind; another kind is shown without its count', async () => {
+  it('a CONNECT acknowledgement with a deeply nested body: reported as text, Node-RED keeps answering', async () => {
+    await load([service(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [['out1']] }, { id: 'out1', type: 'helper' }]);
+    const sig = helper.getNode('sig1');
+    const errors = calls(sig, 'error');
+    const s = await connected();
+    await until(() => s.subs.has('/me/device0/ec/E'), 'subscribed');
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    s.write(`CONNECT /me/device0/ec/E ${deep}\n\n`);
+    await until(() => errors.length === 1, 'the refusal reported');
+    const body = (errors[0].args[1] as NodeMessage).payload;
+    assert.equal(typeof body, 'string', 'the over-deep body stays text');
+    const st = await http(`/api/v1/me/services/${NAME}?action=status`);
+    assert.equal(JSON.parse(st.body).status, 'OK');
+  });
+
+  it('a deeply nested request to isotel-in wired to two nodes: passed on as text (no stack overflow in the message clone), warned', async () => {
+    await load([
+      service(),
+      { id: 'in1', type: 'isotel-in', service: SVC, wires: [['out1', 'out2']] },
+      { id: 'out1', type: 'helper' },
+      { id: 'out2', type: 'helper' },
+      { id: 'rep1', type: 'isotel-reply', service: SVC },
+    ]);
+    const s = await connected();
+    const warns = calls(helper.getNode(SVC), 'warn');
+    const got: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => got.push(m));
+    helper.getNode('out2').on('input', (m: NodeMessage) => got.push(m));
+    const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    s.write(`${deep}\n\n`);
+    await until(() => got.length === 2, 'the request at both nodes');
+    assert.deepEqual(got.map((m) => m.payload), [deep, deep]);
+    await until(() => warns.length === 1, 'a warning');
+    assert.match(String(warns[0].args[0]), /nested too deeply/);
+    const answers: unknown[] = [];
+    sim.on('message', (_c, m) => m.kind === 'reply' && answers.push(m.body));
+    helper.getNode('rep1').receive({ ...got[0], payload: 'refused: too deep' });
+    await until(() => answers.length === 1, 'the flow answers it');
+    assert.deepEqual(answers, ['refused: too deep']);
+    const st = await http(`/api/v1/me/services/${NAME}?action=status`);
+    assert.equal(JSON.parse(st.body).status, 'OK');
+  });
+
+  it('a reply held across a redeploy never answers the new connection\'s request', async () => {
+    await load(inReplyFlow());
+    await connected();
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    void http(`/api/v1/me/services/${NAME}?q=old`);
+    await until(() => msgs.length === 1, 'the request before the redeploy');
+    const held = msgs[0];
+    // Redeploy: the service node (same id) gets a new client and a new connection.
+    await helper.unload();
+    await until(() => sim.service(NAME) === undefined, 'the old link closed');
+    await load(inReplyFlow());
+    await connected();
+    const msgs2: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs2.push(m));
+    const p = http(`/api/v1/me/services/${NAME}?q=new`);
+    await until(() => msgs2.length === 1, 'the request after the redeploy');
+    const rep = helper.getNode('rep1');
+    const errors = calls(rep, 'error');
+    rep.receive({ ...held, payload: 'answer to the old request' });
+    await until(() => errors.length === 1, 'the held reply refused');
+    assert.match(String(errors[0].args[0]), /isotel-reply\.errors\.stale/);
+    rep.receive({ ...msgs2[0], payload: 'answer to the new request' });
+    const r = await p;
+    assert.equal(r.body, 'answer to the new request');
+  });
+
+  it('warning throttle: the first 5 of a kind are shown, the rest summed up at the end of the minute; other kinds are counted apart', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    helper.settings({ vigilClock: clock } as never);
     await load([...inReplyFlow()]);
     const s = await connected();
     const warns = calls(helper.getNode(SVC), 'warn');
-    s.write('{"action":\n\n{"action":\n\nSIGNAL\n\n');
-    await until(() => warns.length >= 2, 'warnings');
-    await new Promise((r) => setTimeout(r, 50));
-    const shown = warns.map((c) => String(c.args[0]));
-    assert.equal(shown.length, 2, 'the second malformed-JSON warning is held back');
-    assert.match(shown[0], /malformed JSON/);
-    assert.match(shown[1], /SIGNAL without a parameter URI/);
-    assert.doesNotMatch(shown[1], /isotel-service\.log\.suppressed/, 'the held-back malformed-JSON warning is not counted on another kind');
+    s.write('{"action":\n\n'.repeat(7) + 'SIGNAL\n\n');
+    await until(() => warns.length >= 6, 'warnings');
+    const shown = (): string[] => warns.map((c) => String(c.args[0]));
+    assert.equal(shown().filter((w) => /malformed JSON/.test(w)).length, 5, 'two malformed-JSON warnings held back');
+    assert.equal(shown().filter((w) => /SIGNAL without a parameter URI/.test(w)).length, 1);
+    clock.advance(60_000);
+    const summary = (): string[] => shown().filter((w) => /more warning\(s\) like this/.test(w));
+    await until(() => summary().length === 1, 'the summary');
+    assert.match(summary()[0], /^2 more warning\(s\) like this in the last 60 s \(malformed\); the last: a request with malformed JSON/);
+    // The seven requests timed out on the way (at 10 s): five timeout warnings, two more summed up at 70 s.
+    assert.equal(shown().filter((w) => /isotel-service\.log\.timeout/.test(w)).length, 5);
+    clock.advance(10_000);
+    await until(() => summary().length === 2, 'the timeout summary');
+    assert.match(summary()[1], /^2 more warning\(s\) like this in the last 60 s \(timeout\)/);
   });
 
   it('shows an error status without a service, and for a service without host/port', async () => {
@@ -425,11 +510,11 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
 
   it('the editor has no default port (required); every Isotel example and the demo tab carry an explicit host and port', () => {
     const editor = fs.readFileSync(`${repoRoot}/nodes/isotel-service/isotel-service.html`, 'utf8');
-    const port = /^\s*port: \{ value: ([^,]*), required: true, validate: (function[^\n]*\}) \},$/m.exec(editor);
+    const port = /^\s*port: \{ value: ([^,]*), required: true, validate: V\.port\(\) \},$/m.exec(editor);
     assert.ok(port, 'port setting');
     assert.equal(port[1], "''");
-    // The editor's own validator: empty and out of range are invalid, a port is valid.
-    const validate = new Function(`return ${port[2]}`)() as (v: unknown) => boolean;
+    // The editor's own validator (the shared editor script's): empty and out of range are invalid, a port is valid.
+    const validate = loadEditorHelpers().validate.port();
     assert.deepEqual(['', ' ', 0, '0', 65536, '6020.5', 6020, '6020'].map(validate), [false, false, false, false, false, false, true, true]);
     const files = [
       ...fs.readdirSync(`${repoRoot}/examples/Isotel`).map((f) => `${repoRoot}/examples/Isotel/${f}`),

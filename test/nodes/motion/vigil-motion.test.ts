@@ -175,6 +175,8 @@ describe('vigil-motion node', function () {
   });
 
   it('with a system: owns the processing section, applies in place, publishes metrics', async () => {
+    const clock = new FakeClock(Date.now());
+    helper.settings({ vigilClock: clock } as never);
     const f = flow({ system: 'sys', fps: 5 });
     f.push({ id: 'sys', type: 'vigil-system', name: 'test' });
     await helper.load([systemModule, motionModule, completeModule, catchModule], f as never);
@@ -206,13 +208,13 @@ describe('vigil-motion node', function () {
     );
     assert.deepEqual(hub.applyConfig({ ...doc, processing: { ...doc.processing, pixel_threshold_hi: 9000 } }), []);
     assert.equal(hub.getConfig().processing!.pixel_threshold_hi, 9000);
-    const frames = await clip('moving');
-    const mo = helper.getNode('mo');
-    for (let i = 0; i < 20 && !hub.metrics; i++) {
-      mo.receive({ payload: frames[i % frames.length] } as never);
-      await new Promise((r) => setTimeout(r, 200));
+    try {
+      await feed((await clip('moving')).slice(0, 5), 1);
+      clock.advance(1000); // the metrics period, on the flow clock
+      await until(() => hub.metrics !== undefined, 'metrics on the hub');
+    } finally {
+      helper.settings({});
     }
-    await until(() => hub.metrics !== undefined, 'metrics on the hub', 500);
   });
 
   it('stopped by the system\'s shutdown: frames are done() with the status "shut down" and one warning; a deploy of the detector starts the system again', async () => {
