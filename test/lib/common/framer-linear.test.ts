@@ -25,6 +25,17 @@ function copiedBy(fn: () => void): number {
   return copied;
 }
 
+/** A buffer that passes for a JPEG (SOI … EOI) with `fill` in between. */
+function fakeJpeg(size: number, fill: number): Buffer {
+  const jpeg = Buffer.alloc(size, fill);
+  jpeg[0] = 0xff;
+  jpeg[1] = 0xd8;
+  jpeg[2] = 0xff;
+  jpeg[size - 2] = 0xff;
+  jpeg[size - 1] = 0xd9;
+  return jpeg;
+}
+
 const SIZE = 4 * 1024 * 1024;
 const CHUNK = 4096;
 
@@ -76,12 +87,7 @@ describe('framer: linear buffering (chunk list, one concatenation)', () => {
   });
 
   it('MJPEG: parts that each arrive in one chunk, the next boundary opening the next chunk, are not copied at all', () => {
-    const jpeg = Buffer.alloc(48 * 1024, 0x22);
-    jpeg[0] = 0xff;
-    jpeg[1] = 0xd8;
-    jpeg[2] = 0xff;
-    jpeg[jpeg.length - 2] = 0xff;
-    jpeg[jpeg.length - 1] = 0xd9;
+    const jpeg = fakeJpeg(48 * 1024, 0x22);
     const part = Buffer.concat([Buffer.from(`--vigilframe\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]);
     const frames: Buffer[] = [];
     const parser = new MjpegParser({ boundary: 'vigilframe', onFrame: (f) => frames.push(f) });
@@ -95,12 +101,7 @@ describe('framer: linear buffering (chunk list, one concatenation)', () => {
   });
 
   it('MJPEG: a 32 MiB part in 64 KiB chunks is copied about once', () => {
-    const jpeg = Buffer.alloc(32 * 1024 * 1024 - 64 * 1024, 0x11);
-    jpeg[0] = 0xff;
-    jpeg[1] = 0xd8;
-    jpeg[2] = 0xff;
-    jpeg[jpeg.length - 2] = 0xff;
-    jpeg[jpeg.length - 1] = 0xd9;
+    const jpeg = fakeJpeg(32 * 1024 * 1024 - 64 * 1024, 0x11);
     const stream = Buffer.concat([Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n--b\r\n')]);
     let frames = 0;
     const parser = new MjpegParser({ boundary: 'b', onFrame: () => frames++ });
