@@ -12,7 +12,7 @@ import { generateClip } from '../../../lib/camera/testclips';
 import { DEFAULT_MOTION_SETTINGS } from '../../../lib/motion/detector';
 import { EngineSettings, MotionEngine } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
-import { PooledOpenCvEngine } from '../../../lib/motion/opencv-pool';
+import { EnginePool, PooledEngine } from '../../../lib/motion/pool';
 import { SharpEngine } from '../../../lib/motion/sharp';
 
 const PINNED: Record<string, Record<string, number[]>> = {
@@ -48,12 +48,14 @@ describe('motion engines: pinned counts on realistic frames', function () {
     hd = await generateClip('moving', { width: 1280, height: 720, frames: 6, detail: 12 });
   });
 
+  const pools = { opencv: new EnginePool('opencv', 1), sharp: new EnginePool('sharp', 1) };
   const make: Record<string, ((s: EngineSettings) => MotionEngine) | undefined> = {
     opencv: opencv.cv ? (s) => new OpenCvEngine(opencv.cv!, s) : undefined,
-    'opencv (worker pool)': opencv.cv ? (s) => new PooledOpenCvEngine(s) : undefined,
+    'opencv (worker pool)': opencv.cv ? (s) => new PooledEngine(pools.opencv, s) : undefined,
     sharp: (s) => new SharpEngine(s),
+    'sharp (worker pool)': (s) => new PooledEngine(pools.sharp, s),
   };
-  for (const name of ['opencv', 'opencv (worker pool)', 'sharp']) {
+  for (const name of ['opencv', 'opencv (worker pool)', 'sharp', 'sharp (worker pool)']) {
     it(`${name}: the same count on every frame`, async function () {
       const factory = make[name];
       if (!factory) {

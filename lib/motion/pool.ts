@@ -1,7 +1,7 @@
 /**
- * The OpenCV engine for many cameras: every detector of the process shares a small pool of
- * worker processes (one per core, at most 4), and each detector's engine — its background
- * model — lives in one of them (the least loaded when it was created). A frame goes to its
+ * The engines for many cameras: every detector of the process shares a small pool of worker
+ * processes per engine kind (one per core, at most 4), and each detector's engine — its
+ * background model — lives in one of them (the least loaded when it was created). A frame goes to its
  * worker over the IPC channel (~48 KiB at 640×480) and comes back as a count, so Node-RED's
  * event loop carries only the hand-over, never a decode or a blur: with 64 cameras, 128
  * detections a second run beside Node-RED instead of on its loop. The number of workers
@@ -10,7 +10,8 @@
  *
  * Processes, not worker threads: @u4/opencv4nodejs is not context-aware, so in one process it
  * works in one thread only (a second thread gets broken objects; loading it again after a
- * thread that had it exits aborts the process).
+ * thread that had it exits aborts the process). The sharp engine uses the same pool (instead
+ * of a worker thread per camera, ~45 MB each).
  *
  * The workers start with the first engine and stop when the last one closes (a redeploy
  * leaves no process behind); each exits by itself if Node-RED goes away. A worker that dies
@@ -23,8 +24,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../common/backoff';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
-import { EngineResult, EngineSettings, FrameError, MotionEngine } from './engine';
-import type { PoolReply, PoolRequest } from './opencv-worker';
+import { EngineName, EngineResult, EngineSettings, FrameError, MotionEngine } from './engine';
+import type { PoolReply, PoolRequest } from './pool-worker';
 
 interface Pending {
   resolve: (r: EngineResult) => void;
@@ -55,7 +56,8 @@ export function defaultPoolSize(): number {
   return Math.max(1, Math.min(4, cores));
 }
 
-export class OpenCvPool {
+export class EnginePool {
+  readonly kind: EngineName;
   private readonly slots: Slot[];
   private readonly handles = new Set<Handle>();
   private readonly clock: Clock;
@@ -64,7 +66,8 @@ export class OpenCvPool {
   /** Worker processes started so far. */
   started = 0;
 
-  constructor(size = defaultPoolSize(), opts: { clock?: Clock } = {}) {
+  constructor(kind: EngineName, size = defaultPoolSize(), opts: { clock?: Clock } = {}) {
+    this.kind = kind;
     this.clock = opts.clock ?? systemClock;
     this.slots = Array.from({ length: Math.max(1, size) }, () => ({
       pending: new Map<number, Pending>(),
@@ -108,7 +111,7 @@ export class OpenCvPool {
   async process(h: Handle, jpeg: Buffer): Promise<EngineResult> {
     const s = this.slots[h.slot];
     if (!s.child) await this.revive(h.slot);
-    if (!this.handles.has(h) || !s.child) throw new Error('opencv engine closed');
+    if (!this.handles.has(h) || !s.child) throw new Error(`${this.kind} engine closed`);
     const child = s.child;
     const id = this.nextId++;
     return new Promise<EngineResult>((resolve, reject) => {
@@ -132,7 +135,7 @@ export class OpenCvPool {
     s.timer = undefined;
     s.restartAt = undefined;
     s.backoff.reset();
-    for (const w of s.waiting.splice(0)) w.stop(new Error('opencv engine closed'));
+    for (const w of s.waiting.splice(0)) w.stop(new Error(`${this.kind} engine closed`));
     const child = s.child;
     const exited = s.exited;
     s.child = undefined;
@@ -150,7 +153,7 @@ export class OpenCvPool {
   private spawn(i: number): void {
     const s = this.slots[i];
     this.started++;
-    const child = fork(path.join(__dirname, 'opencv-worker.js'), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(__dirname, 'pool-worker.js'), [this.kind], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     s.child = child;
     s.restartAt = undefined;
     s.exited = new Promise((r) => child.once('exit', () => r()));
@@ -178,7 +181,7 @@ export class OpenCvPool {
     child.kill('SIGKILL');
     const delay = s.backoff.next();
     s.restartAt = this.clock.now() + delay;
-    const err = new Error(`opencv engine worker ${why}; a new worker starts in ${Math.max(1, Math.round(delay / 1000))} s (its cameras without the background model)`);
+    const err = new Error(`${this.kind} engine worker ${why}; a new worker starts in ${Math.max(1, Math.round(delay / 1000))} s (its cameras without the background model)`);
     for (const p of s.pending.values()) p.reject(err);
     s.pending.clear();
   }
@@ -196,7 +199,7 @@ export class OpenCvPool {
         const ok = s.child !== undefined;
         for (const w of s.waiting.splice(0)) {
           if (ok) w.go();
-          else w.stop(new Error('opencv engine closed'));
+          else w.stop(new Error(`${this.kind} engine closed`));
         }
       }, ms);
     });
@@ -215,23 +218,28 @@ function refChannel(child: ChildProcess, on: boolean): void {
   }
 }
 
-let shared: OpenCvPool | undefined;
+const shared = new Map<EngineName, EnginePool>();
 
-/** The process-wide pool every pooled OpenCV engine uses. */
-export function sharedOpenCvPool(): OpenCvPool {
-  shared ??= new OpenCvPool();
-  return shared;
+/** The process-wide pool of an engine kind. */
+export function sharedPool(kind: EngineName): EnginePool {
+  let p = shared.get(kind);
+  if (!p) {
+    p = new EnginePool(kind);
+    shared.set(kind, p);
+  }
+  return p;
 }
 
-/** The OpenCV engine as detectors use it: the pipeline of {@link OpenCvEngine}, run in the shared pool. */
-export class PooledOpenCvEngine implements MotionEngine {
-  readonly name = 'opencv' as const;
-  private readonly pool: OpenCvPool;
-  private readonly handle: ReturnType<OpenCvPool['open']>;
+/** An engine as detectors use it: the engine of its kind, run in that kind's pool. */
+export class PooledEngine implements MotionEngine {
+  readonly name: EngineName;
+  private readonly pool: EnginePool;
+  private readonly handle: ReturnType<EnginePool['open']>;
   private closed = false;
 
-  constructor(settings: EngineSettings, pool: OpenCvPool = sharedOpenCvPool()) {
+  constructor(pool: EnginePool, settings: EngineSettings) {
     this.pool = pool;
+    this.name = pool.kind;
     this.handle = pool.open(settings);
   }
 
@@ -244,7 +252,7 @@ export class PooledOpenCvEngine implements MotionEngine {
   }
 
   async process(jpeg: Buffer): Promise<EngineResult> {
-    if (this.closed) throw new Error('opencv engine closed');
+    if (this.closed) throw new Error(`${this.name} engine closed`);
     return this.pool.process(this.handle, jpeg);
   }
 

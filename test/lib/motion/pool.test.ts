@@ -1,5 +1,5 @@
 /**
- * The OpenCV engine's worker-process pool: engines spread over the workers, counts the same
+ * The engines' worker-process pool (OpenCV; the sharp pool is the same code, see pinned-counts): engines spread over the workers, counts the same
  * as in-process, a dead worker fails the frame in flight and is replaced after the back-off
  * (FakeClock), and the workers are gone once the last engine closes.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../../../lib/common/clock';
 import { EngineSettings, FrameError } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
-import { OpenCvPool, PooledOpenCvEngine } from '../../../lib/motion/opencv-pool';
+import { EnginePool, PooledEngine } from '../../../lib/motion/pool';
 import { clip } from '../../helpers/clips';
 
 const base: EngineSettings = { avgWeighting: 0.5, fixedLvlThreshold: 5, gaussKsize: 13, dilationIterations: 0, resizeWidth: 640 };
@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('opencv engine worker pool', function () {
+describe('engine worker-process pool', function () {
   this.timeout(60000);
   const opencv = loadOpenCv();
   before(function () {
@@ -33,8 +33,8 @@ describe('opencv engine worker pool', function () {
 
   it('spreads engines over the workers, counts as in-process, and stops the workers with the last engine', async () => {
     const frames = await clip('moving', { frames: 6 });
-    const pool = new OpenCvPool(2);
-    const engines = [0, 1, 2].map(() => new PooledOpenCvEngine(base, pool));
+    const pool = new EnginePool('opencv', 2);
+    const engines = [0, 1, 2].map(() => new PooledEngine(pool, base));
     const local = new OpenCvEngine(opencv.cv!, base);
     try {
       const expected: number[] = [];
@@ -55,8 +55,8 @@ describe('opencv engine worker pool', function () {
   it('a worker that dies fails the frame in flight; the next frame waits the back-off and gets a fresh worker', async () => {
     const frames = await clip('moving', { frames: 4 });
     const clock = new FakeClock(0);
-    const pool = new OpenCvPool(1, { clock });
-    const e = new PooledOpenCvEngine(base, pool);
+    const pool = new EnginePool('opencv', 1, { clock });
+    const e = new PooledEngine(pool, base);
     try {
       assert.equal((await e.process(frames[0])).count, 0);
       assert.ok((await e.process(frames[1])).count > 0);
