@@ -65,6 +65,8 @@ interface StepResult {
   loopP99Ms?: number;
   /** Vigil: event-loop utilisation (share of the window the main thread was busy) and GC pauses. */
   elu?: number;
+  maxGapMs?: number;
+  maxLatencyMs?: number;
   gcMs?: number;
   gcMaxMs?: number;
   /** CPU over the window, % of one core. */
@@ -172,6 +174,9 @@ interface VigilReport {
   loopP99Ms: number;
   loopMaxMs: number;
   elu: number;
+  /** Largest gap between two detection seconds of a camera, and largest frame-to-verdict delay. */
+  maxGapMs: number;
+  maxLatencyMs: number;
   gcMs: number;
   gcMaxMs: number;
   cpuPct: number;
@@ -210,6 +215,8 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
   const lastSecond = new Array<number>(n).fill(0);
   let measuring = false;
   let windowStart = 0;
+  let maxGapMs = 0;
+  let maxLatencyMs = 0;
   // One hook for every delivery: frames reaching vigil-motion, detection seconds reaching vigil-alarm.
   RED.hooks.add('onReceive.vigilBench', (evt) => {
     if (!measuring) return;
@@ -221,6 +228,9 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
       const now = performance.now();
       const prev = lastSecond[i] || windowStart;
       if (now - prev > MAX_GAP_S * 1000) counts[i].late++;
+      maxGapMs = Math.max(maxGapMs, now - prev);
+      const ts = evt.msg.timestamp;
+      if (typeof ts === 'number') maxLatencyMs = Math.max(maxLatencyMs, Date.now() - ts);
       lastSecond[i] = now;
       counts[i].seconds++;
     }
@@ -270,6 +280,8 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
     loopP99Ms: Math.max(0, eld.percentile(99) / 1e6 - 5),
     loopMaxMs: Math.max(0, eld.max / 1e6 - 5),
     elu,
+    maxGapMs,
+    maxLatencyMs,
     gcMs,
     gcMaxMs,
     cpuPct: (((cpu.user + cpu.system) / 1000 + kidsCpu * 1000) / (end - windowStart)) * 100,
@@ -302,7 +314,7 @@ async function vigilStep(n: number, url: string): Promise<StepResult> {
   });
   if (!report) throw new Error(`the Vigil run with ${n} cameras reported nothing`);
   const expected = Math.floor(SECONDS * 1) - 1;
-  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
+  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, maxGapMs: report.maxGapMs, maxLatencyMs: report.maxLatencyMs, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
   return { ...base, ...verdict(base) };
 }
 
@@ -465,7 +477,7 @@ async function pythonStep(n: number, url: string, script: string): Promise<StepR
 
 function row(r: StepResult): string {
   const loop = r.loopP99Ms !== undefined ? `${r.loopP50Ms!.toFixed(1).padStart(5)} / ${r.loopP99Ms.toFixed(1).padStart(5)}` : '      -      ';
-  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
+  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, largest gap ${((r.maxGapMs ?? 0) / 1000).toFixed(2)} s, frame→verdict ≤ ${(r.maxLatencyMs ?? 0).toFixed(0)} ms, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
 }
 
 const HEADER = '  side      N  fps min / avg   late missing  loop p50/p99 ms   CPU   CPU/cam  mem MB  keeps up';
