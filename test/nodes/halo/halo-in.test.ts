@@ -12,21 +12,11 @@ import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
 import { HaloSim, parseTarget } from '../../../lib/halo/sim';
-import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { calls, freePort, helper, nodeModule, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
 type Msg = NodeMessage & { raw?: string; payload: Record<string, unknown> };
-
-interface SpyCall {
-  args: unknown[];
-}
-
-function calls(node: Node, method: 'error' | 'warn' | 'status'): SpyCall[] {
-  const list: SpyCall[] = [];
-  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
-  return list;
-}
 
 const haloInModule = nodeModule('halo-in') as (RED: NodeAPI) => void;
 
