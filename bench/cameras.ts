@@ -70,6 +70,7 @@ interface StepResult {
   loopP99Ms?: number;
   /** Vigil: event-loop utilisation (share of the window the main thread was busy) and GC pauses. */
   elu?: number;
+  workersMb?: number;
   maxGapMs?: number;
   maxLatencyMs?: number;
   gcMs?: number;
@@ -186,8 +187,9 @@ interface VigilReport {
   gcMaxMs: number;
   cpuPct: number;
   rssMb: number;
-  /** Worker processes (their CPU and PSS are included). */
+  /** Worker processes (their CPU and PSS are included), and their PSS alone. */
   workers: number;
+  workersMb: number;
   engine: string;
 }
 
@@ -291,6 +293,7 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
     gcMaxMs,
     cpuPct: (((cpu.user + cpu.system) / 1000 + kidsCpu * 1000) / (end - windowStart)) * 100,
     rssMb: process.memoryUsage().rss / 1048576 + kidsMem,
+    workersMb: kidsMem,
     workers: kids.length,
     engine: [...engines].join('+') || '?',
   };
@@ -319,7 +322,7 @@ async function vigilStep(n: number, url: string): Promise<StepResult> {
   });
   if (!report) throw new Error(`the Vigil run with ${n} cameras reported nothing`);
   const expected = Math.floor(SECONDS * 1) - 1;
-  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, maxGapMs: report.maxGapMs, maxLatencyMs: report.maxLatencyMs, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
+  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, workersMb: report.workersMb, maxGapMs: report.maxGapMs, maxLatencyMs: report.maxLatencyMs, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
   return { ...base, ...verdict(base) };
 }
 
@@ -482,7 +485,7 @@ async function pythonStep(n: number, url: string, script: string): Promise<StepR
 
 function row(r: StepResult): string {
   const loop = r.loopP99Ms !== undefined ? `${r.loopP50Ms!.toFixed(1).padStart(5)} / ${r.loopP99Ms.toFixed(1).padStart(5)}` : '      -      ';
-  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, largest gap ${((r.maxGapMs ?? 0) / 1000).toFixed(2)} s, frame→verdict ≤ ${(r.maxLatencyMs ?? 0).toFixed(0)} ms, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
+  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, workers ${(r.workersMb ?? 0).toFixed(0)} MB of the memory, largest gap ${((r.maxGapMs ?? 0) / 1000).toFixed(2)} s, frame→verdict ≤ ${(r.maxLatencyMs ?? 0).toFixed(0)} ms, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
 }
 
 const HEADER = '  side      N  fps min / avg   late missing  loop p50/p99 ms   CPU   CPU/cam  mem MB  keeps up';
@@ -532,7 +535,8 @@ export async function run(): Promise<void> {
     const p = best(python);
     const perCore = (r: StepResult | undefined): number => (r ? r.n / Math.max(0.01, r.cpuPct / 100) : 0);
     if (v && vigil.length > 1) {
-      const first = vigil[0];
+      // From the second step on: the first may run fewer worker processes than the pool holds (a fixed cost, not per camera).
+      const first = vigil.length > 2 && v.n > vigil[1].n ? vigil[1] : vigil[0];
       const perCam = (v.memMb - first.memMb) / Math.max(1, v.n - first.n);
       console.log(`  vigil: engine ${v.engine}; RSS per added camera ${perCam.toFixed(1)} MB (${first.n} → ${v.n} cameras)`);
     }
