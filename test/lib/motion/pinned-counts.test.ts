@@ -14,6 +14,7 @@ import { EngineSettings, MotionEngine } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { EnginePool, PooledEngine } from '../../../lib/motion/pool';
 import { SharpEngine } from '../../../lib/motion/sharp';
+import { skipBecause } from '../../helpers/skip';
 
 const PINNED: Record<string, Record<string, number[]>> = {
   opencv: {
@@ -58,10 +59,7 @@ describe('motion engines: pinned counts on realistic frames', function () {
   for (const name of ['opencv', 'opencv (worker pool)', 'sharp', 'sharp (worker pool)']) {
     it(`${name}: the same count on every frame`, async function () {
       const factory = make[name];
-      if (!factory) {
-        console.log(`      (opencv engine skipped: ${opencv.reason})`);
-        this.skip();
-      }
+      if (!factory) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       const s: EngineSettings = { ...DEFAULT_MOTION_SETTINGS };
       const pinned = PINNED[name.split(' ')[0]];
       assert.deepEqual(await counts(factory!(s), vga), pinned.vga, '640×480, default settings');
