@@ -434,9 +434,7 @@ describe('halo-in (loopback sockets)', function () {
     const warns = calls(node, 'warn');
     const a = await sendTcp(port, [], true);
     const b = await sendTcp(port, [], true);
-    // A real sleep: the server accepts a and b on the OS's schedule and no event of the node
-    // says so; without it c could be accepted before b and refused in its place (same check).
-    await new Promise((r) => setTimeout(r, 20));
+    // Connected in order, so accepted in order (one listen queue, taken first in, first out): c is the third.
     const c = await sendTcp(port, [], true);
     await closed(c);
     assert.ok(warns.some((w) => /already 2 connections/.test(String(w.args[0]))));
