@@ -117,13 +117,17 @@ export function boundPort(node: Node): number | undefined {
 /**
  * Like `until`, on a flow driven by a FakeClock: between polls, a timer due within `stepMs`
  * (a request spacing, a 1 s poll interval) is fired at once instead of waited for; timers
- * further off (request timeouts, long intervals) stay pending.
+ * further off (request timeouts, long intervals) stay pending. Every 20th timer fired in a
+ * row is followed by a short real pause instead of one event-loop turn: a periodic timer
+ * (a 50 fps file source) is always due, and work on the thread pool (a file read) needs real
+ * time to finish, more of it on a busy machine.
  */
 export async function untilClock(clock: FakeClock, predicate: () => boolean, what = 'condition', stepMs = 1000): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
+  let fired = 0;
+  for (let i = 0; i < 4000; i++) {
     if (predicate()) return;
     const next = clock.dueIn()[0];
-    if (next !== undefined && next <= stepMs) {
+    if (next !== undefined && next <= stepMs && ++fired % 20 !== 0) {
       clock.advance(Math.max(0, next));
       await new Promise((r) => setImmediate(r)); // let I/O that the timer started run
     } else await new Promise((r) => setTimeout(r, 10));
