@@ -10,7 +10,7 @@
  *
  * Two settings, each measured against core in the same run:
  * - `recommended`: the recommended templates, one connection;
- * - `seed`: the set/reset strings of the HALO's own documentation configured as templates
+ * - vendor examples: the set/reset strings of the HALO's own documentation (docs/halo.md §3.4) as templates
  *   (`{ "device":"%NAME%", "event":"%EID%", "alarm":"yes" }` / `"no"`), the load over 4
  *   concurrent connections in 64 KB writes.
  */
@@ -38,7 +38,7 @@ interface Setting {
 
 const SETTINGS: Setting[] = [
   { name: 'recommended templates, 1 connection', templates: RECOMMENDED_TEMPLATES, connections: 1 },
-  { name: "the seed's set/reset templates, 4 connections", templates: SEED_TEMPLATES, connections: 4 },
+  { name: "the vendor guide's set/reset templates, 4 connections", templates: SEED_TEMPLATES, connections: 4 },
 ];
 
 /** The traffic for one setting, one Buffer per connection (messages dealt round-robin). */

@@ -1,5 +1,5 @@
 /**
- * What the two alerters share (camera-alarm.md §6): which alerts an alerter runs, and the
+ * What the two alerters share (docs/camera-alarm.md §6): which alerts an alerter runs, and the
  * retry policy — 3 tries in total, 3 s then 6 s apart — through the package's one
  * `Backoff` and an injected clock.
  */

@@ -1,5 +1,5 @@
 /**
- * The sustained-motion rule (camera-alarm.md §3): per-second motion verdicts go into a
+ * The sustained-motion rule (docs/camera-alarm.md §3): per-second motion verdicts go into a
  * fixed-length history of `alertTimeS` entries; the alarm verdict is true when movement has
  * gone on for about `alertTimeS` seconds with no pause of `minMovementS` quiet seconds.
  * Whether a detection second is a motion second (the band-pass of §3.1) is decided before

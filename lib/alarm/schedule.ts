@@ -1,5 +1,5 @@
 /**
- * The monitoring schedule (camera-alarm.md §4, with §12 #3 fixed): a daily window
+ * The monitoring schedule (docs/camera-alarm.md §4, with §12 #3 fixed): a daily window
  * `start`–`end` in local time of an IANA timezone, minute granularity, inclusive at both
  * ends. start < end is a same-day window, start > end crosses midnight, start == end is
  * always on.

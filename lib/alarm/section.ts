@@ -1,5 +1,5 @@
 /**
- * The alerter sections `alerters.<name>` of the two alerters (camera-alarm.md §6): their own
+ * The alerter sections `alerters.<name>` of the two alerters (docs/camera-alarm.md §6): their own
  * keys (after `enabled` / `test_grp`, see alerter.ts), how they are checked and applied.
  * The node adapters (nodes/vigil-telegram, nodes/vigil-siren) only map editor settings.
  */

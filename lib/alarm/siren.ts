@@ -1,5 +1,5 @@
 /**
- * The siren alerter's transport (camera-alarm.md §6.3, fixed): run one remote command over
+ * The siren alerter's transport (docs/camera-alarm.md §6.3, fixed): run one remote command over
  * SSH with the `ssh2` library (no shell-out), key or password authentication, optional
  * host-key pinning by fingerprint (refused on mismatch — the reference turned host-key
  * checking off), and a timeout over the whole run. A non-zero exit status is an error.

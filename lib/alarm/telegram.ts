@@ -1,5 +1,5 @@
 /**
- * The Telegram alerter's transport (camera-alarm.md §6.4): Bot API `sendMessage` (or
+ * The Telegram alerter's transport (docs/camera-alarm.md §6.4): Bot API `sendMessage` (or
  * `sendPhoto` with the latest frame, or `sendVideo` with an alarm clip) to every chat id, HTML text `<b>title</b>` CRLF
  * message, numeric ids as numbers and `@names` as strings. Three tries 3 s / 6 s apart
  * (the shared `retry`), and — unlike the reference — a retry only resends to the chats that

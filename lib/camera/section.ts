@@ -1,5 +1,5 @@
 /**
- * The `camera` section (camera-alarm.md §1.2), `{ url }`, as a hub member. The URL's
+ * The `camera` section (docs/camera-alarm.md §1.2), `{ url }`, as a hub member. The URL's
  * credentials (`user:pass@`, `?pwd=…`) are served masked, and its scheme/host/port/user decide
  * where they may go (lib/system/secrets.ts); a URL may change at run time only within
  * {@link runtimeUrlProblem}'s rules (never to a local path).

@@ -1,6 +1,6 @@
 /**
  * Parsers (receiver side) and formatters (simulator side) for the HALO aggregate tokens
- * (halo.md §3.1): `%EVENTS%` (`Name=Value` list, a trailing `!` marks a set event),
+ * (docs/halo.md §3.1): `%EVENTS%` (`Name=Value` list, a trailing `!` marks a set event),
  * `%EVENTVALS%` (full precision, no marks), `%ACTIVE%` (names of set events),
  * `%ALLSENSORS%` (`Id=value,…`), `%ALLSENSORS@%` (`Id=@value@ …`, Genetec) and
  * `%ALLSENSORSNL%` (one `Id=value` per line).

@@ -1,10 +1,10 @@
 /**
- * The Event Data URL's JSON (halo.md §6.3) normalised into one shape, and the diff of two
+ * The Event Data URL's JSON (docs/halo.md §6.3) normalised into one shape, and the diff of two
  * successive snapshots (value/active changes and set/reset edges).
  *
  * `event_state` is an object keyed by event id (plus helper keys such as `$info$` and
  * `$clock$`, skipped). There is no `state` field: an event is set when `log_set === 1`,
- * falling back to `msg_set === 1`, then `above === true` (halo.md §6.3). Thresholds come
+ * falling back to `msg_set === 1`, then `above === true` (docs/halo.md §6.3). Thresholds come
  * from the event definitions (`eventgen.events`, an array of `{id, threshold, operator,…}`).
  */
 import type { HaloValue } from './aggregates';

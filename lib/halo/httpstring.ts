@@ -1,5 +1,5 @@
 /**
- * The HALO's HTTP/HTTPS string syntax (halo.md §3.2):
+ * The HALO's HTTP/HTTPS string syntax (docs/halo.md §3.2):
  *
  *   [METHOD:]http(s)://host[:port]/path?query[HEADER]Name:Value…[JSONBODY]{…}[TOKENEXPR]…
  *

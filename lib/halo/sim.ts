@@ -41,7 +41,7 @@ export interface SimEvent {
 
 type EventDef = [id: string, group: number, source: string, threshold: number, operator: 'gte' | 'lte', baseline: number];
 
-/** Factory events (halo.md §7) with plausible sources, thresholds and quiet-room values. */
+/** Factory events (docs/halo.md §7) with plausible sources, thresholds and quiet-room values. */
 const FACTORY_EVENTS: EventDef[] = [
   ['Vape', 1, 'pmsensor/raw/2', 5, 'gte', 0.4],
   ['THC', 1, 'pmsensor/raw/2', 5, 'gte', 0.2],
@@ -232,7 +232,7 @@ export class HaloSimState {
     return v;
   }
 
-  /** `GET /api/config/gstate/event_state` (halo.md §6.3, fields as in the real dump). */
+  /** `GET /api/config/gstate/event_state` (docs/halo.md §6.3, fields as in the real dump). */
   eventStateJson(): Record<string, unknown> {
     const now = this.clock.now();
     const out: Record<string, unknown> = { $info$: { name: this.device.name, mac: this.device.mac }, $clock$: now };

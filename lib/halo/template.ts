@@ -6,9 +6,9 @@
  * - {@link compileTemplate}: turn the template into a matcher that pulls the token values
  *   back out of a received message (what the receiver does).
  *
- * Escapes typed into the template (`\n`, `\r`, `\t`, `\\`, `\uXXXX`; halo.md §3.3) are
+ * Escapes typed into the template (`\n`, `\r`, `\t`, `\\`, `\uXXXX`; docs/halo.md §3.3) are
  * decoded as the HALO does before sending. Text between `%…%` that is not a documented
- * token (halo.md §3.1) stays literal, exactly like the HALO leaves `%UNKNOWN%` alone.
+ * token (docs/halo.md §3.1) stays literal, exactly like the HALO leaves `%UNKNOWN%` alone.
  */
 import { isToken, type TokenValues } from './tokens';
 

@@ -1,5 +1,5 @@
 /**
- * The HALO template tokens (halo.md §3.1): device/site tokens, event-only tokens,
+ * The HALO template tokens (docs/halo.md §3.1): device/site tokens, event-only tokens,
  * aggregate tokens, credential tokens and the parameterised `%SENSOR:<id>%` /
  * `%AMPX:…%` forms. One table drives both expansion (the simulator) and matching
  * (the receiver).
@@ -12,7 +12,7 @@ export const AGGREGATE_TOKENS = ['EVENTS', 'EVENTVALS', 'ACTIVE', 'ALLSENSORS', 
 export const AMPX_TOKENS = ['AMPX:ALL', 'AMPX:DISCONNECTED', 'AMPX:ACTIVE'] as const;
 export const CREDENTIAL_TOKENS = ['PSWD', 'USER'] as const;
 
-/** Sensor ids usable in `%SENSOR:<id>%` and the `%ALLSENSORS*%` lists (halo.md §3.1). */
+/** Sensor ids usable in `%SENSOR:<id>%` and the `%ALLSENSORS*%` lists (docs/halo.md §3.1). */
 export const SENSOR_IDS = [
   'C', 'F', 'RH', 'Lux', 'TVOC', 'CO2cal', 'CO2eq', 'VCO2eq', 'VTVOC', 'PM1', 'PM2.5', 'PM10', 'NH3', 'NO2', 'CO',
   'AccX', 'AccY', 'AccZ', 'Move', 'P-Hg', 'P-hPa', 'AQI', 'AQIsrc', 'NO2AQI', 'COAQI', 'PM10AQI', 'PM25AQI', 'INP',

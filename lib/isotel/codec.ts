@@ -280,7 +280,7 @@ export const encode = {
   stop(): string {
     return frame('STOP');
   },
-  /** `CONNECT <uri>` with the options JSON on the next line (the seed's form). */
+  /** `CONNECT <uri>` with the options JSON on the next line (the documented form, docs/isotel.md §S). */
   connect(uri: string, options?: ConnectOptions): string {
     const u = uriToken(uri);
     if (!options || Object.keys(options).length === 0) return frame('CONNECT', u);

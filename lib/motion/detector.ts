@@ -1,5 +1,5 @@
 /**
- * The motion detector: frames in, detection seconds out (camera-alarm.md §2.3, §3.1).
+ * The motion detector: frames in, detection seconds out (docs/camera-alarm.md §2.3, §3.1).
  *
  * - Sampling: frames are taken at `fps` per second by their timestamp (the camera's
  *   `frame.timestamp`, else the clock), dropping the rest.

@@ -1,5 +1,5 @@
 /**
- * The pixel pipeline in plain TypeScript typed-array loops (camera-alarm.md §2.3), used by
+ * The pixel pipeline in plain TypeScript typed-array loops (docs/camera-alarm.md §2.3), used by
  * the sharp engine and as the reference the OpenCV engine is checked against:
  * BT.601 luma → Gaussian blur (OpenCV's bit-exact 8-bit fixed-point kernel, reflect-101
  * borders, rounded to 8 bits) → running average updated before the difference →

@@ -1,5 +1,5 @@
 /**
- * Detection seconds (camera-alarm.md §3.1): per-frame changed-pixel counts collect until
+ * Detection seconds (docs/camera-alarm.md §3.1): per-frame changed-pixel counts collect until
  * there are `fps` of them; that is one detection second, a motion second when at least one
  * count lies in `[max(lo, 1), hi]` (both inclusive). Counts above `hi` (a global lighting
  * change, an IR switch-over) and below `lo` (noise) never make motion; 0 never does.

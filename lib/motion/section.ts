@@ -1,5 +1,5 @@
 /**
- * The `processing` section (camera-alarm.md §1.2) as a hub member: the reference's
+ * The `processing` section (docs/camera-alarm.md §1.2) as a hub member: the reference's
  * snake_case keys plus our two extra ones (`resize_width`, `engine`), how a proposed section
  * is checked (types first, then the detector's own rules) and applied.
  */

@@ -147,7 +147,7 @@ export interface ClipStore {
  */
 export type HubEvent = 'status' | 'metrics' | 'frame' | 'config' | 'shutdown' | 'start' | 'alert';
 
-/** An alert the system's alarm sent (its output 2, camera-alarm.md §6): a real alarm or a test. */
+/** An alert the system's alarm sent (its output 2, docs/camera-alarm.md §6): a real alarm or a test. */
 export interface AlertEvent {
   message: string;
   test: boolean;

@@ -104,7 +104,7 @@ export = function (RED: NodeAPI): void {
       }
       let lastState: AlarmStatus['state'] | undefined = hub.status?.state;
       s.listen(hub, 'status', (st: AlarmStatus) => {
-        // A stale background after the schedule's off period would make a spike (§12 #14).
+        // A stale background after the schedule's off period would make a spike (docs/camera-alarm.md §12 #14).
         if (lastState === 'off' && st.state === 'on') detector.reset('monitoring started (off → on)');
         lastState = st.state;
       });

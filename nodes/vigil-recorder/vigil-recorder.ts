@@ -24,7 +24,7 @@ interface RecorderDef extends NodeDef {
   ffmpegPath?: string;
 }
 
-/** The reference's pre-alarm buffer: 1.5 × the alarm's alert time (camera-alarm.md §7). */
+/** The reference's pre-alarm buffer: 1.5 × the alarm's alert time (docs/camera-alarm.md §7). */
 const PRE_FACTOR = 1.5;
 const DEFAULT_ALERT_TIME_S = 180;
 const FORMATS: readonly RecorderFormat[] = ['auto', 'mp4', 'avi'];

@@ -1,5 +1,5 @@
 /**
- * vigil-siren: the SSH siren alerter (camera-alarm.md §6.3, fixed): one remote command
+ * vigil-siren: the SSH siren alerter (docs/camera-alarm.md §6.3, fixed): one remote command
  * over ssh2 with key or password credentials, host-key pinning, a timeout and 3 tries
  * 3 s / 6 s apart. Thin adapter over lib/alarm/siren.ts, lib/alarm/alerter.ts and the
  * alerter wiring shared with vigil-telegram (nodes/alerter.ts).

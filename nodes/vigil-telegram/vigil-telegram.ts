@@ -1,5 +1,5 @@
 /**
- * vigil-telegram: the Telegram alerter (camera-alarm.md §6.4), which also sends vigil-recorder
+ * vigil-telegram: the Telegram alerter (docs/camera-alarm.md §6.4), which also sends vigil-recorder
  * clips as videos when asked to. Thin adapter over
  * lib/alarm/telegram.ts (Bot API via fetch, per-chat retries), lib/alarm/section.ts (its
  * `alerters.<name>` section) and lib/alarm/alerter.ts

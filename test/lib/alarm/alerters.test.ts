@@ -10,7 +10,7 @@ import { ed25519KeyPair } from '../../../lib/alarm/sim';
 import { until } from '../../helpers/wait';
 
 describe('lib/alarm/alerter', () => {
-  it('skips per §6.2: tests need testGroup and not excluded; disabled never runs', () => {
+  it('skips per docs/camera-alarm.md §6.2: tests need testGroup and not excluded; disabled never runs', () => {
     const a = { name: 'telegram', enabled: true, testGroup: true };
     assert.equal(skipReason({ test: false, excluded: [] }, a), undefined);
     assert.equal(skipReason({ test: true, excluded: [] }, a), undefined);

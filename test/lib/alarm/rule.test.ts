@@ -11,7 +11,7 @@ function run(L: number, m: number, T: number, input: (t: number) => boolean): bo
 const firstTrue = (v: boolean[]): number => v.findIndex((x, t) => t > 0 && x);
 const repeat = (pattern: number[]) => (t: number) => pattern[(t - 1) % pattern.length] === 1;
 
-describe('lib/alarm/rule: camera-alarm.md §3.4 table', () => {
+describe('lib/alarm/rule: docs/camera-alarm.md §3.4 table', () => {
   const continuous = (): boolean => true;
   for (const [L, m, t] of [
     [45, 2, 43],

@@ -10,7 +10,7 @@ describe('lib/alarm/schedule', () => {
     assert.equal(localTimeOfDay(at('2026-01-15T23:59:59Z'), 'Europe/Ljubljana'), '00:59:59');
   });
 
-  it('§4 / §11.11: start 17:30, end 08:00 (overnight, inclusive minutes)', () => {
+  it('docs/camera-alarm.md §4 / §11.11: start 17:30, end 08:00 (overnight, inclusive minutes)', () => {
     const s = new Schedule('17:30', '08:00', 'UTC');
     const cases: Array<[string, boolean]> = [
       ['17:00:00', false],

@@ -23,7 +23,7 @@ function refusal(fn: () => void): TransitionError {
   assert.fail('expected a refusal');
 }
 
-describe('lib/alarm/state: transitions (§5.2)', () => {
+describe('lib/alarm/state: transitions (docs/camera-alarm.md §5.2)', () => {
   const all: AlarmState[] = ['on', 'off', 'alarm', 'silenced'];
   const table: Record<string, { from: AlarmState[]; to: AlarmState; call: (m: AlarmStateMachine) => void }> = {
     turn_on: { from: ['off'], to: 'on', call: (m) => m.turnOn() },

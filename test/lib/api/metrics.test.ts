@@ -1,6 +1,6 @@
 /**
  * The nine /metrics fields for a Node-RED process (lib/api/metrics.ts), including the
- * reference's unit cases for the loop statistics (camera-alarm.md §8.7), and the API's
+ * reference's unit cases for the loop statistics (docs/camera-alarm.md §8.7), and the API's
  * `server` section member.
  */
 import assert from 'node:assert/strict';

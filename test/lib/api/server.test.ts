@@ -1,6 +1,6 @@
 /**
  * The API server against a real SystemHub, a fake alarm and real `ws` clients on loopback:
- * the reference app's own integration cases (camera-alarm.md §11 items 1–9), every error
+ * the reference app's own integration cases (docs/camera-alarm.md §11 items 1–9), every error
  * case of §8.2 with the socket kept open, per-sender replies, auth, ping reaping and the
  * slow-client case. Time rules run on a FakeClock.
  */
@@ -87,7 +87,7 @@ describe('api server (lib/api)', function () {
     r = undefined;
   });
 
-  describe('reference integration cases (camera-alarm.md §11)', function () {
+  describe('reference integration cases (docs/camera-alarm.md §11)', function () {
     it('1. root status: timeStamp, state, silencedTill, initialAlarm at the next tick; nothing on connect', async function () {
       r = await rig();
       const c = await r.connect('/');

@@ -7,7 +7,7 @@ import { compileTemplate, expandTemplate, parseTemplate, TemplateError } from '.
 import { AGGREGATE_TOKENS, AMPX_TOKENS, CREDENTIAL_TOKENS, DEVICE_TOKENS, EVENT_TOKENS, SENSOR_IDS } from '../../../lib/halo/tokens';
 import { FakeClock } from '../../../lib/common/clock';
 
-/** Example values per token (halo.md §3.1 where it gives one). */
+/** Example values per token (docs/halo.md §3.1 where it gives one). */
 const SAMPLES: Record<string, string> = {
   NAME: 'Halo_Device',
   IP: '192.168.0.35',
@@ -170,7 +170,7 @@ describe('halo decoder: real-world strings', () => {
   const vape = st.set('Vape', 7.5);
   assert.ok(vape);
 
-  it('the seed JSON strings (set / reset / heartbeat), by template and by well-known keys', () => {
+  it('the vendor-guide JSON strings of docs/halo.md §3.4 (set / reset / heartbeat), by template and by well-known keys', () => {
     const set = '{ "device":"%NAME%", "event":"%EID%", "alarm":"yes" }';
     const reset = '{ "device":"%NAME%", "event":"%EID%", "alarm":"no" }';
     const hb = '{ "device":"%NAME%", "alive":"%DATE% %TIME%" }';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { decode, encode, IsotelDecoder, IsotelMessage, parseBody, safeText, serializeBody } from '../../../lib/isotel/codec';
 import { prng, splitRandom } from '../../helpers/hostile';
 
-/** Every example line of the protocol description (docs/isotel.md §2, grammar lines included), with what it must decode to. */
+/** Every example line of the protocol description (docs/isotel.md §S, grammar lines included), with what it must decode to. */
 const SEED: Array<[string, IsotelMessage]> = [
   ['IDENT {"name":"IOT service 1", "vendor":"Isotel", "version":"1.0"}', { kind: 'ident', body: { name: 'IOT service 1', vendor: 'Isotel', version: '1.0' } }],
   ['REPLY {"value":123}', { kind: 'reply', body: { value: 123 } }],
@@ -38,7 +38,7 @@ function collect(max?: number): { dec: IsotelDecoder; out: IsotelMessage[]; over
 }
 
 describe('isotel codec', () => {
-  describe('decode: every example of the seed', () => {
+  describe('decode: every documented example (docs/isotel.md §S)', () => {
     for (const [line, expected] of SEED) {
       it(JSON.stringify(line), () => {
         assert.deepEqual(decode(Buffer.from(line)), expected);
@@ -46,7 +46,7 @@ describe('isotel codec', () => {
     }
   });
 
-  it('frames the seed lines with \\n\\n, \\r\\n\\r\\n, merged and split byte by byte', () => {
+  it('frames the documented lines with \\n\\n, \\r\\n\\r\\n, merged and split byte by byte', () => {
     for (const term of ['\n\n', '\r\n\r\n']) {
       const stream = Buffer.from(SEED.map(([l]) => l + term).join(''));
       const whole = collect();
@@ -122,7 +122,7 @@ describe('isotel codec', () => {
   });
 
   describe('encode', () => {
-    it('writes the seed forms', () => {
+    it('writes the documented forms', () => {
       assert.equal(encode.ident({ name: 'IOT service 1', vendor: 'Isotel', version: '1.0' }), 'IDENT {"name":"IOT service 1","vendor":"Isotel","version":"1.0"}\n\n');
       assert.equal(encode.reply({ value: 123 }), 'REPLY {"value":123}\n\n');
       assert.equal(encode.reply('text'), 'REPLY text\n\n');

@@ -46,7 +46,7 @@ describe('motion engines', function () {
         if (!factory) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       });
 
-      it('reproduces camera-alarm.md §3.5 on JPEG frames (within the note\'s small tolerance)', async () => {
+      it('reproduces docs/camera-alarm.md §3.5 on JPEG frames (within its small tolerance)', async () => {
         const j = (g: Uint8Array): Promise<Buffer> => greyJpeg(g, W, H);
         const sq = await j(squareFrame(W, H, 100, [[296, 216]]));
         const bg = await j(squareFrame(W, H, 100));

@@ -10,7 +10,7 @@ function run(frames: Uint8Array[], k: number, dilation = 0): number[] {
   return frames.map((f) => d.process(f, W, H).count);
 }
 
-/** The square moving 10 px to the right each frame (camera-alarm.md §3.5). */
+/** The square moving 10 px to the right each frame (docs/camera-alarm.md §3.5). */
 function movingSquare(): Uint8Array[] {
   return [0, 1, 2, 3, 4, 5].map((i) => squareFrame(W, H, 100, [[200 + 10 * i, 216]]));
 }
@@ -45,7 +45,7 @@ describe('motion pipeline (typed-array loops)', () => {
     assert.deepEqual(Array.from(out), [76, 150, 29, 124]);
   });
 
-  describe('camera-alarm.md §3.5 reference counts (exact)', () => {
+  describe('docs/camera-alarm.md §3.5 reference counts (exact)', () => {
     it('global jump 100 → 112: 0, 307200, 0, 0', () => {
       assert.deepEqual(run([squareFrame(W, H, 100), squareFrame(W, H, 112), squareFrame(W, H, 112), squareFrame(W, H, 112)], 7), [0, 307200, 0, 0]);
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { DetectionSeconds, bandpass, inBand, motionSecond } from '../../../lib/motion/seconds';
 
-describe('detection seconds (camera-alarm.md §3.1)', () => {
+describe('detection seconds (docs/camera-alarm.md §3.1)', () => {
   it('band-pass cases from the reference tests', () => {
     assert.deepEqual(bandpass([0], 0, 0), []); // 0 never counts
     assert.deepEqual(bandpass([1], 0, 0), []);
