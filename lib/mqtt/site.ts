@@ -77,6 +77,8 @@ export class SitePublisher {
   private readonly devices = new Map<string, DeviceState>();
   private readonly discovered = new Map<string, Set<string>>();
   private readonly systems = new Map<string, string>();
+  /** The last retained message per topic (state, status, discovery), for {@link retained}. */
+  private readonly lastRetained = new Map<string, Outgoing>();
   private readonly maxDevices: number;
   private readonly maxEntities: number;
   private readonly maxSystems: number;
@@ -97,7 +99,22 @@ export class SitePublisher {
     return { topic: topics.online(this.opts.site), payload: 'true', qos: 1, retain: true };
   }
 
+  /**
+   * Every retained message this site stands for, to publish again: Node-RED's `mqtt out` drops
+   * what arrives while the broker is away (at start-up, during a restart), and a retained topic
+   * that is only published on change would then stay missing until the next change.
+   */
+  retained(): Outgoing[] {
+    return [...this.lastRetained.values()];
+  }
+
   ingest(msg: { topic?: unknown; payload?: unknown; system?: unknown }, now: number): IngestResult {
+    const r = this.route(msg, now);
+    for (const o of r.out) if (o.retain) this.lastRetained.set(o.topic, o);
+    return r;
+  }
+
+  private route(msg: { topic?: unknown; payload?: unknown; system?: unknown }, now: number): IngestResult {
     const t = parseTopic(msg.topic);
     if (t?.kind === 'alarm-command') return this.command(t.site, msg.payload);
     const p = msg.payload;

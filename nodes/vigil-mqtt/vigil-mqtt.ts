@@ -11,7 +11,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { RateLimitedWarner } from '../../lib/common/warn';
 import { Central } from '../../lib/mqtt/central';
-import { SitePublisher } from '../../lib/mqtt/site';
+import { SitePublisher, type Outgoing } from '../../lib/mqtt/site';
 import { readNumber, scope, type Done, type Send } from '../kit';
 
 interface MqttDef extends NodeDef {
@@ -21,6 +21,7 @@ interface MqttDef extends NodeDef {
   discovery?: boolean;
   discoveryPrefix?: string;
   silenceS?: number | string;
+  refreshS?: number | string;
 }
 
 /** The overview goes out at most this often (trailing edge: the last change is never lost). */
@@ -71,15 +72,20 @@ export = function (RED: NodeAPI): void {
       silenceS: readNumber(config.silenceS, 3600, { min: 1, max: 31_622_400 }),
     });
     let published = 0;
+    const out = (list: Outgoing[], send: Send): void => {
+      if (list.length === 0) return;
+      published += list.length;
+      send([list.map((o) => ({ topic: o.topic, payload: o.payload, qos: o.qos, retain: o.retain }) as NodeMessage), null]);
+      this.status({ fill: 'green', shape: 'dot', text: RED._('vigil-mqtt.status.site', { site, count: published }) });
+    };
+    // Retained topics again every refreshS: what `mqtt out` dropped while the broker was away comes back.
+    const refreshS = readNumber(config.refreshS, 60, { min: 0, max: 86_400 });
+    if (refreshS > 0) s.every(refreshS * 1000, () => out(publisher.retained(), (m) => this.send(m)));
     this.on('input', (msg, send: Send, done: Done) => {
       const r = publisher.ingest(msg as { topic?: unknown; payload?: unknown; system?: unknown }, s.clock.now());
       if (r.problem) warner.warn(r.kind ?? 'input', r.problem);
       if (r.command) send([null, { topic: 'command', payload: r.command } as NodeMessage]);
-      if (r.out.length > 0) {
-        published += r.out.length;
-        send([r.out.map((o) => ({ topic: o.topic, payload: o.payload, qos: o.qos, retain: o.retain }) as NodeMessage), null]);
-        this.status({ fill: 'green', shape: 'dot', text: RED._('vigil-mqtt.status.site', { site, count: published }) });
-      }
+      out(r.out, send);
       done();
     });
     this.status({ fill: 'grey', shape: 'ring', text: RED._('vigil-mqtt.status.ready', { site }) });
