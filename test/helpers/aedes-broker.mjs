@@ -1,3 +1,4 @@
+/* global process, Buffer, console, setTimeout */
 // An MQTT broker for tests on machines without Debian's mosquitto: aedes (npm), in a child
 // process (aedes is an ES module). Usage: node aedes-broker.mjs <port> <stateFile>
 // Prints "listening <port>" once bound (port 0 = any free one). Retained messages are kept
