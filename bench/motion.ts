@@ -29,7 +29,7 @@ import { DEFAULT_MOTION_SETTINGS, MotionDetector, MotionSettings } from '../lib/
 import { EngineSettings, MotionEngine, targetSize } from '../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv, reducedDecode, resizeInterpolation } from '../lib/motion/opencv';
 import { SharpEngine } from '../lib/motion/sharp';
-import { jpegSize } from '../lib/camera/jpeg';
+import { jpegSize } from '../lib/common/jpeg';
 
 /** Fine texture so the JPEGs are as large as a real camera's (~48 KiB at 640×480, ~310 KiB at 1080p). */
 const DETAIL = 12;

@@ -15,7 +15,7 @@ import type { Alert } from '../lib/alarm/alarm';
 import { isValidAlerterName, parseAlert, RetryAborted, skipReason, validateAlerterFlags } from '../lib/alarm/alerter';
 import type { Clock } from '../lib/common/clock';
 import type { SystemHub } from '../lib/system/hub';
-import type { ConfigError, ConfigSection } from '../lib/system/types';
+import type { ConfigError, ConfigSection, SectionMember } from '../lib/system/types';
 import { type Done, errorMessage, scope, type Send, systemHub } from './kit';
 
 /** The editor settings every alerter node has. */
@@ -48,17 +48,14 @@ export interface AlerterRun<S> {
   onRetry: (err: unknown, attempt: number, delayMs: number, extra?: Record<string, string | number>) => void;
 }
 
-export interface AlerterSpec<S> {
+/** With the section's secret handling as the hub takes it (lib/system/types.ts `SectionMember`). */
+export interface AlerterSpec<S> extends Pick<SectionMember, 'secretKeys' | 'heldSecrets' | 'destinationKeys'> {
   /** The node type, also the catalog prefix. */
   type: string;
   /** The alerter name when the editor leaves it empty. */
   defaultName: string;
   /** The initial own settings (from the editor settings and credentials). */
   settings: S;
-  /** Keys of the section that are secrets (masked by the hub). */
-  secretKeys?: string[];
-  /** The node's credentials (not in the section) go to the section's host/port/user: those never change at run time (lib/system/secrets.ts). */
-  heldSecrets?: boolean;
   /** The own keys of the `alerters.<name>` section (after enabled / test_grp). */
   toSection: (l: AlerterLive<S>) => ConfigSection;
   /** Errors for the own keys of a section (the flags are checked here). */
@@ -108,7 +105,7 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
   if (hub && isValidAlerterName(name)) {
     const section = `alerters.${name}`;
     try {
-      s.defer(hub.register({ section, secretKeys: spec.secretKeys, heldSecrets: spec.heldSecrets, get: () => toSection(live), validate, apply }));
+      s.defer(hub.register({ section, secretKeys: spec.secretKeys, heldSecrets: spec.heldSecrets, destinationKeys: spec.destinationKeys, get: () => toSection(live), validate, apply }));
       s.defer(
         hub.registerAlerter({
           name,

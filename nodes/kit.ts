@@ -1,10 +1,10 @@
 /**
  * The adapter kit: what every Vigil node needs from Node-RED, written once (plain functions).
  *
+ *   const fps = readNumber(config.fps, 15, { min: 0, max: 120 });
+ *   if (!url) return refuse(this, RED._('x.errors.noUrl'), 'x.status.noUrl'); // instead of a scope
  *   const s = scope(RED, this);                        // owns listeners, timers, cleanups, close
  *   const hub = systemHub(RED, config.system);         // the selected vigil-system's hub, typed
- *   const fps = readNumber(config.fps, 15, { min: 0, max: 120 });
- *   if (!url) return refuse(this, RED._('x.errors.noUrl'), 'x.status.noUrl');
  *   const cam = new Camera(settings, { clock: s.clock });
  *   s.listen(cam, 'frame', (f: Buffer) => this.send({ payload: f })); // off at close
  *   if (hub) s.listen(hub, 'shutdown', () => cam.stop());
@@ -14,7 +14,7 @@
  *
  * The close frees listeners and timers first, then runs the deferred cleanups, awaits what
  * they return and every `track`ed promise (at most CLOSE_WAIT_MS), clears the status and
- * calls Node-RED's done. `mountRoute` is the one place that knows Express router internals;
+ * calls Node-RED's done. CONTRIBUTING.md has a whole node. `mountRoute` is the one place that knows Express router internals;
  * `contextSlot` is the one persisted-state helper; `readNumber` the one numeric setting reader.
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';

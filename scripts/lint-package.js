@@ -183,7 +183,9 @@ function lint(o) {
       check('F05', `${t.type}: help present`, help.includes(`data-help-name="${t.type}"`), 'no <script data-help-name> for it');
       if (t.category !== 'config') check('F06', `${t.type}: palette category "vigil"`, t.category === 'vigil', `category "${t.category}"`);
       if (t.icon && !t.icon.startsWith('font-awesome/') && /\.(svg|png)$/.test(t.icon)) {
-        check('F07', `${t.type}: icon ${t.icon} beside the .js`, fs.existsSync(path.join(dir, 'icons', t.icon)), '');
+        // Node-RED looks a module's icons up in the icons/ folders beside all its node files.
+        const found = Object.values(nodes).some((r) => fs.existsSync(path.join(o.dir, path.dirname(r), 'icons', t.icon)));
+        check('F07', `${t.type}: icon ${t.icon} in an icons/ folder beside the module's node files`, found, 'build first, and name the icon in icons/');
       }
     }
   }

@@ -36,6 +36,6 @@ run('nodes on Node-RED 5', nodeBin, [path.join(root, 'node_modules', 'mocha', 'b
   VIGIL_NODE_RED: redDir,
 }).then((r) => {
   const failed = r.code !== 0 && r.failed === 0 ? 1 : r.failed;
-  console.log(`tests (Node-RED ${redVersion}): ${r.passed} passed, ${failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}`);
+  console.log(`tests (Node-RED ${redVersion}): ${r.passed} passed, ${failed} failed${r.skipped ? `, ${r.skipped} skipped (${r.reasons.join('; ')})` : ''}`);
   process.exit(r.code === 0 ? 0 : 1);
 });

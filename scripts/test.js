@@ -9,6 +9,7 @@
 //   node scripts/test.js [suite …]   e.g. `node scripts/test.js browser` (names as in the summary;
 //                                    `ffmpeg`, only on request, runs the tests that run ffmpeg)
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 
@@ -42,13 +43,15 @@ function mochaCounts(out, code) {
   const passed = n(/(\d+) passing/);
   const failed = n(/(\d+) failing/) || (code !== 0 && passed === 0 ? 1 : 0);
   const skipped = n(/(\d+) pending/);
-  const reasons = distinct(out, /^\s*\[vigil skip\] (.+)$/gm);
+  const reasons = distinct(out, /\[vigil skip\] (.+)$/gm);
   if (skipped > 0 && reasons.length === 0) reasons.push('no reason given (use test/helpers/skip.ts)');
-  const browser = distinct(out, /^\s*\[vigil browser\] (.+)$/gm);
+  const browser = distinct(out, /\[vigil browser\] (.+)$/gm);
   return { passed, failed, skipped, reasons: skipped > 0 ? reasons : [], notes: browser };
 }
 
-/** Whether a mocha config's spec glob (`dist/test/<dir>/**') has any compiled test file. */
+/** The tests that run ffmpeg (the `ffmpeg` suite, on request). */
+const FFMPEG_TESTS = ['lib/common/ffmpeg', 'lib/camera/camera', 'nodes/camera/vigil-camera', 'lib/recorder/recorder', 'nodes/recorder/vigil-recorder'];
+
 function lintCounts(out, code) {
   const m = /(\d+) passed, (\d+) failed/.exec(out);
   return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: 0 } : { passed: 0, failed: code === 0 ? 0 : 1, skipped: 0 };
@@ -69,7 +72,7 @@ async function main() {
   const onRequest = [[
     'ffmpeg',
     process.execPath,
-    [mocha, '--timeout', '30000', '--exit', ...['lib/common/ffmpeg', 'lib/camera/camera', 'nodes/camera/vigil-camera'].map((f) => `dist/test/${f}.test.js`)],
+    [mocha, '--timeout', '30000', '--exit', ...FFMPEG_TESTS.map((f) => `dist/test/${f}.test.js`).filter((f) => fs.existsSync(path.join(root, f)))],
     mochaCounts,
   ]];
   const unknown = only.filter((n) => ![...suites, ...onRequest].some(([name]) => name === n));

@@ -1,5 +1,5 @@
 /**
- * The alarm engine: the sustained-motion rule (§3), the schedule (§4) and the state machine
+ * The alarm engine (§ = docs/camera-alarm.md): the sustained-motion rule (§3), the schedule (§4) and the state machine
  * (§5) joined, with the 1 Hz status, alerts (§6.2) and commands. Framework-free; the
  * `vigil-alarm` node is a thin adapter around it.
  *
@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
-import { validateData } from '../system/commands';
+import { missing, notGe, notInt, validateData, valueError } from '../system/commands';
 import type { CommandName, CommandReply, ConfigError, ConfigSection } from '../system/types';
 import { MotionHistory } from './rule';
 import { Schedule, hostTimezone } from './schedule';
@@ -90,7 +90,7 @@ export function fromSection(p: ConfigSection, current?: AlarmSettings): AlarmSet
 export function validateAlerting(p: ConfigSection, prefix: Array<string | number> = ['alerting']): ConfigError[] {
   const errors: ConfigError[] = [];
   for (const k of ['start_time', 'end_time']) {
-    if (p[k] === undefined || p[k] === null) errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
+    if (p[k] === undefined || p[k] === null) errors.push(missing([...prefix, k]));
   }
   // `timezone` is optional (not the reference's): left out or null, the current one is kept.
   const tz = p.timezone === null ? undefined : p.timezone;
@@ -105,22 +105,22 @@ export function validateAlerting(p: ConfigSection, prefix: Array<string | number
   const values: Record<string, number> = {};
   for (const [k, min] of ints) {
     if (p[k] === undefined || p[k] === null) {
-      errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
+      errors.push(missing([...prefix, k]));
       continue;
     }
     const n = asInt(p[k]);
     if (n === undefined || (typeof p[k] === 'number' && !Number.isInteger(p[k]))) {
-      errors.push({ loc: [...prefix, k], msg: 'value is not a valid integer', type: 'type_error.integer' });
+      errors.push(notInt([...prefix, k]));
       continue;
     }
     if (n < min) {
-      errors.push({ loc: [...prefix, k], msg: `ensure this value is greater than or equal to ${min}`, type: 'value_error.number.not_ge' });
+      errors.push(notGe([...prefix, k], min));
       continue;
     }
     values[k] = n;
   }
   if (values.alert_time_s !== undefined && values.min_movement_s !== undefined && values.min_movement_s > values.alert_time_s) {
-    errors.push({ loc: [...prefix, 'min_movement_s'], msg: 'min_movement_s must not be greater than alert_time_s', type: 'value_error' });
+    errors.push(valueError([...prefix, 'min_movement_s'], 'min_movement_s must not be greater than alert_time_s'));
   }
   return errors;
 }

@@ -1,5 +1,5 @@
 /**
- * The alarm state machine (camera-alarm.md §5): states on/off/alarm/silenced, the
+ * The alarm state machine (docs/camera-alarm.md §5): states on/off/alarm/silenced, the
  * reference's transition table with its two refusals (InvalidStartState, ConditionsNotMet)
  * and their wording, hysteresis, initial-alarm clusters and the silence timer. Time comes
  * from an injected clock. Fixes from §12: `silencedTill` is null outside `silenced` (#7),

@@ -1,6 +1,6 @@
 /**
  * The command envelope of the reference app's root websocket (docs/camera-alarm.md §8.2),
- * with its quirks fixed as §12 #9/#10 recommend: dispatch on `command` first, then
+ * with its quirks fixed as docs/camera-alarm.md §12 #9/#10 recommend: dispatch on `command` first, then
  * validate `data` for that command only (lib/system/commands.ts). Error shapes stay the
  * reference's:
  *  - a JSON syntax error or a refused text → `{ error: "<reason>" }` (a string),

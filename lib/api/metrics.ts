@@ -1,5 +1,5 @@
 /**
- * The nine `/metrics` fields (camera-alarm.md §8.7), computed for a Node-RED process.
+ * The nine `/metrics` fields (docs/camera-alarm.md §8.7), computed for a Node-RED process.
  * The reference had two processes (main + detection); in Node-RED both live in one
  * process, so the fields mean:
  *

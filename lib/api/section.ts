@@ -1,9 +1,10 @@
 /**
- * The API's own configuration section, `server` (camera-alarm.md §1.2), as a hub member.
+ * The API's own configuration section, `server` (docs/camera-alarm.md §1.2), as a hub member.
  * As in the reference, host and port do not change while running: a `config_update`
  * may carry them (the reference UI sends the whole document back) and they are checked
  * for type, but the listening socket stays where the node's settings put it.
  */
+import { missing, notInt, notStr } from '../system/commands';
 import type { ConfigError, ConfigSection, SectionMember } from '../system/types';
 
 export interface ServerSectionInfo {
@@ -16,10 +17,10 @@ export interface ServerSectionInfo {
 }
 
 function intError(key: string, v: unknown): ConfigError | undefined {
-  if (v === undefined) return { loc: ['server', key], msg: 'field required', type: 'value_error.missing' };
+  if (v === undefined) return missing(['server', key]);
   if (typeof v === 'number' && Number.isInteger(v)) return undefined;
   if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) return undefined;
-  return { loc: ['server', key], msg: 'value is not a valid integer', type: 'type_error.integer' };
+  return notInt(['server', key]);
 }
 
 export function serverSection(info: () => ServerSectionInfo): SectionMember {
@@ -36,7 +37,7 @@ export function serverSection(info: () => ServerSectionInfo): SectionMember {
     validate(proposed: ConfigSection): ConfigError[] {
       const errors: ConfigError[] = [];
       if (proposed.host_name !== undefined && typeof proposed.host_name !== 'string') {
-        errors.push({ loc: ['server', 'host_name'], msg: 'str type expected', type: 'type_error.str' });
+        errors.push(notStr(['server', 'host_name']));
       }
       for (const key of ['websocket_port', 'webserver_port']) {
         if (proposed[key] === undefined) continue;

@@ -1,5 +1,5 @@
 /**
- * The reference app's websocket/HTTP API (camera-alarm.md §8) on `ws`, framework-free.
+ * The reference app's websocket/HTTP API (docs/camera-alarm.md §8) on `ws`, framework-free.
  *
  * One `ApiServer` serves, under an optional base path:
  *  - websocket `/`          status broadcasts (forwarded from the hub) + commands (text or binary

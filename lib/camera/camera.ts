@@ -12,7 +12,7 @@ import { Backoff } from '../common/backoff';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
 import type { FoundBinary } from '../common/ffmpeg';
 import { FrameInfo } from '../system/types';
-import { jpegSize } from './jpeg';
+import { jpegSize } from '../common/jpeg';
 import { RateGate } from '../common/rate';
 import { FfmpegSource, FileSource, FrameSource, MjpegHttpSource, SnapshotSource } from './sources';
 

@@ -7,7 +7,7 @@
  * when present and not needed when absent.
  */
 import { Framer } from '../common/framer';
-import { isJpeg } from './jpeg';
+import { isJpeg } from '../common/jpeg';
 
 /** The multipart boundary from a Content-Type value, or undefined. */
 export function boundaryFromContentType(contentType: string | undefined): string | undefined {

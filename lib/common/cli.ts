@@ -152,3 +152,12 @@ export async function serveUntilSignal<T>(sim: { start(): Promise<T>; stop(): Pr
     throw new CliError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
+
+/** Split a user-typed argument string (e.g. extra ffmpeg arguments) on whitespace, honouring simple quotes. */
+export function splitArgs(s: string | undefined): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s ?? '')) !== null) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}

@@ -79,12 +79,27 @@ export function readJson(text: string | Buffer, limits: JsonLimits = {}): JsonRe
     if (text.length > max * 4) return { ok: false, reason: `JSON text too long (${text.length} bytes)` };
     text = text.toString('utf8');
   }
-  const violation = jsonLimitViolation(text, limits);
+  // A short text needs no scan: a value nested d levels deep takes at least 2·d characters, and
+  // no text holds more values or a longer string than it has characters. (The common case of
+  // small network messages — a SIGNAL's data — then costs only the parse.)
+  const n = text.length;
+  const shortEnough =
+    n < 2 * ((limits.maxDepth ?? DEFAULT_JSON_LIMITS.maxDepth) + 1) &&
+    n <= (limits.maxValues ?? DEFAULT_JSON_LIMITS.maxValues) &&
+    n <= (limits.maxString ?? DEFAULT_JSON_LIMITS.maxString) &&
+    n <= max;
+  const violation = shortEnough ? undefined : jsonLimitViolation(text, limits);
   if (violation) return { ok: false, reason: violation };
+  // A syntax error is an expected outcome here, not a bug: skip capturing its stack trace,
+  // which costs as much as the parse itself (a flood of broken messages pays it per message).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     return { ok: true, value: JSON.parse(text) as Json };
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 

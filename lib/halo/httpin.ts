@@ -147,7 +147,7 @@ export function haloHttpHandler(input: HaloInput, o: HaloHttpOptions): HaloHttpH
       if (typeof parsed === 'string') return handle(parsed);
       if (parsed && typeof parsed === 'object' && Object.keys(parsed).length > 0) {
         // A body parser (httpNodeMiddleware) built this from the network: bounded before it is stringified.
-        if (depthExceeds(parsed, HALO_JSON_LIMITS.maxDepth)) return answer(res, input.httpOversize(peer, Number(req.headers['content-length']) || 0));
+        if (depthExceeds(parsed, HALO_JSON_LIMITS.maxDepth)) return answer(res, input.httpUnreadable(peer, `JSON nested too deeply (more than ${HALO_JSON_LIMITS.maxDepth} levels)`));
         return handle(JSON.stringify(parsed));
       }
       // A middleware already read the body to its end and left nothing: answer from the URL now.
@@ -185,8 +185,7 @@ function readBody(
     timer = o.clock.setTimeout(() => {
       if (done) return;
       input.httpSlow(peer, o.clock.now() - started, size);
-      stop(408);
-      req.destroy();
+      stop(408); // with Connection: close, Node-RED's server closes the socket once the answer is out
     }, o.deadlineMs);
   }
   req.on('data', (c: Buffer) => {

@@ -233,6 +233,12 @@ export class HaloInput {
     return this.handle(raw, path, remote, normaliseAddress(req.remoteAddress ?? '?')) ? 200 : 500;
   }
 
+  /** An HTTP body a middleware parsed into something that cannot be read safely: warn, answer 400. */
+  httpUnreadable(req: { remoteAddress?: string; remotePort?: number }, reason: string): number {
+    this.h.warn({ code: 'unknown', remote: remoteString(req.remoteAddress, req.remotePort), reason });
+    return 400;
+  }
+
   /** An HTTP body grew past `maxMessageBytes` while being read: warn, answer 413. */
   httpOversize(req: { remoteAddress?: string; remotePort?: number }, bytes: number): number {
     this.h.warn({ code: 'oversize', remote: remoteString(req.remoteAddress, req.remotePort), bytes, max: this.maxBytes });

@@ -123,6 +123,9 @@ const TIGHT_PATTERNS: Record<string, string> = {
   SIM: '(?:SIMULATED)?',
 };
 
+/** Tokens with a fixed shape: the only ones that may be followed directly by another token. */
+export const TOUCHING_TOKENS: readonly string[] = Object.keys(TIGHT_PATTERNS);
+
 /** A template that cannot be matched reliably (thrown by {@link compileTemplate}; the message says why and what to change). */
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';

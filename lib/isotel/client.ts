@@ -1,5 +1,5 @@
 /**
- * The service side of the Isotel IoT Service API (see docs/isotel.md): what the service says
+ * The service side of the Isotel IoT Service API (see docs/isotel.md §1–§6): what the service says
  * and how it answers, over one TCP link to the IoT's "Service TCP server". The jobs live in
  * their own modules; this file wires them and dispatches what arrives:
  *
@@ -21,6 +21,8 @@
  * injected {@link Clock}.
  */
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { BackoffOptions } from '../common/backoff';
 import { systemClock, type Clock } from '../common/clock';
 import type { Json } from '../common/json';
@@ -70,12 +72,17 @@ export interface IsotelClientOptions {
   idleTimeoutMs?: number;
   /** Answer `{"action":"status"}` here (default true); false hands it to the flow. */
   answerStatus?: boolean;
+  /**
+   * Most requests the flow may owe answers for at once (default 256); a request beyond it is
+   * answered `HREPLY 503` at once instead of flooding the flow.
+   */
+  maxPendingRequests?: number;
   maxMessageBytes?: number;
   clock?: Clock;
 }
 
 /** The categories of warnings the client emits (never a peer-chosen string). */
-export type WarningKind = 'malformed' | 'oversize' | 'invalid' | 'unexpected' | 'queue' | 'options' | 'link' | 'handler';
+export type WarningKind = 'malformed' | 'oversize' | 'invalid' | 'unexpected' | 'queue' | 'options' | 'link' | 'handler' | 'busy';
 
 type Events = {
   state: [LinkState];
@@ -90,6 +97,11 @@ type Events = {
   warning: [string, WarningKind];
 };
 
+/** Bytes decoded between two looks at the clock ({@link IsotelClient.feed}). */
+const SLICE_BYTES = 16 * 1024;
+/** How long one turn of the event loop may spend decoding before the rest waits for the next. */
+const TURN_BUDGET_MS = 10;
+
 export class IsotelClient extends EventEmitter<Events> {
   readonly opts: Required<Omit<IsotelClientOptions, 'backoff' | 'clock'>>;
   private readonly clock: Clock;
@@ -97,7 +109,10 @@ export class IsotelClient extends EventEmitter<Events> {
   private readonly replies: OrderedReplies;
   private readonly subs: Subscriptions;
   private readonly queue: OutboundQueue;
-  private readonly decoder: IsotelDecoder;
+  /** One per connection: nothing of an older connection's stream (an unfinished or oversize message) carries over. */
+  private decoder: IsotelDecoder;
+  /** The current connection's chunks are decoded in slices ({@link feed}); a new one starts so until a chunk proves cheap. */
+  private costly = true;
   private readonly counters = { requests: 0, timeouts: 0, signals: 0, notifies: 0, dropped: 0 };
   private readonly startedAt: number;
 
@@ -115,6 +130,7 @@ export class IsotelClient extends EventEmitter<Events> {
       stallTimeoutMs: opts.stallTimeoutMs ?? 30000,
       idleTimeoutMs: opts.idleTimeoutMs ?? 0,
       answerStatus: opts.answerStatus ?? true,
+      maxPendingRequests: Math.max(1, opts.maxPendingRequests ?? 256),
       maxMessageBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES,
     };
     const clock = (this.clock = opts.clock ?? systemClock);
@@ -140,19 +156,13 @@ export class IsotelClient extends EventEmitter<Events> {
       },
       warn: (w, kind) => this.emit('warning', w, kind),
     });
-    this.decoder = new IsotelDecoder({
-      maxMessageBytes: this.opts.maxMessageBytes,
-      onFrame: (f) => this.onFrameGuarded(f),
-      onOversize: (n) => {
-        this.emit('warning', `a message grew past ${this.opts.maxMessageBytes} bytes without a terminator (${n} bytes): dropped, connection reset`, 'oversize');
-        this.link.drop('oversize message');
-      },
-    });
+    this.decoder = this.newDecoder();
     this.link = new IsotelLink(
       { ...this.opts, clock, backoff: opts.backoff },
       {
         up: (sock) => {
-          this.decoder.reset();
+          this.decoder = this.newDecoder();
+          this.costly = true;
           this.replies.open();
           this.queue.forgetConnections();
           sock.write(encode.ident(this.opts.ident));
@@ -160,7 +170,7 @@ export class IsotelClient extends EventEmitter<Events> {
           this.queue.flush(sock, this.replies.currentEpoch);
           return this.subs.size;
         },
-        data: (chunk) => this.decoder.push(chunk),
+        data: (chunk, sock) => this.feed(chunk, sock),
         drain: () => {
           const sock = this.link.socket;
           if (sock) this.queue.flush(sock, this.replies.currentEpoch);
@@ -170,6 +180,57 @@ export class IsotelClient extends EventEmitter<Events> {
         warn: (w) => this.emit('warning', w, 'link'),
       },
     );
+  }
+
+  /**
+   * Decode a socket chunk without holding the event loop. A connection whose chunks prove
+   * costly (a chunk took over half of {@link TURN_BUDGET_MS}: many small requests or SIGNALs,
+   * each one a message into the flow) has its chunks decoded in slices, and when one turn has
+   * taken the budget the socket is paused and the rest waits for the next turn — so a flood
+   * cannot stall Node-RED chunk after chunk. Cheap traffic is decoded a chunk at a time (one
+   * look at the clock per chunk) once a chunk proved cheap; a new connection starts sliced.
+   */
+  private feed(chunk: Buffer, sock: Socket): void {
+    const decoder = this.decoder;
+    const started = performance.now();
+    if (!this.costly || chunk.length <= SLICE_BYTES) {
+      decoder.push(chunk);
+      this.costly = performance.now() - started > TURN_BUDGET_MS / 2;
+      return;
+    }
+    let offset = 0;
+    let spentAll = 0;
+    const step = (): void => {
+      if (decoder !== this.decoder || sock.destroyed) return; // the connection is gone
+      const turn = performance.now();
+      while (offset < chunk.length) {
+        const end = Math.min(chunk.length, offset + SLICE_BYTES);
+        decoder.push(chunk.subarray(offset, end));
+        offset = end;
+        const spent = performance.now() - turn;
+        if (offset < chunk.length && spent >= TURN_BUDGET_MS) {
+          spentAll += spent;
+          sock.pause();
+          setImmediate(step);
+          return;
+        }
+      }
+      spentAll += performance.now() - turn;
+      this.costly = spentAll > TURN_BUDGET_MS / 4;
+      if (sock.isPaused()) sock.resume();
+    };
+    step();
+  }
+
+  private newDecoder(): IsotelDecoder {
+    return new IsotelDecoder({
+      maxMessageBytes: this.opts.maxMessageBytes,
+      onFrame: (f) => this.onFrameGuarded(f),
+      onOversize: (n) => {
+        this.emit('warning', `a message grew past ${this.opts.maxMessageBytes} bytes without a terminator (${n} bytes): dropped, connection reset`, 'oversize');
+        this.link.drop('oversize message');
+      },
+    });
   }
 
   get state(): LinkState {
@@ -307,12 +368,13 @@ export class IsotelClient extends EventEmitter<Events> {
       // The hot path: parse the data only when someone subscribed to this URI.
       this.counters.signals++;
       // The subscription's own URI string: f.uri is a slice of a whole socket chunk.
-      const uri = this.subs.uriOf(f.uri);
-      if (uri === undefined) return;
+      // (its `uri` is its own string, not a slice of the socket chunk like f.uri)
+      const sub = this.subs.byUri.get(f.uri);
+      if (sub === undefined) return;
       const { body, malformed, reason } = parseBody(f.text);
-      if (malformed) this.emit('warning', `SIGNAL ${uri}: malformed JSON data, passed on as text (${reason})`, 'malformed');
-      this.subs.signal(uri, body);
-      this.emit('signal', uri, body);
+      if (malformed) this.emit('warning', `SIGNAL ${sub.uri}: malformed JSON data, passed on as text (${reason})`, 'malformed');
+      this.subs.signal(sub, body);
+      this.emit('signal', sub.uri, body);
       return;
     }
     this.onMessage(interpret(f));
@@ -389,6 +451,11 @@ export class IsotelClient extends EventEmitter<Events> {
     }
     if (this.listenerCount('request') === 0) {
       this.replies.settle(entry, encode.hreply(503, 'text/plain', 'no flow handles requests for this service'));
+      return;
+    }
+    if (this.replies.unanswered >= this.opts.maxPendingRequests) {
+      this.emit('warning', `${this.replies.unanswered} requests are waiting for the flow (the most allowed): request answered HREPLY 503`, 'busy');
+      this.replies.settle(entry, encode.hreply(503, 'text/plain', 'busy: too many requests waiting for an answer'));
       return;
     }
     this.replies.expire(entry);

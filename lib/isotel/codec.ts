@@ -1,5 +1,5 @@
 /**
- * The Isotel IoT "Service API" line protocol (shared/protocols/isotel.md, section S).
+ * The Isotel IoT "Service API" line protocol (docs/isotel.md §2).
  *
  * Every message, in both directions, ends with a blank line (`\n\n`; `\r\n\r\n` is
  * tolerated). A message is `<KEYWORD><space><BODY>` where the body is JSON or plain text;
@@ -139,7 +139,7 @@ export function scanText(s: string, start: number, end: number): Frame {
   while (p < end && isSpace(s.charCodeAt(p))) p++;
   // A keyword is one of KEYWORDS exactly (case-sensitive), followed by whitespace or the
   // end. Any other first word — `ON`, `RESET now`, `{"a":1}`, `stop` — makes the whole
-  // message a request (isotel.md §3 and §6.4: only known keywords are dispatched).
+  // message a request (docs/isotel.md §3 and §6.4: only known keywords are dispatched).
   let q = p;
   while (q < end) {
     const c = s.charCodeAt(q);

@@ -1,6 +1,6 @@
 /**
  * The connection lifecycle of the service's one TCP link to the IoT's "Service TCP server"
- * (see docs/isotel.md): connect with a timeout, TCP keep-alive, reconnect with the package
+ * (see docs/isotel.md §6): connect with a timeout, TCP keep-alive, reconnect with the package
  * back-off (reset after a connection that lasted), a half-open check (written bytes that
  * never leave; optionally a silent peer), and the ways down — `stop` (the IoT asked),
  * `disconnect` (a command), `close` (for good) — each with an optional farewell written
@@ -38,7 +38,7 @@ export interface LinkHooks {
   /** Connected: say hello on `sock`; returns what the state reports as `subscriptions`. */
   up(sock: net.Socket): number;
   /** Bytes from the current socket. */
-  data(chunk: Buffer): void;
+  data(chunk: Buffer, sock: net.Socket): void;
   /** The current socket can take more. */
   drain(): void;
   /** The current connection is over (whatever the reason): forget what was bound to it. */
@@ -174,7 +174,7 @@ export class IsotelLink {
     sock.on('data', (chunk: Buffer) => {
       if (this.sock !== sock) return;
       this.lastRx = this.opts.clock.now();
-      this.hooks.data(chunk);
+      this.hooks.data(chunk, sock);
     });
     sock.on('drain', () => {
       if (this.sock === sock && this.up) this.hooks.drain();

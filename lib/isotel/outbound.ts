@@ -1,5 +1,5 @@
 /**
- * The service's bounded outbound queue (see docs/isotel.md): what could not be written at
+ * The service's bounded outbound queue (see docs/isotel.md §5, §6): what could not be written at
  * once — the link is down, or the socket is congested — waits here, in order.
  *
  * Two kinds of items: those bound to one connection (a reply, a CONNECT, tagged with that

@@ -1,5 +1,5 @@
 /**
- * Ordered replies (see docs/isotel.md): requests relayed from the IoT's HTTP API carry no
+ * Ordered replies (see docs/isotel.md §3): requests relayed from the IoT's HTTP API carry no
  * id, so the IoT matches answers to requests by order alone. Each request gets a reference
  * (connection epoch + sequence number); answers given out of order wait for the ones before
  * them; a request left unanswered past the timeout is answered `HREPLY 504`.
@@ -59,6 +59,7 @@ export class OrderedReplies {
   private epoch = 0;
   private nextId = 1;
   private fifo: Pending[] = [];
+  private awaiting = 0;
   /** Answers written so far (all connections). */
   written = 0;
 
@@ -74,6 +75,11 @@ export class OrderedReplies {
     return this.fifo.length;
   }
 
+  /** Requests handed out with {@link expire} and not answered yet (those the flow owes). */
+  get unanswered(): number {
+    return this.awaiting;
+  }
+
   /** A new connection: a fresh epoch, numbering from 1. */
   open(): void {
     this.clear();
@@ -85,6 +91,7 @@ export class OrderedReplies {
   clear(): void {
     for (const p of this.fifo) this.opts.clock.clearTimeout(p.timer);
     this.fifo = [];
+    this.awaiting = 0;
   }
 
   /** Take a request in; it waits for {@link answer} (after {@link expire}) or is settled by the caller. */
@@ -97,6 +104,7 @@ export class OrderedReplies {
 
   /** Answer `entry` with the `HREPLY 504` of `onTimeout` unless something answers it first. */
   expire(entry: Pending): void {
+    this.awaiting++;
     entry.timer = this.opts.clock.setTimeout(() => {
       if (entry.answer === undefined) this.settle(entry, this.opts.onTimeout(entry.req));
     }, this.opts.timeoutMs);
@@ -114,8 +122,11 @@ export class OrderedReplies {
   /** Give `entry` its answer; every answer whose turn has come goes out, in order. */
   settle(entry: Pending, text: string): void {
     entry.answer = text;
-    this.opts.clock.clearTimeout(entry.timer);
-    entry.timer = undefined;
+    if (entry.timer !== undefined) {
+      this.awaiting--;
+      this.opts.clock.clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
     while (this.fifo.length > 0 && this.fifo[0].answer !== undefined) {
       const head = this.fifo.shift() as Pending;
       this.written++;

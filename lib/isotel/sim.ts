@@ -37,7 +37,7 @@ export interface IsotelSimOptions {
   refuse?: string[];
   /**
    * What `?action=stop` does: send `STOP` (default) or relay `{"action":"stop"}` as a
-   * request and answer the HTTP client from the service's reply — the two forms isotel.md §3
+   * request and answer the HTTP client from the service's reply — the two forms docs/isotel.md §3
    * allows.
    */
   stopAs?: 'keyword' | 'request';
@@ -249,7 +249,16 @@ export class IsotelSim extends EventEmitter<SimEvents> {
     socket.setNoDelay(true);
     this.log(`service connected from ${socket.remoteAddress}:${socket.remotePort}`);
     const decoder = new IsotelDecoder({
-      onMessage: (m) => this.onMessage(c, m),
+      onMessage: (m) => {
+        // Whatever a service sends (e.g. `CONNECT /`, which has no URI to acknowledge), and
+        // whatever a 'message' listener does with it, ends as a log line for that message,
+        // never as an exception out of the socket handler.
+        try {
+          this.onMessage(c, m);
+        } catch (err) {
+          this.log(`could not handle a ${m.kind} message from ${c.name ?? 'a service'}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      },
       onOversize: (n) => {
         this.log(`message over 1 MiB (${n} bytes) from ${c.name ?? 'a service'}: connection closed`);
         socket.destroy();

@@ -1,5 +1,5 @@
 /**
- * Subscriptions merged across owners (see docs/isotel.md): the IoT keeps one set of CONNECT
+ * Subscriptions merged across owners (see docs/isotel.md §4): the IoT keeps one set of CONNECT
  * options per parameter, so several owners (isotel-signal nodes) of one URI share one
  * subscription with their options merged ({@link mergeConnectOptions}). SIGNALs and CONNECT
  * acknowledgements are dispatched here to the owners of their URI — the one registry of who
@@ -18,13 +18,19 @@ export interface SubscriptionOwner {
 
 export type SubscriptionStatus = 'pending' | 'ok' | 'error';
 
-interface Subscription {
+export interface Subscription {
   uri: string;
   /** What the IoT was (or will be) sent: the owners' options merged. */
   options?: ConnectOptions;
   /** Each owner with the options it asked for. */
   owners: Map<string, { owner: SubscriptionOwner; options?: ConnectOptions }>;
+  /** The owners that take SIGNALs (kept with `owners`: the hot path walks a plain array). */
+  listeners: SubscriptionOwner[];
   status: SubscriptionStatus;
+}
+
+function withListeners(s: Subscription): void {
+  s.listeners = [...s.owners.values()].map((o) => o.owner).filter((o) => o.onSignal !== undefined);
 }
 
 /** The effect of CONNECT options: ms between SIGNALs (0 = every update) and whether they carry data. */
@@ -62,6 +68,8 @@ export interface SubscriptionsOptions {
 
 export class Subscriptions {
   private readonly subs = new Map<string, Subscription>();
+  /** The subscriptions by URI, read-only (the SIGNAL hot path looks a URI up here directly). */
+  readonly byUri: ReadonlyMap<string, Readonly<Subscription>> = this.subs;
 
   constructor(private readonly opts: SubscriptionsOptions) {}
 
@@ -77,11 +85,6 @@ export class Subscriptions {
     return this.subs.has(uri);
   }
 
-  /** The subscription's own URI string when `uri` is subscribed (so a slice of a socket chunk is not kept). */
-  uriOf(uri: string): string | undefined {
-    return this.subs.get(uri)?.uri;
-  }
-
   statuses(): Map<string, SubscriptionStatus> {
     return new Map([...this.subs].map(([uri, s]) => [uri, s.status]));
   }
@@ -91,12 +94,15 @@ export class Subscriptions {
     const u = normalizeUri(uri);
     const existing = this.subs.get(u);
     if (!existing) {
-      this.subs.set(u, { uri: u, options, owners: new Map([[owner.id, { owner, options }]]), status: 'pending' });
+      const s: Subscription = { uri: u, options, owners: new Map([[owner.id, { owner, options }]]), listeners: [], status: 'pending' };
+      withListeners(s);
+      this.subs.set(u, s);
       this.opts.send(encode.connect(u, options));
       this.opts.changed();
       return;
     }
     existing.owners.set(owner.id, { owner, options });
+    withListeners(existing);
     const wanted = new Set([...existing.owners.values()].map((o) => JSON.stringify(effect(o.options))));
     if (this.remerge(existing) && wanted.size > 1) {
       this.opts.warn(
@@ -111,6 +117,7 @@ export class Subscriptions {
     const u = normalizeUri(uri);
     const s = this.subs.get(u);
     if (!s || !s.owners.delete(ownerId)) return;
+    withListeners(s);
     if (s.owners.size > 0) {
       this.remerge(s);
       return;
@@ -151,11 +158,16 @@ export class Subscriptions {
     return this.uris().map((uri) => encode.disconnect(uri));
   }
 
-  /** Dispatch a SIGNAL's data to the owners of `uri` (the caller checked it is subscribed). */
-  signal(uri: string, data: Body): void {
-    const s = this.subs.get(uri);
-    if (!s) return;
-    for (const { owner } of s.owners.values()) if (owner.onSignal) this.guard(() => owner.onSignal?.(s.uri, data));
+  /** Dispatch a SIGNAL's data to the owners of subscription `s` (the hot path: no closure per owner). */
+  signal(s: Readonly<Subscription>, data: Body): void {
+    const list = s.listeners;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i].onSignal?.(s.uri, data);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
   }
 
   /** A CONNECT acknowledgement or a DISCONNECT from the IoT; false when `uri` is not subscribed. */
@@ -163,15 +175,18 @@ export class Subscriptions {
     const s = this.subs.get(uri);
     if (!s) return false;
     s.status = ok ? 'ok' : 'error';
-    for (const { owner } of s.owners.values()) if (owner.onSubscription) this.guard(() => owner.onSubscription?.(s.uri, ok, body));
+    for (const { owner } of s.owners.values()) {
+      if (!owner.onSubscription) continue;
+      try {
+        owner.onSubscription(s.uri, ok, body);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
     return true;
   }
 
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.opts.warn(`a subscriber failed to handle a message: ${err instanceof Error ? err.message : String(err)}`, 'handler');
-    }
+  private failed(err: unknown): void {
+    this.opts.warn(`a subscriber failed to handle a message: ${err instanceof Error ? err.message : String(err)}`, 'handler');
   }
 }

@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
 import { LatestSlot, RateGate } from '../common/rate';
-import { isJpeg } from '../camera/jpeg';
+import { isJpeg } from '../common/jpeg';
 import { DetectorMetrics } from '../system/types';
 import { EngineChoice, EngineSettings, FrameError, MotionEngine } from './engine';
 import { EngineSelection, createEngine } from './engines';

@@ -4,7 +4,7 @@
  * (@u4/opencv4nodejs, native) and `sharp` (sharp decodes, the pipeline in typed-array
  * loops in a worker thread).
  */
-import { jpegSize } from '../camera/jpeg';
+import { jpegSize } from '../common/jpeg';
 import { PipelineSettings } from './pipeline';
 
 export type EngineName = 'opencv' | 'sharp';

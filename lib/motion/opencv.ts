@@ -11,6 +11,8 @@
  * millisecond, on the caller's thread, in place on buffers kept between frames.
  * The module is optional: {@link loadOpenCv} reports why when it cannot be loaded.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { EngineResult, EngineSettings, FrameError, MotionEngine, checkJpeg, targetSize } from './engine';
 
 /** The part of @u4/opencv4nodejs' Mat this engine uses (the package is optional, so no type import). */
@@ -53,6 +55,13 @@ let cached: { cv?: CvModule; reason?: string } | undefined;
 const ASYNC_DECODE_BYTES = 16 * 1024;
 const ASYNC_DECODE_PIXELS = 160_000;
 
+/** Whether the installed @u4/opencv4nodejs has its compiled binding (its install script may never have run). */
+function bindingBuilt(): boolean {
+  // Its package.json is not exported: look for the package folder on the module search paths.
+  const dir = (require.resolve.paths('@u4/opencv4nodejs') ?? []).map((p) => path.join(p, '@u4', 'opencv4nodejs')).find((d) => fs.existsSync(path.join(d, 'package.json')));
+  return dir === undefined || fs.existsSync(path.join(dir, 'build', 'Release', 'opencv4nodejs.node'));
+}
+
 /**
  * Load @u4/opencv4nodejs once (about 0.7 s the first time). Returns the module, or the
  * reason it is unavailable (not installed, binding not built, system OpenCV missing).
@@ -82,7 +91,9 @@ export function loadOpenCv(): { cv?: CvModule; reason?: string } {
       reason:
         code === 'MODULE_NOT_FOUND' && /opencv4nodejs/.test(msg)
           ? '@u4/opencv4nodejs is not installed (optional; needs the system OpenCV, e.g. apt-get install libopencv-dev)'
-          : otherNode
+          : !bindingBuilt()
+            ? '@u4/opencv4nodejs is not built (needs the system OpenCV: apt-get install libopencv-dev, then npm run setup)'
+            : otherNode
             ? `@u4/opencv4nodejs was built for another Node.js version (${process.version} here): rebuild it with \`npm rebuild @u4/opencv4nodejs\` (${msg})`
             : `@u4/opencv4nodejs failed to load: ${msg}`,
     };

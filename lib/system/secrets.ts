@@ -240,7 +240,7 @@ export function unmaskSection(
     errors.push(
       valueError(
         [...loc, changed[0]],
-        `${changed.join(', ')} can't change at run time: this node's credentials would go to the new destination — change it in the node's settings in the editor`,
+        `${changed.join(', ')} can't change at run time while this node holds credentials (they would go to, or be used with, the new value) — change it in the node's settings in the editor`,
         'value_error.secret',
       ),
     );

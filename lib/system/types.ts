@@ -2,12 +2,12 @@
  * The contract between a `vigil-system` hub and its members (camera, motion, alarm,
  * alerters, api). Framework-free: the node adapters wrap these.
  *
- * The configuration document is the reference app's (camera-alarm.md §1.2), snake_case:
+ * The configuration document is the reference app's (docs/camera-alarm.md §1.2), snake_case:
  *   { server: {...}, camera: {...}, processing: {...}, alerting: {...}, alerters: { <name>: {...} } }
  * A member owns one section (`alerters.<name>` for an alerter).
  */
 
-/** One validation error, in the reference's pydantic shape (camera-alarm.md §8.2). */
+/** One validation error, in the reference's pydantic shape (docs/camera-alarm.md §8.2). */
 export interface ConfigError {
   loc: Array<string | number>;
   msg: string;
@@ -46,7 +46,7 @@ export interface SectionMember {
   readonly heldSecrets?: boolean;
 }
 
-/** The 1 Hz status (camera-alarm.md §5.4): timeStamp float seconds, camelCase. */
+/** The 1 Hz status (docs/camera-alarm.md §5.4): timeStamp float seconds, camelCase. */
 export interface AlarmStatus {
   timeStamp: number;
   state: 'on' | 'off' | 'alarm' | 'silenced';
@@ -54,7 +54,7 @@ export interface AlarmStatus {
   silencedTill: number | null;
 }
 
-/** The nine `/metrics` fields (camera-alarm.md §8.7). */
+/** The nine `/metrics` fields (docs/camera-alarm.md §8.7). */
 export interface SystemMetrics {
   timeStamp: number;
   sysCpuPercent: number;
@@ -84,7 +84,7 @@ export interface FrameInfo {
   timestamp: number;
 }
 
-/** Reply to a command: exactly one of the two shapes (camera-alarm.md §8.2). */
+/** Reply to a command: exactly one of the two shapes (docs/camera-alarm.md §8.2). */
 export type CommandReply = { status: 'OK' } | { error: string | ConfigError[] };
 
 export type CommandName = 'silence' | 'test' | 'config_update' | 'shutdown' | 'on' | 'off';
@@ -92,7 +92,7 @@ export type CommandName = 'silence' | 'test' | 'config_update' | 'shutdown' | 'o
 /** Handles commands for the system (the alarm registers one). */
 export type CommandHandler = (command: CommandName, data: Record<string, unknown>) => CommandReply | Promise<CommandReply>;
 
-/** An alerter as the alarm sees it (camera-alarm.md §6). */
+/** An alerter as the alarm sees it (docs/camera-alarm.md §6). */
 export interface AlerterMember {
   readonly name: string;
   enabled: boolean;

@@ -62,7 +62,9 @@ export = function (RED: NodeAPI): void {
           if (refused.delete(uri)) show();
           return;
         }
-        const why = typeof body === 'string' ? body : JSON.stringify(body ?? null);
+        // The IoT's words in the log, cut to a line (the whole body goes on in the message).
+        const full = typeof body === 'string' ? body : JSON.stringify(body ?? null);
+        const why = full.length > 200 ? `${full.slice(0, 200)}… (${full.length} characters)` : full;
         refused.set(uri, why);
         show();
         this.error(RED._('isotel-signal.errors.refused', { uri, body: why }), { topic: uri, payload: body ?? null });

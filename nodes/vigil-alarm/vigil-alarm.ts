@@ -1,17 +1,16 @@
 /**
- * vigil-alarm: the alarm state machine (camera-alarm.md §3–§5). Thin adapter over
+ * vigil-alarm: the alarm state machine (docs/camera-alarm.md §3–§5). Thin adapter over
  * lib/alarm/alarm.ts: settings → AlarmEngine, engine events → messages and status,
  * state kept in node context, and the `alerting` section + command handler of a vigil-system.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { AlarmEngine, Alert, AlarmSettings, DEFAULT_ALARM_SETTINGS, toSection, validateAlerting } from '../../lib/alarm/alarm';
 import { hostTimezone, localTimeOfDay } from '../../lib/alarm/schedule';
 import type { StateSnapshot } from '../../lib/alarm/state';
 import { COMMANDS, describeErrors, validateData } from '../../lib/system/commands';
-import type { SystemHub } from '../../lib/system/hub';
 import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
 import type { AlarmStatus, CommandName, CommandReply } from '../../lib/system/types';
-import { errorMessage, flowClock } from '../util';
+import { type Done, type Send, contextSlot, errorMessage, readNumber, refuse, scope, systemHub } from '../kit';
 
 interface AlarmDef extends NodeDef {
   system?: string;
@@ -25,140 +24,100 @@ interface AlarmDef extends NodeDef {
   contextStore?: string;
 }
 
-const STATE_KEY = 'state';
-
-/** Editor values as they come (strings allowed), without clamping: validation reports them. */
-function intSetting(v: unknown, fallback: number): number {
-  if (v === undefined || v === null || v === '') return fallback;
-  return typeof v === 'number' ? v : Number(v);
-}
-
+/** Editor values as they come (strings allowed, no clamping): validation reports them. */
 function settingsFrom(config: AlarmDef): AlarmSettings {
   const d = DEFAULT_ALARM_SETTINGS;
   return {
     startTime: (config.startTime ?? d.startTime).trim(),
     endTime: (config.endTime ?? d.endTime).trim(),
     timezone: (config.timezone ?? '').trim(),
-    alertTimeS: intSetting(config.alertTimeS, d.alertTimeS),
-    minMovementS: intSetting(config.minMovementS, d.minMovementS),
-    initialAlarmDurationM: intSetting(config.initialAlarmDurationM, d.initialAlarmDurationM),
-    alarmHysteresisS: intSetting(config.alarmHysteresisS, d.alarmHysteresisS),
+    alertTimeS: readNumber(config.alertTimeS, d.alertTimeS),
+    minMovementS: readNumber(config.minMovementS, d.minMovementS),
+    initialAlarmDurationM: readNumber(config.initialAlarmDurationM, d.initialAlarmDurationM),
+    alarmHysteresisS: readNumber(config.alarmHysteresisS, d.alarmHysteresisS),
   };
 }
 
+type Look = { fill: 'green' | 'grey' | 'red' | 'yellow'; shape: 'dot' | 'ring' };
+const LOOK: Record<AlarmStatus['state'], Look> = { on: { fill: 'green', shape: 'dot' }, off: { fill: 'grey', shape: 'ring' }, alarm: { fill: 'red', shape: 'dot' }, silenced: { fill: 'yellow', shape: 'dot' } };
+
 export = function (RED: NodeAPI): void {
-  // Node-RED deletes a node's context at every redeploy when no context store is configured;
-  // this per-runtime copy keeps the alarm state across redeploys in that case too.
+  // Node-RED deletes a node's context at every redeploy when no persistent store is
+  // configured: the slot's per-runtime copy keeps the alarm state across redeploys then too.
   const memory = new Map<string, StateSnapshot>();
   /** node id + store already warned about (once per runtime: only a restart can change settings.js). */
   const warnedStore = new Set<string>();
 
   function VigilAlarmNode(this: Node, config: AlarmDef): void {
     RED.nodes.createNode(this, config);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- used in callbacks
-    const node = this;
-    const clock = flowClock(RED);
-    const store = (config.contextStore || '').trim() || undefined;
-    const ctx = node.context();
-    const cleanups: Array<() => void> = [];
-    let closed = false;
-
     const settings = settingsFrom(config);
     const invalid = validateAlerting(toSection(settings));
     if (invalid.length > 0) {
       const why = invalid.map((e) => `${e.loc.slice(1).join('.')}: ${e.msg}`).join('; ');
-      node.status({ fill: 'red', shape: 'ring', text: 'vigil-alarm.status.invalid' });
-      node.error(RED._('vigil-alarm.errors.invalid', { why }));
-      node.on('input', (_msg: NodeMessageInFlow, _send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
-        done(new Error(RED._('vigil-alarm.errors.invalid', { why })));
-      });
-      node.on('close', (_removed: boolean, done: () => void) => done());
-      return;
+      return refuse(this, RED._('vigil-alarm.errors.invalid', { why }), 'vigil-alarm.status.invalid');
     }
+    const s = scope(RED, this);
+    const store = (config.contextStore || '').trim() || undefined;
+    const slot = contextSlot<StateSnapshot>(this, memory, 'state', store);
+    const due = storeWarningDue(warnedStore, this.id, (RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
+    if (due) this.warn(RED._('vigil-alarm.errors.notPersistent', { store: due.store, example: PERSISTENT_STORE_EXAMPLE }));
 
-    const due = storeWarningDue(warnedStore, node.id, (RED.settings as unknown as { contextStorage?: unknown }).contextStorage, store);
-    if (due) node.warn(RED._('vigil-alarm.errors.notPersistent', { store: due.store, example: PERSISTENT_STORE_EXAMPLE }));
-
-    const engine = new AlarmEngine({ settings, clock });
+    const engine = new AlarmEngine({ settings, clock: s.clock });
     /** This alarm is the system's (a second alarm on the same system is refused and runs on its own). */
     let ownsHandler = false;
-    const sys = config.system ? (RED.nodes.getNode(config.system) as unknown as { hub?: SystemHub } | null) : null;
-    const hub = sys?.hub;
+    const hub = systemHub(RED, config.system);
 
     let lastShown = '';
-    const showStatus = (s: AlarmStatus): void => {
-      const text = s.state === 'silenced' && s.silencedTill !== null ? RED._('vigil-alarm.status.silencedTill', { till: localTimeOfDay(s.silencedTill * 1000, engine.settings.timezone || hostTimezone()) }) : RED._(`vigil-alarm.status.${s.state}`);
+    const showStatus = (st: AlarmStatus): void => {
+      const text =
+        st.state === 'silenced' && st.silencedTill !== null
+          ? RED._('vigil-alarm.status.silencedTill', { till: localTimeOfDay(st.silencedTill * 1000, engine.settings.timezone || hostTimezone()) })
+          : RED._(`vigil-alarm.status.${st.state}`);
       if (text === lastShown) return;
       lastShown = text;
-      const look = { on: ['green', 'dot'], off: ['grey', 'ring'], alarm: ['red', 'dot'], silenced: ['yellow', 'dot'] }[s.state];
-      node.status({ fill: look[0] as 'green', shape: look[1] as 'dot', text });
+      this.status({ ...LOOK[st.state], text });
     };
 
-    engine.on('status', (s: AlarmStatus) => {
-      if (closed) return;
-      showStatus(s);
-      if (ownsHandler) hub?.publishStatus(s); // a second alarm, refused by the system, stays out of its status
-      node.send([{ topic: 'status', payload: s }, null]);
+    s.listen(engine, 'status', (st: AlarmStatus) => {
+      showStatus(st);
+      if (ownsHandler) hub?.publishStatus(st); // a second alarm, refused by the system, stays out of its status
+      this.send([{ topic: 'status', payload: st }, null]);
     });
-    engine.on('alert', (a: Alert) => {
-      if (closed) return;
+    s.listen(engine, 'alert', (a: Alert) => {
       if (ownsHandler) hub?.publishAlert(a); // the system's recorder records real alarms
-      node.send([null, { topic: a.test ? 'test' : 'alarm', payload: a }]);
+      this.send([null, { topic: a.test ? 'test' : 'alarm', payload: a }]);
     });
-    engine.on('persist', (snap: StateSnapshot) => {
-      if (closed) return;
-      memory.set(node.id, snap);
-      ctx.set(STATE_KEY, snap, store, (err?: Error) => {
-        if (err) node.warn(RED._('vigil-alarm.errors.persist', { error: errorMessage(err) }));
-      });
-    });
-    engine.on('reenable', () => {
+    s.listen(engine, 'persist', (snap: StateSnapshot) => slot.save(snap, (err) => this.warn(RED._('vigil-alarm.errors.persist', { error: errorMessage(err) }))));
+    s.listen(engine, 'reenable', () => {
       if (!hub || !ownsHandler) return;
-      // Only alerters disabled at run time (a config_update, e.g. the reference UI's toggle);
-      // one unticked in its node's settings stays off.
+      // Only alerters disabled at run time (a config_update); one unticked in the editor stays off.
       for (const a of hub.runtimeDisabledAlerters()) {
         a.setEnabled(true);
-        node.log(RED._('vigil-alarm.log.reenabled', { name: a.name }));
+        this.log(RED._('vigil-alarm.log.reenabled', { name: a.name }));
       }
     });
 
     if (hub) {
       try {
-        cleanups.push(
-          hub.register({
-            section: 'alerting',
-            get: () => toSection(engine.settings),
-            validate: (p) => validateAlerting(p),
-            apply: (p) => engine.applySection(p),
-          }),
-        );
+        s.defer(hub.register({ section: 'alerting', get: () => toSection(engine.settings), validate: (p) => validateAlerting(p), apply: (p) => engine.applySection(p) }));
         hub.setCommandHandler((name, data) => engine.command(name, data));
         ownsHandler = true;
-        cleanups.push(() => hub.setCommandHandler(undefined));
+        s.defer(() => hub.setCommandHandler(undefined));
       } catch (err) {
-        node.error(errorMessage(err));
+        this.error(errorMessage(err));
       }
     }
 
-    // Resume the stored state (silence, last alarm, initial alarm), then start the 1 Hz tick.
-    const begin = (snap: unknown): void => {
-      if (closed) return;
-      if (snap && typeof snap === 'object') engine.machine.restore(snap as Partial<StateSnapshot>);
-      // Start once the flow is running, so the first status message reaches the wires.
-      const t = engine.clock.setTimeout(() => {
-        if (!closed) engine.start();
-      }, 0);
-      cleanups.push(() => engine.clock.clearTimeout(t));
-    };
-    try {
-      ctx.get(STATE_KEY, store, (err: Error | undefined, value: unknown) => {
-        if (err) node.warn(RED._('vigil-alarm.errors.restore', { error: errorMessage(err) }));
-        begin((err ? undefined : value) ?? memory.get(node.id));
-      });
-    } catch (err) {
-      node.warn(RED._('vigil-alarm.errors.restore', { error: errorMessage(err) }));
-      begin(memory.get(node.id));
-    }
+    // Resume the stored state (silence, last alarm, initial alarm), then start the 1 Hz tick
+    // once the flow is running, so the first status message reaches the wires.
+    slot.load(
+      (snap) => {
+        if (s.closed) return;
+        if (snap && typeof snap === 'object') engine.machine.restore(snap);
+        s.after(0, () => engine.start());
+      },
+      (err) => this.warn(RED._('vigil-alarm.errors.restore', { error: errorMessage(err) })),
+    );
 
     const runCommand = async (name: CommandName, data: Record<string, unknown>): Promise<CommandReply> => {
       if (name === 'config_update' || name === 'shutdown') {
@@ -170,8 +129,8 @@ export = function (RED: NodeAPI): void {
       return engine.command(name, data);
     };
 
-    node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage | Array<NodeMessage | null>) => void, done: (err?: Error) => void) => {
-      const m = msg as NodeMessageInFlow & { payload?: unknown; topic?: string; reply?: unknown };
+    this.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      const m = msg as NodeMessageInFlow & { payload?: unknown; topic?: string };
       if (m.topic === 'command') {
         const p = m.payload as { command?: unknown; data?: unknown } | undefined;
         if (!p || typeof p !== 'object' || typeof p.command !== 'string' || !(COMMANDS as readonly string[]).includes(p.command)) {
@@ -179,24 +138,27 @@ export = function (RED: NodeAPI): void {
           return;
         }
         const name = p.command as CommandName;
+        const reply = (r: CommandReply): void => {
+          m.payload = r;
+          m.topic = 'reply';
+          send([m, null]);
+        };
         // Checked as the API checks them (e.g. shutdownIn a whole number, 0 … 366 days): the
         // reply is the reference's error list, and the message fails.
         const v = validateData(name, p.data);
         if ('errors' in v) {
-          m.payload = { error: v.errors } satisfies CommandReply;
-          m.topic = 'reply';
-          send([m, null]);
+          reply({ error: v.errors });
           done(new Error(RED._('vigil-alarm.errors.badData', { command: name, why: describeErrors(v.errors) })));
           return;
         }
-        runCommand(name, v.data).then(
-          (reply) => {
-            m.payload = reply;
-            m.topic = 'reply';
-            send([m, null]);
-            done();
-          },
-          (err) => done(err instanceof Error ? err : new Error(String(err))),
+        s.track(
+          runCommand(name, v.data).then(
+            (r) => {
+              reply(r);
+              done();
+            },
+            (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+          ),
         );
         return;
       }
@@ -208,14 +170,9 @@ export = function (RED: NodeAPI): void {
       done();
     });
 
-    node.on('close', (removed: boolean, done: () => void) => {
-      closed = true;
-      if (removed) memory.delete(node.id);
-      else memory.set(node.id, engine.machine.snapshot());
-      for (const c of cleanups.splice(0)) c();
+    s.defer((removed) => {
+      slot.remember(removed ? undefined : engine.machine.snapshot());
       engine.dispose();
-      node.status({});
-      done();
     });
   }
 

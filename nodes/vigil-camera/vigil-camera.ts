@@ -6,7 +6,9 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { Camera, CameraSettings, CameraState, SOURCE_KINDS, SourceKind } from '../../lib/camera/camera';
+import { FailureReport } from '../../lib/camera/failures';
 import { cameraSection } from '../../lib/camera/section';
+import { splitArgs } from '../../lib/common/cli';
 import type { FoundBinary } from '../../lib/common/ffmpeg';
 import { RateLimitedWarner } from '../../lib/common/warn';
 import type { FrameInfo } from '../../lib/system/types';
@@ -26,15 +28,6 @@ interface CameraDef extends NodeDef {
 interface CameraCredentials {
   username?: string;
   password?: string;
-}
-
-/** Split user-typed ffmpeg arguments on whitespace, honouring simple quotes. */
-function splitArgs(s: string | undefined): string[] {
-  const out: string[] = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s ?? '')) !== null) out.push(m[1] ?? m[2] ?? m[3]);
-  return out;
 }
 
 export = function (RED: NodeAPI): void {
@@ -86,24 +79,14 @@ export = function (RED: NodeAPI): void {
       if (camera.state.state === 'streaming') show(camera.state);
     });
 
-    // Failures in a row since the last frame. The first two are warnings (a camera that is
-    // still booting, a simulator that starts with Node-RED); from the third on the error goes
-    // to Catch nodes, once per change of error (not at every retry).
-    let [failures, lastError, lastErrorLevel] = [0, '', ''];
+    // Two warnings, then an error for Catch nodes; each once per change (lib/camera/failures.ts).
+    const report = new FailureReport();
     s.listen(camera, 'state', (st: CameraState) => {
-      if (st.state === 'waiting' && st.error) {
-        failures++;
-        const level = failures >= 3 ? 'error' : 'warn';
-        if (st.error !== lastError || level !== lastErrorLevel) {
-          [lastError, lastErrorLevel] = [st.error, level];
-          const text = RED._('vigil-camera.errors.source', { source: settings.source, error: st.error });
-          if (level === 'error') this.error(text, { payload: st.error, topic: 'error' });
-          else this.warn(text);
-        }
-      } else if (st.state === 'stalled' && st.error && st.error !== lastError) {
-        lastError = st.error;
-        this.warn(RED._('vigil-camera.errors.stalled', { error: st.error }));
-      }
+      const level = st.state === 'waiting' && st.error ? report.failed(st.error) : undefined;
+      const text = (): string => RED._('vigil-camera.errors.source', { source: settings.source, error: st.error ?? '' });
+      if (level === 'error') this.error(text(), { payload: st.error, topic: 'error' });
+      else if (level === 'warn') this.warn(text());
+      else if (st.state === 'stalled' && st.error && report.stalled(st.error)) this.warn(RED._('vigil-camera.errors.stalled', { error: st.error }));
       show(st);
     });
     s.listen(camera, 'ffmpeg', (b: FoundBinary) => {
@@ -117,8 +100,7 @@ export = function (RED: NodeAPI): void {
     s.defer(() => badWarner.dispose());
     s.listen(camera, 'bad', (reason: string) => badWarner.warn('bad frame', RED._('vigil-camera.errors.badFrame', { reason, count: camera.stats.bad })));
     s.listen(camera, 'frame', (jpeg: Buffer, info: FrameInfo) => {
-      if (lastError) this.log(RED._('vigil-camera.log.recovered'));
-      [lastError, lastErrorLevel, failures] = ['', '', 0];
+      if (report.recovered()) this.log(RED._('vigil-camera.log.recovered'));
       hub?.publishFrame(jpeg, info);
       this.send({ topic: 'frame', payload: jpeg, frame: info } as NodeMessage);
     });

@@ -41,8 +41,10 @@ export = function (RED: NodeAPI): void {
         fingerprint: (config.fingerprint || '').trim(),
         timeoutS: readNumber(config.timeout, 30, { min: 0, max: 1e9 }),
       },
-      // The SSH password/key stay where the editor sent them: ssh_host/port/user/fingerprint change only there.
+      // The SSH password/key stay where the editor sent them, and run only its command:
+      // ssh_host/port/user/fingerprint and command change only there (lib/system/secrets.ts).
       heldSecrets: Boolean(creds.password || creds.privateKey),
+      destinationKeys: ['command'],
       ...sirenSection,
       missing: (l) => {
         if (!l.host) return RED._('vigil-siren.errors.noHost');

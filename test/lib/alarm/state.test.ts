@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../lib/common/clock';
+import { MAX_TIMER_MS } from '../../../lib/common/timer';
 import { AlarmStateMachine, TransitionError, invalidStartMessage } from '../../../lib/alarm/state';
 import type { AlarmState } from '../../../lib/alarm/state';
 
@@ -172,5 +173,24 @@ describe('lib/alarm/state: hysteresis, initial alarm, silence (§5.3, §11.10)',
     m3.restore({ ...snap, silencedTill: clock.now() / 1000 - 5 });
     clock.advance(0);
     assert.equal(m3.state, 'on');
+  });
+  it('a 30-day silence lasts 30 days (no single timer longer than Node holds); above 366 days it is refused', () => {
+    const { m, clock } = machine('on');
+    const days = (n: number): number => n * 86_400;
+    m.silence(days(30));
+    assert.ok(Math.max(...clock.dueIn()) <= MAX_TIMER_MS, `a timer of ${Math.max(...clock.dueIn())} ms`);
+    clock.advance(days(29) * 1000);
+    assert.equal(m.state, 'silenced');
+    clock.advance(days(1) * 1000);
+    assert.equal(m.state, 'on');
+    assert.throws(() => m.silence(days(367)), /longer than the maximum of 366 days/);
+    // a stored silence far away (a restart) is chained the same way
+    const { m: m2, clock: c2 } = machine('on');
+    m2.restore({ state: 'silenced', silencedTill: T0 / 1000 + days(100) });
+    assert.ok(Math.max(...c2.dueIn()) <= MAX_TIMER_MS);
+    c2.advance(days(99) * 1000);
+    assert.equal(m2.state, 'silenced');
+    m2.dispose();
+    assert.equal(c2.pending, 0);
   });
 });

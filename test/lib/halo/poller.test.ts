@@ -183,10 +183,12 @@ describe('halo Event Data URL client and poller against halo-sim', () => {
     await Promise.all(first);
     assert.equal(sim.requests, 1, '50 concurrent callers share one request');
     const second = Array.from({ length: 50 }, () => c.getJson(EVENTS));
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(sim.requests, 1, 'the next request waits for the 1 s ceiling');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(clock.dueIn(), [1000], 'the next request waits for the 1 s ceiling');
+    assert.equal(sim.requests, 1);
     clock.advance(999);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(clock.dueIn(), [1], 'still waiting, no request started');
     assert.equal(sim.requests, 1);
     clock.advance(1);
     await Promise.all(second);

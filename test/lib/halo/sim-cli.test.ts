@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
+import { compileTemplate, TOUCHING_TOKENS } from '../../../lib/halo/template';
+import { KNOWN_TOKENS } from '../../../lib/halo/tokens';
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');
 const bin = path.join(root, 'dist', 'bin', 'halo-sim.js');
@@ -37,8 +40,55 @@ describe('halo-sim CLI and editor strings', () => {
     assert.deepEqual([msg.type, msg.name, msg.event, msg.value], ['set', 'Cli', 'Vape', '9']);
   });
 
+  it('--shape nested --push-auth key:secret pushes the partner shape with HTTP Basic credentials', async () => {
+    const got: Array<{ auth?: string; body: string }> = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push({ auth: req.headers.authorization, body });
+        res.end('OK');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await run(['--to', `http://127.0.0.1:${port}/halo`, '--name', 'Cli', '--shape', 'nested', '--push-auth', 'key-1:se:cret', '--send', 'set:Vape', '--once', '--quiet']);
+    server.close();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].auth, `Basic ${Buffer.from('key-1:se:cret').toString('base64')}`);
+    const msg = JSON.parse(got[0].body) as { data: { event: { id: string }; device: { name: string }; status: string } };
+    assert.deepEqual([msg.data.event.id, msg.data.device.name, msg.data.status], ['Vape', 'Cli', 'Set']);
+    const bad = await run(['--shape', 'round']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--shape must be recommended, flat or nested/);
+  });
+
   it('the halo-in editor offers exactly the recommended strings of the library', () => {
     const html = fs.readFileSync(path.join(root, 'nodes', 'halo-in', 'halo-in.html'), 'utf8');
     for (const t of Object.values(RECOMMENDED_TEMPLATES)) assert.ok(html.includes(t.replace(/\\/g, '\\\\')), t);
+  });
+
+  it('the halo-in editor flags touching tokens with the library token lists, as the library refuses them', () => {
+    const html = fs.readFileSync(path.join(root, 'nodes', 'halo-in', 'halo-in.html'), 'utf8');
+    const list = (name: string): string[] => {
+      const m = new RegExp(`var ${name} = \\[([^\\]]*)\\]`).exec(html);
+      assert.ok(m, name);
+      return [...m[1].matchAll(/'([^']+)'/g)].map((x) => x[1]);
+    };
+    assert.deepEqual(list('TOKENS').sort(), [...KNOWN_TOKENS].sort());
+    assert.deepEqual(list('TOUCHING').sort(), [...TOUCHING_TOKENS].sort());
+    // the editor's scan (run here as the browser would) agrees with compileTemplate on samples
+    const fn = /function isToken[\s\S]*?function template/.exec(html)?.[0].replace(/function template$/, '') ?? '';
+    const touching = new Function('TOKENS', 'TOUCHING', `${fn}; return touchingTokens;`)(list('TOKENS'), list('TOUCHING')) as (t: string) => string;
+    for (const t of ['%NAME%%EID% %VAL%', '%MAC%%NAME%!', '%IP%%MAC%%VAL%', 'a\\n%NAME%/%EID%', '%FOO%%NAME%', '%SENSOR:RH%%EID%', '50%%NAME%', RECOMMENDED_TEMPLATES.set]) {
+      let refused = false;
+      try {
+        compileTemplate(t);
+      } catch {
+        refused = true;
+      }
+      assert.equal(touching(t) !== '', refused, t);
+    }
   });
 });

@@ -101,8 +101,8 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     const p2 = sim.request(IDENT.name, { q: 2 }).then((r) => (order.push(2), r));
     await until(() => reqs.length === 2, 'two requests');
     assert.equal(c.answer(reqs[1], { kind: 'hreply', status: 201, mime: 'text/plain', body: 'second' }), 'accepted');
-    await new Promise((r) => setTimeout(r, 30));
-    assert.deepEqual(order, [], 'the second answer waits for the first');
+    assert.deepEqual([c.stats.replies, c.pendingRequests], [0, 2], 'the second answer waits for the first: nothing written');
+    assert.deepEqual(order, []);
     assert.equal(c.answer(reqs[0], { kind: 'reply', body: { n: 1 } }), 'accepted');
     const [r1, r2] = await Promise.all([p1, p2]);
     assert.deepEqual(order, [1, 2]);
@@ -180,6 +180,26 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.deepEqual([...c.subscriptions.keys()], ['/me/device0/ec/T']);
   });
 
+  it('a request beyond maxPendingRequests is answered HREPLY 503 at once (in its turn) instead of reaching the flow', async () => {
+    const c = make({ maxPendingRequests: 2 });
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    await connected(c);
+    const p = [1, 2, 3].map((q) => sim.request(IDENT.name, { q }));
+    await until(() => c.pendingRequests === 3, 'three requests in');
+    assert.equal(reqs.length, 2, 'the third did not reach the flow');
+    assert.match(warnings.join('\n'), /2 requests are waiting for the flow/);
+    for (const r of reqs) c.answer(r, { kind: 'reply', body: r.id });
+    const answers = await Promise.all(p);
+    assert.deepEqual(answers[2], { status: 503, mime: 'text/plain', body: 'busy: too many requests waiting for an answer' });
+    // Room again: the next one reaches the flow.
+    const p4 = sim.request(IDENT.name, { q: 4 });
+    await until(() => reqs.length === 3, 'the fourth in the flow');
+    c.answer(reqs[2], { kind: 'reply', body: 'four' });
+    assert.equal((await p4).body, 'four');
+  });
+
   it('answers HREPLY 504 when nothing replies within requestTimeout; a later answer is refused as late', async () => {
     const c = make({ requestTimeoutMs: 10000 });
     const reqs: IsotelRequest[] = [];
@@ -191,8 +211,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     const p = sim.request(IDENT.name, { action: 'slow' });
     await until(() => reqs.length === 1, 'request');
     assert.equal(reqs[0].action, 'slow');
-    clock.advance(9999);
-    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(9999); // (FakeClock timers fire inside advance: nothing to wait for)
     assert.equal(timeouts.length, 0);
     clock.advance(1);
     assert.deepEqual(await p, { status: 504, mime: 'text/plain', body: 'timeout' });
@@ -245,8 +264,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.match(warnings[0], /^a request with malformed JSON: passed on to the flow as text \(.+\)$/);
     assert.equal(c.state.state, 'connected', 'lower-case stop and STOPPED are no STOP');
     // Each is the flow's to answer, in order; nothing was answered for it.
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(answers.length, 0);
+    assert.deepEqual([c.stats.replies, c.pendingRequests], [0, 7]);
     for (const r of [...reqs].reverse()) assert.equal(c.answer(r, { kind: 'reply', body: `ok ${r.id}` }), 'accepted');
     await until(() => answers.length === 7, 'seven replies');
     assert.deepEqual(
@@ -264,7 +282,8 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     await until(() => c.state.state === 'reconnecting', 'reconnecting');
     assert.deepEqual(c.state, { state: 'reconnecting', inMs: 1000, reason: 'connection closed by the IoT' });
     clock.advance(999);
-    await new Promise((r) => setTimeout(r, 20));
+    // Only the retry timer opens a socket, and it has not fired: still waiting, nothing dialled.
+    assert.equal(c.state.state, 'reconnecting');
     assert.equal(sim.connections.size, 0);
     clock.advance(1);
     const s2 = await connected(c);
@@ -300,7 +319,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     clock.advance(1000);
     await connected(c);
     await until(() => sim.activity.length === 4, 'queued notifies');
-    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(c.stats.queued, 0, 'nothing left to send: none can arrive twice');
     assert.deepEqual(
       sim.activity.map((a) => a.message),
       ['up', 'down 3', 'down 4', 'down 5'],
@@ -317,9 +336,9 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     await until(() => c.state.state === 'stopped', 'stopped');
     await until(() => s.unbound && sim.connections.size === 0, 'DISCONNECT and close at the sim');
     clock.advance(120000);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(sim.connections.size, 0);
+    // A reconnect could only come from a retry timer, which would have fired inside advance.
     assert.equal(c.state.state, 'stopped');
+    assert.equal(sim.connections.size, 0);
     c.connect();
     await connected(c);
   });
@@ -361,9 +380,8 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     assert.equal(c.state.state, 'stopped');
     assert.ok(states.some((st) => st.state === 'stopped'));
     clock.advance(120000);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(sim.connections.size, 0, 'no reconnect');
-    assert.equal(c.state.state, 'stopped');
+    assert.equal(c.state.state, 'stopped', 'no reconnect (a retry timer would have fired inside advance)');
+    assert.equal(sim.connections.size, 0);
     c.connect();
     const s2 = await connected(c);
     await until(() => s2.subs.has('/me/device0/ec/E'), 're-subscribed after connect()');
@@ -456,7 +474,10 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     await until(() => c.state.state === 'reconnecting', 'reset');
     assert.match(warnings.join('\n'), /grew past 4096 bytes/);
     clock.advance(1000);
-    await connected(c);
+    await until(() => c.state.state === 'connected', 'reconnected');
+    await until(() => sim.service(IDENT.name) !== undefined && sim.service(IDENT.name) !== s, 'IDENT on the new connection');
+    // Nothing of the dropped message carries over: the new connection's first request is whole.
+    assert.deepEqual(await sim.request(IDENT.name, { action: 'status' }).then((r) => r.status), 200);
   });
 
   it('half-open check: a silent link is reset when idleTimeout is set', async () => {
@@ -464,8 +485,8 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     c.connect();
     await connected(c);
     clock.advance(55000);
-    await new Promise((r) => setTimeout(r, 20));
     assert.equal(c.state.state, 'connected');
+    assert.ok(!warnings.some((w) => /nothing received/.test(w)), 'the idle check did not fire');
     clock.advance(5000);
     await until(() => c.state.state === 'reconnecting', 'reset');
     assert.match(warnings.join('\n'), /nothing received for 60 s/);
@@ -486,10 +507,9 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     }
     assert.ok(c.stats.queued > 0, 'the socket backs up');
     clock.advance(5000); // first check: progress seen (the writes), nothing moves from here on
-    await new Promise((r) => setTimeout(r, 20));
     clock.advance(25000);
-    await new Promise((r) => setTimeout(r, 20));
     assert.equal(c.state.state, 'connected', 'not yet');
+    assert.ok(!warnings.some((w) => /half-open/.test(w)), 'not yet');
     clock.advance(5000);
     await until(() => c.state.state === 'reconnecting', 'reset');
     assert.match(warnings.join('\n'), /half-open link/);
@@ -570,11 +590,12 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
       // The new connection starts clean: IDENT, no leftover reply from the old one.
       clock.advance(1000);
       await until(() => c.state.state === 'connected' && peers.length === 2, 'reconnected');
+      // What a new connection writes (IDENT, CONNECTs, the queue) goes out at once: with the queue empty, IDENT is all.
+      assert.equal(c.stats.queued, 0);
       let got = '';
       peers[1].on('data', (d: Buffer) => (got += d.toString('latin1')));
       peers[1].resume();
       await until(() => got.includes('\n\n'), 'IDENT');
-      await new Promise((r) => setTimeout(r, 20));
       assert.equal(got, `IDENT ${JSON.stringify(IDENT)}\n\n`);
     });
   });

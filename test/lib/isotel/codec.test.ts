@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { decode, encode, IsotelDecoder, IsotelMessage, parseBody, safeText, serializeBody } from '../../../lib/isotel/codec';
 
-/** Every example line of shared/seeds/002 (grammar lines included), with what it must decode to. */
+/** Every example line of the protocol description (docs/isotel.md §2, grammar lines included), with what it must decode to. */
 const SEED: Array<[string, IsotelMessage]> = [
   ['IDENT {"name":"IOT service 1", "vendor":"Isotel", "version":"1.0"}', { kind: 'ident', body: { name: 'IOT service 1', vendor: 'Isotel', version: '1.0' } }],
   ['REPLY {"value":123}', { kind: 'reply', body: { value: 123 } }],

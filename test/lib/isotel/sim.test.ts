@@ -53,7 +53,10 @@ describe('isotel-sim (lib)', () => {
     assert.deepEqual(aValues, ['2.00', '3.00', '4.00', '5.00', '6.00', '7.00', '8.00', '9.00', '10.00', '11.00']);
     // b: first at once (t=100), then one per 350 ms with the latest value held: t=450, 800
     await until(() => b.got.length === 4, 'debounced SIGNALs to b');
-    await new Promise((r) => setTimeout(r, 30));
+    // A barrier instead of a sleep: the sim acknowledges this CONNECT after whatever it wrote before.
+    b.sock.write(encode.connect('/me/probe/x'));
+    await until(() => b.got.length === 5, 'the barrier ack');
+    assert.equal(b.got.pop()?.kind, 'connect');
     assert.equal(b.got.length, 4);
     for (const m of b.got.slice(1)) {
       assert.equal(m.kind, 'signal');
@@ -70,6 +73,14 @@ describe('isotel-sim (lib)', () => {
     b.sock.destroy();
   });
 
+  it('a message it cannot handle (CONNECT / has no URI to acknowledge) is logged, the connection goes on', async () => {
+    const a = await service(sim.port, 'a');
+    a.sock.write('CONNECT /\n\n' + encode.connect('/me/device0/ec/E'));
+    await until(() => a.got.length === 1, 'the next CONNECT acknowledged');
+    assert.deepEqual(a.got[0], { kind: 'connect', uri: '/me/device0/ec/E', body: { status: 'OK' } });
+    a.sock.destroy();
+  });
+
   it('refuses unknown parameters and honours DISCONNECT <uri>', async () => {
     const a = await service(sim.port, 'a');
     a.sock.write(encode.connect('/me/nope/x') + encode.connect('/me/device0/ec/E'));
@@ -78,8 +89,9 @@ describe('isotel-sim (lib)', () => {
     a.sock.write(encode.disconnect('/me/device0/ec/E'));
     await until(() => [...sim.connections][0]?.subs.size === 0, 'unsubscribed');
     clock.advance(500);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(a.got.length, 2);
+    a.sock.write(encode.connect('/me/probe/x')); // a barrier: acknowledged after anything written before
+    await until(() => a.got.length === 3, 'the barrier ack');
+    assert.deepEqual(a.got[2], { kind: 'connect', uri: '/me/probe/x', body: { status: 'Error' } });
     a.sock.destroy();
   });
 

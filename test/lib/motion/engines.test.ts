@@ -93,7 +93,7 @@ describe('motion engines', function () {
   }
 
   it('opencv: counts exactly the pixels with |A − F| > t, as the float reference does on the same blurred frames', async function () {
-    if (!opencv.cv) this.skip();
+    if (!opencv.cv) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
     const cv = opencv.cv!;
     const frames = [...(await clip('moving', { frames: 12 })), ...(await clip('still', { frames: 8 }))];
     for (const [alpha, t] of [
@@ -122,7 +122,7 @@ describe('motion engines', function () {
   });
 
   it('the two engines agree within 1% on the clips', async function () {
-    if (!opencv.cv) this.skip();
+    if (!opencv.cv) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
     for (const kind of ['moving', 'still', 'lighting'] as const) {
       const frames = (await clip(kind)).filter((_, i) => i % 4 === 0);
       const a = await counts(engines[0][1]!, frames, { gaussKsize: 13 });
@@ -139,7 +139,7 @@ describe('motion engines', function () {
     [1920, 1080, 'reduced decode + bilinear 960 → 640'],
   ] as const) {
     it(`the two engines agree within 1% when resizing (${w}×${h} → 640×360; ${how} vs sharp resize)`, async function () {
-      if (!opencv.cv) this.skip();
+      if (!opencv.cv) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       const frames = (await clip('moving', { width: w, height: h, frames: 40 })).filter((_, i) => i % 4 === 0);
       const a = await counts(engines[0][1]!, frames, { gaussKsize: 13 });
       const b = await counts(engines[1][1]!, frames, { gaussKsize: 13 });

@@ -13,6 +13,7 @@ import { DEFAULT_MOTION_SETTINGS } from '../../../lib/motion/detector';
 import { EngineSettings, MotionEngine } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { SharpEngine } from '../../../lib/motion/sharp';
+import { skipBecause } from '../../helpers/skip';
 
 const PINNED: Record<string, Record<string, number[]>> = {
   opencv: {
@@ -54,10 +55,7 @@ describe('motion engines: pinned counts on realistic frames', function () {
   for (const name of ['opencv', 'sharp']) {
     it(`${name}: the same count on every frame`, async function () {
       const factory = make[name];
-      if (!factory) {
-        console.log(`      (opencv engine skipped: ${opencv.reason})`);
-        this.skip();
-      }
+      if (!factory) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       const s: EngineSettings = { ...DEFAULT_MOTION_SETTINGS };
       assert.deepEqual(await counts(factory!(s), vga), PINNED[name].vga, '640×480, default settings');
       assert.deepEqual(await counts(factory!({ ...s, dilationIterations: 2 }), vga), PINNED[name].vgaDilate2, '640×480, two dilations');

@@ -35,6 +35,18 @@ function fixture(): string {
     dependencies: { a: '1', b: '1' },
     'node-red': { version: '>=3.1.0', nodes: { thing: 'dist/nodes/thing/thing.js', cfg: 'dist/nodes/cfg/cfg.js' } },
   }));
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  write(dir, 'package-lock.json', JSON.stringify({
+    name: pkg.name,
+    version: pkg.version,
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: pkg.name, version: pkg.version, license: pkg.license, dependencies: pkg.dependencies, engines: pkg.engines },
+      'node_modules/a': { version: '1.0.0' },
+      'node_modules/b': { version: '1.2.0' },
+    },
+  }));
   write(dir, 'LICENSE', 'Apache License 2.0');
   write(dir, 'icons/vigil-thing.svg', '<svg/>');
   for (const t of ['thing', 'cfg']) {
@@ -43,8 +55,9 @@ function fixture(): string {
     write(dir, `dist/nodes/${t}/${t}.html`, `<script type="text/javascript">RED.nodes.registerType('${t}', { category: '${category}', icon: 'vigil-thing.svg', defaults: {} });</script>`);
     write(dir, `dist/nodes/${t}/locales/en-US/${t}.json`, '{}');
     write(dir, `dist/nodes/${t}/locales/en-US/${t}.html`, `<script type="text/html" data-help-name="${t}"><p>x</p></script>`);
-    write(dir, `dist/nodes/${t}/icons/vigil-thing.svg`, '<svg/>');
+    write(dir, `nodes/${t}/${t}.ts`, 'export = () => undefined;');
   }
+  write(dir, 'dist/nodes/thing/icons/vigil-thing.svg', '<svg/>'); // once: Node-RED serves it to both nodes
   write(dir, 'examples/Use it.json', JSON.stringify([{ id: '1', type: 'thing' }]));
   return dir;
 }
@@ -60,6 +73,12 @@ function editPkg(dir: string, f: (p: Record<string, unknown>) => void): void {
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(p));
 }
 
+function editLock(dir: string, f: (l: Record<string, unknown>) => void): void {
+  const l = JSON.parse(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as Record<string, unknown>;
+  f(l);
+  fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(l));
+}
+
 const breakages: Array<[string, string, (dir: string) => void]> = [
   ['no licence', 'P01', (d) => editPkg(d, (p) => delete p.license)],
   ['no repository', 'P03', (d) => editPkg(d, (p) => delete p.repository)],
@@ -72,7 +91,14 @@ const breakages: Array<[string, string, (dir: string) => void]> = [
   ['no .html beside the .js', 'F02', (d) => fs.rmSync(path.join(d, 'dist/nodes/thing/thing.html'))],
   ['no locales beside the .js', 'F03', (d) => fs.rmSync(path.join(d, 'dist/nodes/thing/locales'), { recursive: true })],
   ['no help', 'F05', (d) => fs.writeFileSync(path.join(d, 'dist/nodes/thing/locales/en-US/thing.html'), '')],
-  ['icon not beside the .js', 'F07', (d) => fs.rmSync(path.join(d, 'dist/nodes/thing/icons'), { recursive: true })],
+  ['icon in no icons/ folder beside the node files', 'F07', (d) => fs.rmSync(path.join(d, 'dist/nodes/thing/icons'), { recursive: true })],
+  ['an icon shipped twice', 'I02', (d) => write(d, 'dist/nodes/cfg/icons/vigil-thing.svg', '<svg/>')],
+  ['an icon no node uses', 'I03', (d) => write(d, 'icons/vigil-unused.svg', '<svg/>')],
+  ['a node folder missing from node-red.nodes', 'N03', (d) => write(d, 'nodes/extra/extra.ts', '')],
+  ['a bin/ script missing from bin', 'B01', (d) => write(d, 'bin/extra-sim.ts', '')],
+  ['no package-lock.json', 'L01', (d) => fs.rmSync(path.join(d, 'package-lock.json'))],
+  ['package.json changed without the lock', 'L02', (d) => editPkg(d, (p) => (p.dependencies = { a: '^1.0.0', b: '1' }))],
+  ['a locked version outside the range', 'L03', (d) => editLock(d, (l) => ((l.packages as Record<string, { version: string }>)['node_modules/a'].version = '2.0.0'))],
   ['icon name not package-unique', 'I01', (d) => fs.writeFileSync(path.join(d, 'icons', 'alarm.svg'), '<svg/>')],
   ['an example that is not a flow array', 'E01', (d) => fs.writeFileSync(path.join(d, 'examples', 'bad.json'), '{"a":1}')],
 ];

@@ -200,6 +200,40 @@ describe('lib/system/hub', () => {
     assert.deepEqual(m.value, { enabled: false, api_key: 'k:secret' });
   });
 
+  it('a runtime change that moved a secret\'s destination never gets the stored secret back after a restart', async () => {
+    const hub1 = new SystemHub();
+    const tg = { enabled: true, api_key: 'REAL', api_base: 'https://api.telegram.org' };
+    hub1.register(member('alerters.telegram', tg, ['api_key']));
+    // allowed: the request carries a secret of its own with the new base
+    assert.deepEqual(await hub1.command('config_update', { config: { alerters: { telegram: { ...tg, api_key: 'DECOY', api_base: 'http://evil.example' } } } }), { status: 'OK' });
+    const saved = JSON.parse(JSON.stringify(hub1.exportOverrides()));
+    assert.equal(saved['alerters.telegram'].value.api_key, SECRET_MASK, 'the runtime secret is not persisted');
+    const hub2 = new SystemHub();
+    const m = member('alerters.telegram', tg, ['api_key']);
+    hub2.register(m);
+    const dropped: unknown[] = [];
+    hub2.on('overrides', (o) => dropped.push(o));
+    hub2.importOverrides(saved);
+    assert.deepEqual(m.value, tg, 'REAL is not restored into a section that points at evil.example');
+    assert.deepEqual(dropped, [{}], 'the override is dropped (and the drop persisted)');
+  });
+
+  it('config_update: a masked secret with a changed destination is refused as a whole, with the loc under data.config', async () => {
+    const hub = new SystemHub();
+    const tg = member('alerters.telegram', { enabled: true, api_key: 'REAL', api_base: '' }, ['api_key']);
+    const proc = member('processing', { fps: 2 });
+    hub.register(tg);
+    hub.register(proc);
+    const doc = hub.getConfig({ maskSecrets: true }) as unknown as { alerters: Record<string, ConfigSection>; processing: ConfigSection };
+    doc.alerters.telegram.api_base = 'http://evil.example';
+    doc.processing.fps = 5;
+    const r = await hub.command('config_update', { config: doc });
+    assert.ok('error' in r && Array.isArray(r.error));
+    assert.deepEqual((r.error as ConfigError[]).map((e) => [e.loc, e.type]), [[['data', 'config', 'alerters', 'telegram', 'api_key'], 'value_error.secret']]);
+    assert.equal(proc.value.fps, 2, 'nothing applied');
+    assert.equal(tg.value.api_base, '');
+  });
+
   it('a member registering (one of the system\'s nodes deployed) ends a shutdown; start() is a no-op while running', async () => {
     const clock = new FakeClock(1000);
     const hub = new SystemHub({ clock });

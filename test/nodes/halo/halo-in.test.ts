@@ -11,22 +11,12 @@ import path from 'node:path';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
-import { HaloSim, parseTarget } from '../../../lib/halo/sim';
-import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { HaloSim, PARTNER_TEMPLATES, parseTarget } from '../../../lib/halo/sim';
+import { calls, freePort, helper, nodeModule, type SpyCall, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
 type Msg = NodeMessage & { raw?: string; payload: Record<string, unknown> };
-
-interface SpyCall {
-  args: unknown[];
-}
-
-function calls(node: Node, method: 'error' | 'warn' | 'status'): SpyCall[] {
-  const list: SpyCall[] = [];
-  (node as unknown as { on(e: string, l: (c: SpyCall) => void): void }).on(`call:${method}`, (c) => list.push(c));
-  return list;
-}
 
 const haloInModule = nodeModule('halo-in') as (RED: NodeAPI) => void;
 
@@ -503,5 +493,78 @@ describe('halo-in (loopback sockets)', function () {
     const port = await freePort();
     const r = await load({ port, allow: 'not-an-ip' });
     assert.ok((r.node as unknown as { error: { callCount: number } }).error.callCount >= 1);
+  });
+
+  describe('partner payloads and credentials (issue #13)', () => {
+    const creds = { username: 'access-key-7', password: 'se:cr/et' };
+    async function loadAuthed(): Promise<{ port: number; events: Msg[]; statuses: SpyCall[] }> {
+      const flow: Flow = [
+        { id: 'in1', type: 'halo-in', transport: 'http', path: '/halo/partner', format: 'auto', heartbeatInterval: 0, wires: [['ev'], ['hb']] },
+        { id: 'ev', type: 'helper' },
+        { id: 'hb', type: 'helper' },
+      ];
+      let captured: NodeAPI | undefined;
+      await helper.load(((RED: NodeAPI) => {
+        captured = RED;
+        haloIn(RED);
+      }) as never, flow as never, { in1: creds } as never);
+      assert.ok(captured);
+      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      const events: Msg[] = [];
+      helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
+      return { port: (server.address() as net.AddressInfo).port, events, statuses: calls(helper.getNode('in1'), 'status') };
+    }
+
+    for (const shape of ['flat', 'nested'] as const) {
+      it(`${shape} partner payloads over HTTP with Basic credentials: set and reset with device, event, value, MAC`, async () => {
+        const { port, events } = await loadAuthed();
+        const s = await sim(`http://127.0.0.1:${port}/halo/partner`, { templates: PARTNER_TEMPLATES[shape], pushAuth: creds });
+        const set = await s.trigger('set', 'Gunshot', { value: 77 });
+        assert.equal(set?.[0].status, 200);
+        const reset = await s.trigger('reset', 'Gunshot');
+        assert.equal(reset?.[0].status, 200);
+        await until(() => events.length === 2, 'two events');
+        for (const [i, kind] of (['set', 'reset'] as const).entries()) {
+          const p = events[i].payload;
+          assert.equal(events[i].topic, 'Hallway-2F/Gunshot');
+          assert.deepEqual({ kind: p.kind, active: p.active, device: p.device, event: p.event, mac: p.mac, ip: p.ip }, { kind, active: kind === 'set', device: 'Hallway-2F', event: 'Gunshot', mac: '0011223344AA', ip: '10.1.2.3' });
+          assert.equal(typeof p.value, 'number');
+          assert.ok(String(events[i].raw).startsWith('{'), 'msg.raw keeps the text');
+        }
+        assert.equal(events[0].payload.value, 77);
+      });
+    }
+
+    it('wrong or missing credentials: 401 with WWW-Authenticate, nothing emitted, counted in the status; the query form works and is stripped', async () => {
+      const { port, events, statuses } = await loadAuthed();
+      const url = `http://127.0.0.1:${port}/halo/partner`;
+      const body = JSON.stringify({ sensorName: 'A', eventType: 'Vape', status: 'Set' });
+      const missing = await fetch(url, { method: 'POST', body });
+      assert.equal(missing.status, 401);
+      assert.equal(missing.headers.get('www-authenticate'), 'Basic realm="halo-in"');
+      const wrong = await fetch(url, { method: 'POST', body, headers: { Authorization: `Basic ${Buffer.from('access-key-7:nope').toString('base64')}` } });
+      assert.equal(wrong.status, 401);
+      const badQuery = await fetch(`${url}?user=access-key-7&pswd=nope&dev=A&evt=Vape&state=set`);
+      assert.equal(badQuery.status, 401);
+      await until(() => statuses.some((c) => /3 unauthorised/.test(String((c.args[0] as { text?: string }).text))), 'counted');
+      assert.equal(events.length, 0);
+      const q = await fetch(`${url}?device=A&user=access-key-7&pswd=${encodeURIComponent('se:cr/et')}&event=Vape&alarm=yes`);
+      assert.equal(q.status, 200);
+      await until(() => events.length === 1, 'the query-authorised event');
+      assert.equal(events[0].payload.kind, 'unknown', 'a GET carries its data in the URL: matched only by a template');
+      assert.ok(!String(events[0].raw).includes('se:cr') && !String(events[0].raw).includes('pswd'), `the secret never reaches the message: ${events[0].raw}`);
+    });
+
+    it('an unrecognised nested shape is unknown with the reason', async () => {
+      const { port, events } = await loadAuthed();
+      const auth = { Authorization: `Basic ${Buffer.from('access-key-7:se:cr/et').toString('base64')}` };
+      const res = await fetch(`http://127.0.0.1:${port}/halo/partner`, { method: 'POST', headers: auth, body: '{"report":{"rows":{"a":1}},"meta":{"v":2}}' });
+      assert.equal(res.status, 200);
+      await until(() => events.length === 1, 'unknown');
+      assert.equal(events[0].payload.kind, 'unknown');
+      assert.match(String(events[0].payload.reason), /names no HALO event or heartbeat \(looked at 5 key\(s\) to depth 4\)/);
+    });
   });
 });
