@@ -12,7 +12,10 @@ const [port, stateFile] = [Number(process.argv[2] || 0), process.argv[3]];
 const broker = await Aedes.createBroker();
 if (stateFile && fs.existsSync(stateFile)) {
   for (const p of JSON.parse(fs.readFileSync(stateFile, 'utf8'))) {
-    await new Promise((resolve) => broker.persistence.storeRetained({ cmd: 'publish', topic: p.topic, payload: Buffer.from(p.payload, 'base64'), qos: p.qos, retain: true }, resolve));
+    // aedes 1.x sets its persistence up with `await persistence.setup(broker)`, which never marks
+    // the callback wrapper "ready": its callback form would wait for that forever. Use the
+    // promise form (no callback).
+    await broker.persistence.storeRetained({ cmd: 'publish', topic: p.topic, payload: Buffer.from(p.payload, 'base64'), qos: p.qos, retain: true, dup: false });
   }
 }
 const server = net.createServer(broker.handle);
