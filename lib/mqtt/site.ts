@@ -45,7 +45,7 @@ export interface IngestResult {
   /** Why nothing (or less) was published. */
   problem?: string;
   /** What the input was recognised as. */
-  kind?: 'halo-event' | 'halo-heartbeat' | 'halo-online' | 'alarm-status' | 'command';
+  kind?: 'halo-event' | 'halo-heartbeat' | 'halo-online' | 'alarm-status' | 'alarm-reply' | 'command';
 }
 
 interface DeviceState {
@@ -118,6 +118,12 @@ export class SitePublisher {
     const t = parseTopic(msg.topic);
     if (t?.kind === 'alarm-command') return this.command(t.site, msg.payload);
     const p = msg.payload;
+    // vigil-alarm answers a command on its status output (`msg.topic` "reply"): nothing to
+    // publish (the status change that follows is), but a refused command is worth a warning.
+    if (msg.topic === 'reply') {
+      const err = isObj(p) ? p.error : undefined;
+      return { out: [], kind: 'alarm-reply', problem: err === undefined ? undefined : `the alarm refused a command from MQTT: ${JSON.stringify(err).slice(0, 200)}` };
+    }
     if (!isObj(p)) return { out: [], problem: 'not a Vigil message: the payload is not an object' };
     if (depthExceeds(p, 16)) return { out: [], problem: 'payload nested too deeply to publish' };
     const device = str(p.device);

@@ -1,69 +1,9 @@
 import assert from 'node:assert/strict';
 import { Central } from '../../../lib/mqtt/central';
 import { alarmConfigs, haloEventConfig, haloSensorConfig, objectId } from '../../../lib/mqtt/discovery';
-import { SitePublisher, type Outgoing } from '../../../lib/mqtt/site';
+import { SitePublisher } from '../../../lib/mqtt/site';
 import { parseTopic, segment, topics } from '../../../lib/mqtt/topics';
-
-/**
- * The fields Home Assistant's MQTT integration documents for each component we publish
- * (binary_sensor, sensor, button: the options we may use and the ones each requires), and its
- * device classes. A discovery payload with a key outside these, or a required one missing, is
- * rejected by Home Assistant with a log line — so it fails here.
- */
-const COMMON = ['name', 'unique_id', 'device', 'availability', 'availability_mode', 'availability_topic', 'payload_available', 'payload_not_available', 'qos', 'icon', 'json_attributes_topic', 'json_attributes_template', 'enabled_by_default', 'entity_category', 'encoding', 'default_entity_id'];
-const HA_FIELDS: Record<string, { allowed: string[]; required: string[]; classes: string[] }> = {
-  binary_sensor: {
-    allowed: [...COMMON, 'state_topic', 'value_template', 'payload_on', 'payload_off', 'device_class', 'expire_after', 'force_update', 'off_delay'],
-    required: ['state_topic'],
-    classes: ['battery', 'battery_charging', 'carbon_monoxide', 'cold', 'connectivity', 'door', 'garage_door', 'gas', 'heat', 'light', 'lock', 'moisture', 'motion', 'moving', 'occupancy', 'opening', 'plug', 'power', 'presence', 'problem', 'running', 'safety', 'smoke', 'sound', 'tamper', 'update', 'vibration', 'window'],
-  },
-  sensor: {
-    allowed: [...COMMON, 'state_topic', 'value_template', 'unit_of_measurement', 'device_class', 'state_class', 'options', 'expire_after', 'force_update', 'suggested_display_precision', 'last_reset_value_template'],
-    required: ['state_topic'],
-    classes: ['aqi', 'atmospheric_pressure', 'carbon_dioxide', 'carbon_monoxide', 'enum', 'humidity', 'illuminance', 'pm1', 'pm10', 'pm25', 'pressure', 'sound_pressure', 'temperature', 'volatile_organic_compounds', 'volatile_organic_compounds_parts', 'nitrogen_dioxide'],
-  },
-  button: { allowed: [...COMMON, 'command_topic', 'command_template', 'payload_press', 'device_class', 'retain'], required: ['command_topic'], classes: ['identify', 'restart', 'update'] },
-};
-const DEVICE_FIELDS = ['identifiers', 'connections', 'name', 'manufacturer', 'model', 'model_id', 'sw_version', 'hw_version', 'serial_number', 'suggested_area', 'via_device', 'configuration_url'];
-/** Units Home Assistant accepts for each sensor device class we use. */
-const UNITS: Record<string, string[]> = {
-  temperature: ['°C', '°F', 'K'],
-  humidity: ['%'],
-  illuminance: ['lx'],
-  carbon_dioxide: ['ppm'],
-  carbon_monoxide: ['ppm'],
-  pm1: ['µg/m³'],
-  pm25: ['µg/m³'],
-  pm10: ['µg/m³'],
-  volatile_organic_compounds_parts: ['ppm', 'ppb'],
-  atmospheric_pressure: ['cbar', 'bar', 'hPa', 'mmHg', 'inHg', 'kPa', 'mbar', 'Pa', 'psi'],
-  sound_pressure: ['dB', 'dBA'],
-  aqi: [],
-  enum: [],
-};
-
-export function validateDiscovery(o: Outgoing): void {
-  const m = /^homeassistant\/(binary_sensor|sensor|button)\/([a-zA-Z0-9_-]+)\/config$/.exec(o.topic);
-  assert.ok(m, `discovery topic ${o.topic}`);
-  assert.equal(o.retain, true, 'discovery configs are retained');
-  const spec = HA_FIELDS[m[1]];
-  const p = o.payload as Record<string, unknown>;
-  for (const k of Object.keys(p)) assert.ok(spec.allowed.includes(k), `${m[1]} does not document "${k}"`);
-  for (const k of spec.required) assert.equal(typeof p[k], 'string', `${m[1]} needs ${k}`);
-  assert.equal(p.unique_id, m[2], 'unique_id matches the topic id');
-  if (p.device_class !== undefined) assert.ok(spec.classes.includes(String(p.device_class)), `${m[1]} device_class ${String(p.device_class)}`);
-  if (m[1] === 'sensor' && p.device_class !== undefined && p.unit_of_measurement !== undefined) {
-    assert.ok(UNITS[String(p.device_class)].includes(String(p.unit_of_measurement)), `unit ${String(p.unit_of_measurement)} for ${String(p.device_class)}`);
-  }
-  if (p.device_class === 'enum') assert.ok(Array.isArray(p.options) && p.unit_of_measurement === undefined && p.state_class === undefined);
-  const dev = p.device as Record<string, unknown>;
-  for (const k of Object.keys(dev)) assert.ok(DEVICE_FIELDS.includes(k), `device.${k}`);
-  assert.ok(Array.isArray(dev.identifiers) && dev.identifiers.length > 0);
-  for (const a of p.availability as Array<Record<string, unknown>>) {
-    for (const k of Object.keys(a)) assert.ok(['topic', 'payload_available', 'payload_not_available', 'value_template'].includes(k), `availability.${k}`);
-    assert.equal(typeof a.topic, 'string');
-  }
-}
+import { validateDiscovery } from '../../helpers/ha-discovery';
 
 const ev = (kind: 'set' | 'reset', event: string, extra: Record<string, unknown> = {}) => ({ payload: { device: 'Hall-2F', event, active: kind === 'set', kind, receivedAt: 1, remote: '10.0.0.9:5000', tokens: {}, ...extra } });
 
@@ -160,6 +100,12 @@ describe('mqtt site publisher', () => {
     const r = p.ingest({ payload: { device: 'c', kind: 'set', event: 'e' } }, 1);
     assert.equal(r.out.length, 1, 'the event still goes out');
     assert.match(r.problem!, /more than 2 HALO devices/);
+  });
+
+  it("vigil-alarm's command replies publish nothing; a refused one is a problem", () => {
+    const p = new SitePublisher({ site: 's', system: 'cam', discovery: false, discoveryPrefix: 'homeassistant', silenceS: 60 });
+    assert.deepEqual(p.ingest({ topic: 'reply', payload: {} }, 1), { out: [], kind: 'alarm-reply', problem: undefined });
+    assert.match(p.ingest({ topic: 'reply', payload: { error: [{ loc: ['data'] }] } }, 1).problem!, /refused a command/);
   });
 
   it('object ids are unique per raw name and Home Assistant-safe', () => {
