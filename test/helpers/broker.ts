@@ -68,7 +68,15 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startBroker(log: (s: string) => void = () => undefined): Promise<Broker> {
+export interface BrokerOptions {
+  /**
+   * mosquitto's per-client queue of QoS 1/2 messages beyond the in-flight ones (its default
+   * 1000: a subscriber that falls further behind a burst loses the rest). The bench raises it.
+   */
+  maxQueuedMessages?: number;
+}
+
+export async function startBroker(log: (s: string) => void = () => undefined, opts: BrokerOptions = {}): Promise<Broker> {
   const forced = process.env.VIGIL_BROKER;
   const mosq = forced === 'aedes' ? undefined : mosquittoPath();
   if (forced === 'mosquitto' && !mosq) throw new Error('VIGIL_BROKER=mosquitto but no mosquitto binary is installed');
@@ -83,7 +91,8 @@ export async function startBroker(log: (s: string) => void = () => undefined): P
       fs.writeFileSync(
         path.join(dir, 'mosquitto.conf'),
         [`listener ${port} 127.0.0.1`, 'allow_anonymous true', // as root mosquitto would switch to its own user, which cannot write this folder
-          ...(process.getuid?.() === 0 ? ['user root'] : []), 'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'log_dest stdout', 'log_type error', 'log_type warning', ''].join('\n'),
+          ...(process.getuid?.() === 0 ? ['user root'] : []), 'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1',
+          ...(opts.maxQueuedMessages !== undefined ? [`max_queued_messages ${opts.maxQueuedMessages}`] : []), 'log_dest stdout', 'log_type error', 'log_type warning', ''].join('\n'),
       );
       child = spawn(mosq, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
       for (const s of [child.stdout!, child.stderr!]) s.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
