@@ -20,6 +20,7 @@ Usage: telegram-sim [options]
 Methods (POST http://<host>:<port>/bot<token>/<method>):
   sendMessage          JSON body; logged as: sendMessage {"chat_id":…,"text":…,…}
   sendPhoto            multipart/form-data (chat_id, caption, photo); logged with the photo size
+  sendVideo            multipart/form-data (chat_id, caption, video); logged with the video size
   getMe                a fixed bot description
 Answers are shaped like Telegram's: {"ok":true,"result":{…}} or {"ok":false,"error_code":…,"description":…}.
 

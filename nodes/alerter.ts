@@ -68,6 +68,12 @@ export interface AlerterSpec<S> extends Pick<SectionMember, 'secretKeys' | 'held
   readyArgs: (l: AlerterLive<S>) => Record<string, string | number>;
   /** Deliver one alert: send one message and call done exactly once. */
   run: (r: AlerterRun<S>) => Promise<unknown>;
+  /**
+   * Messages other than alerts this alerter delivers too (vigil-telegram: a vigil-recorder
+   * clip). They are skipped while the alerter is disabled and refused while it is not
+   * configured, like alerts; `run` sends one message and calls done exactly once.
+   */
+  other?: { accepts: (msg: NodeMessageInFlow & { payload?: unknown }) => boolean; run: (r: Omit<AlerterRun<S>, 'alert'>) => Promise<unknown> };
 }
 
 /** Wire an alerter node: hub registration, status, input and close. */
@@ -137,12 +143,14 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
 
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
     const m = msg as NodeMessageInFlow & { payload?: unknown };
-    const alert = parseAlert(m.payload);
-    if (!alert) {
+    // Checked first: a clip's payload (its path) would otherwise read as a message string.
+    const other = spec.other?.accepts(m) ? spec.other : undefined;
+    const alert = other ? undefined : parseAlert(m.payload);
+    if (!alert && !other) {
       done(new Error(RED._(`${t}.errors.badAlert`)));
       return;
     }
-    const skip = skipReason(alert, { name, enabled: live.enabled, testGroup: live.testGroup });
+    const skip = alert ? skipReason(alert, { name, enabled: live.enabled, testGroup: live.testGroup }) : live.enabled ? undefined : 'disabled';
     if (skip) {
       node.debug(RED._(`${t}.log.skip.${skip}`, { name }));
       node.status({ fill: 'grey', shape: 'ring', text: `${t}.status.skip.${skip}` });
@@ -154,8 +162,7 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
       done(new Error(p));
       return;
     }
-    const job = spec.run({
-      alert,
+    const args: Omit<AlerterRun<S>, 'alert'> = {
       msg: m,
       send,
       done,
@@ -169,7 +176,8 @@ export function setupAlerter<S extends object>(RED: NodeAPI, node: Node<object>,
         node.status({ fill: 'yellow', shape: 'dot', text: RED._(`${t}.status.retrying`, { attempt: attempt + 1 }) });
         node.log(RED._(`${t}.log.retry`, { attempt, delay: delayMs / 1000, ...extra, error: errorMessage(err) }));
       },
-    });
+    };
+    const job = alert ? spec.run({ alert, ...args }) : (other as NonNullable<typeof other>).run(args);
     // A throw inside the run's result handlers must not become an unhandled rejection (which ends Node-RED).
     void s.track(job.catch((err: unknown) => node.error(errorMessage(err), msg)));
   });

@@ -1,7 +1,7 @@
 /**
  * Stand-ins for the alerters' far ends, for demos and tests (loopback):
  * - TelegramSim: a tiny Bot API (`/bot<token>/sendMessage`, `/bot<token>/sendPhoto`,
- *   `/bot<token>/getMe`) that logs what it gets and answers like Telegram.
+ *   `/bot<token>/sendVideo`, `/bot<token>/getMe`) that logs what it gets and answers like Telegram.
  * - SirenSim: an SSH server (ssh2) with a host key generated at start; it accepts one
  *   user/password and "runs" each exec'd command by logging it (exit status 0).
  */
@@ -94,10 +94,10 @@ export class TelegramSim {
       } else if (type.includes('multipart/form-data')) {
         const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
         const b = boundary ? (boundary[1] ?? boundary[2]) : '';
-        fields = { chat_id: formField(body, b, 'chat_id'), caption: formField(body, b, 'caption'), photo_bytes: body.length };
+        fields = { chat_id: formField(body, b, 'chat_id'), caption: formField(body, b, 'caption'), [method === 'sendVideo' ? 'video_bytes' : 'photo_bytes']: size };
       }
       if (method === 'getMe') return this.reply(res, 200, { ok: true, result: { id: 1, is_bot: true, first_name: 'Vigil demo bot', username: 'vigil_demo_bot' } });
-      if (method !== 'sendMessage' && method !== 'sendPhoto') return this.reply(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+      if (method !== 'sendMessage' && method !== 'sendPhoto' && method !== 'sendVideo') return this.reply(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
       if (fields.chat_id === undefined || fields.chat_id === '') return this.reply(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' });
       if (this.failLeft > 0) {
         this.failLeft--;

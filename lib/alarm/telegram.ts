@@ -1,6 +1,6 @@
 /**
  * The Telegram alerter's transport (camera-alarm.md §6.4): Bot API `sendMessage` (or
- * `sendPhoto` with the latest frame) to every chat id, HTML text `<b>title</b>` CRLF
+ * `sendPhoto` with the latest frame, or `sendVideo` with an alarm clip) to every chat id, HTML text `<b>title</b>` CRLF
  * message, numeric ids as numbers and `@names` as strings. Three tries 3 s / 6 s apart
  * (the shared `retry`), and — unlike the reference — a retry only resends to the chats that
  * failed. Uses Node's built-in `fetch`.
@@ -136,7 +136,31 @@ export class TelegramClient {
     form.append('photo', new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), 'snapshot.jpg');
     return this.call('sendPhoto', form, signal);
   }
+
+  /** A video file (e.g. an alarm clip) with a caption; `supports_streaming` lets phones start it at once. */
+  sendVideo(chat: string, video: TelegramVideo, caption: string, signal?: AbortSignal): Promise<unknown> {
+    const form = new FormData();
+    form.append('chat_id', String(chatIdValue(chat)));
+    form.append('caption', caption);
+    form.append('parse_mode', 'HTML');
+    form.append('supports_streaming', 'true');
+    form.append('video', new Blob([new Uint8Array(video.data)], { type: video.type }), video.name);
+    return this.call('sendVideo', form, signal);
+  }
 }
+
+/** A video to send: its bytes, file name and content type. */
+export interface TelegramVideo {
+  data: Buffer;
+  name: string;
+  type: string;
+}
+
+/**
+ * The Bot API's upload limit for videos (50 MB; a local Bot API server allows up to 2000 MB).
+ * A larger clip is not sent: the caller says why.
+ */
+export const BOT_API_VIDEO_MAX_MB = 50;
 
 export interface TelegramAlertOptions {
   chats: string[];
@@ -144,6 +168,8 @@ export interface TelegramAlertOptions {
   message: string;
   /** Attach this JPEG (sendPhoto) instead of a plain message. */
   photo?: Buffer;
+  /** Send this video (sendVideo, the message as its caption) instead; wins over `photo`. */
+  video?: TelegramVideo;
   clock?: Clock;
   tries?: number;
   signal?: AbortSignal;
@@ -172,7 +198,9 @@ export async function sendTelegramAlert(client: TelegramClient, opts: TelegramAl
       async (n) => {
         tries = n;
         const results = await Promise.allSettled(
-          pending.map((chat) => (opts.photo ? client.sendPhoto(chat, opts.photo, text, opts.signal) : client.sendMessage(chat, text, opts.signal))),
+          pending.map((chat) =>
+            opts.video ? client.sendVideo(chat, opts.video, text, opts.signal) : opts.photo ? client.sendPhoto(chat, opts.photo, text, opts.signal) : client.sendMessage(chat, text, opts.signal),
+          ),
         );
         const still: string[] = [];
         lastErrors = new Map();

@@ -133,6 +133,10 @@ export class Mp4Writer extends QueuedWriter {
     const { code, signal } = await this.exited;
     if (this.spawnError) throw this.failure ?? this.spawnError;
     if (code !== 0) throw this.why(signal ? `killed by ${signal}` : `exit code ${code}`);
+    // ffmpeg exits 0 even when it could not write the index ("Error writing trailer … No space
+    // left on device"): the file counts only once its index is there and holds the frames.
+    const info = await readMp4Info(this.path).catch(() => undefined);
+    if (!info || info.frames === 0) throw this.why('the MP4 has no index (is the disk full?)');
     const st = await fs.promises.stat(this.path);
     return st.size;
   }

@@ -14,6 +14,7 @@
  *  - `clip`  (ClipResult)     a finished clip, already in the folder under its name
  *  - `error` (Error)          a clip lost or the folder unusable (also in `state`)
  *  - `warn`  (string)         something the user should know (retention, a short pre-roll, …)
+ *  - `info`  (string)         for the log (the container `auto` chose and why)
  *  - `deleted` (string[])     clips removed by retention
  */
 import { EventEmitter } from 'node:events';
@@ -104,6 +105,8 @@ interface Clip {
   /** Frames waiting while the name and writer are being set up. */
   pending: Buffer[];
   pendingBytes: number;
+  /** Frames let go because the set-up took so long that `pending` was full. */
+  dropped: number;
   name?: string;
   writer?: ClipWriter;
   setup: Promise<void>;
@@ -129,6 +132,8 @@ export class Recorder extends EventEmitter {
   private active?: Clip;
   /** Clips whose recording time is over, being completed. */
   private readonly finishing = new Map<Clip, Promise<void>>();
+  /** Settles when the last clip ended so far has been announced (or lost). */
+  private announced: Promise<void> = Promise.resolve();
   private pruneTimer?: TimerHandle;
   private pruning?: Promise<void>;
   private folderOk?: Promise<boolean>;
@@ -217,7 +222,9 @@ export class Recorder extends EventEmitter {
       why = `${ffmpeg} does not run or has no libx264 encoder`;
     }
     this._state.fallback = why;
-    this.emit('warn', `${want === 'mp4' ? 'format mp4' : 'format auto'}: ${why}; clips are recorded as MJPEG-in-AVI`);
+    // Asked for MP4 and not getting it is a warning; `auto` falling back is as designed.
+    if (want === 'mp4') this.emit('warn', `format mp4: ${why}; clips are recorded as MJPEG-in-AVI so none is lost`);
+    else this.emit('info', `clips are MJPEG-in-AVI: ${why}`);
     return 'avi';
   }
 
@@ -231,6 +238,8 @@ export class Recorder extends EventEmitter {
   /** A JPEG frame from the camera (arrival time = now on the clock). Non-JPEG data is refused (false). */
   frame(jpeg: Buffer): boolean {
     if (this.closed || !Buffer.isBuffer(jpeg) || !isJpeg(jpeg)) return false;
+    // The same frame twice (the system's camera also wired to the input): kept once.
+    if (this.ring.last?.jpeg === jpeg) return true;
     const now = this.clock.now();
     const pre = this.preMs();
     if (pre !== this.ring.maxAgeMs) this.ring.maxAgeMs = pre;
@@ -281,6 +290,7 @@ export class Recorder extends EventEmitter {
       carryUntil: until,
       pending: [],
       pendingBytes: 0,
+      dropped: 0,
       grid: new FrameGrid(rate, (jpeg) => this.out(clip, jpeg)),
       setup: Promise.resolve(),
     };
@@ -300,7 +310,12 @@ export class Recorder extends EventEmitter {
       clip.writer.write(jpeg);
       return;
     }
-    if (clip.pendingBytes + jpeg.length > this.maxBuffer && clip.pending.length > 0) return;
+    // The pre-roll in `pending` is the ring's own Buffers (shared, not extra memory); room for as
+    // much again arriving while the file is being opened.
+    if (clip.pendingBytes + jpeg.length > 2 * this.maxBuffer && clip.pending.length > 0) {
+      clip.dropped++;
+      return;
+    }
     clip.pending.push(jpeg);
     clip.pendingBytes += jpeg.length;
   }
@@ -349,14 +364,16 @@ export class Recorder extends EventEmitter {
     this.active = undefined;
     const hold = Math.max(3000 / clip.grid.rate, 2000);
     clip.grid.close(at, hold);
-    const done = this.complete(clip).finally(() => this.finishing.delete(clip));
+    // Clips are announced in the order they were recorded, whichever finishes writing first.
+    const done = this.complete(clip, this.announced).finally(() => this.finishing.delete(clip));
+    this.announced = done;
     this.finishing.set(clip, done);
     // Alarms asked for more than one clip may hold: go on in a new clip from here.
     if (!this.closed && clip.carryUntil > at) this.begin(clip.alarmAt, clip.carryUntil, at);
     else if (this._state.phase === 'recording') this.setState({ phase: 'idle' });
   }
 
-  private async complete(clip: Clip): Promise<void> {
+  private async complete(clip: Clip, previous: Promise<void>): Promise<void> {
     await clip.setup;
     const { writer, name } = clip;
     if (clip.failed || !writer || !name) {
@@ -372,6 +389,7 @@ export class Recorder extends EventEmitter {
     }
     try {
       const result = await writer.finish();
+      await previous;
       const start = clip.grid.start as number;
       const end = clip.grid.end as number;
       const file = await this.store.commit(name, { start, end });
@@ -386,7 +404,7 @@ export class Recorder extends EventEmitter {
         durationS: Math.round((result.frames / clip.grid.rate) * 1000) / 1000,
         alarmAt: clip.alarmAt,
         extendedBy: clip.extendedBy,
-        dropped: result.dropped,
+        dropped: result.dropped + clip.dropped,
       };
       if (this._state.phase === 'error') this.setState({ phase: this.active ? 'recording' : 'idle' });
       this.emit('clip', clipResult);

@@ -116,13 +116,13 @@ export class ClipFolder implements ClipStore {
       await fs.promises.unlink(temp);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new Error(`${name} exists already: the clip was kept as ${tempName(name)}`);
+      if (code === 'EEXIST') throw new Error(`${name} appeared in the folder meanwhile (another program writing there?): not overwritten`);
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw err;
       const taken = await fs.promises.lstat(final).then(
         () => true,
         () => false,
       );
-      if (taken) throw new Error(`${name} exists already: the clip was kept as ${tempName(name)}`);
+      if (taken) throw new Error(`${name} appeared in the folder meanwhile (another program writing there?): not overwritten`);
       await fs.promises.rename(temp, final);
     } finally {
       this.reserved.delete(name);

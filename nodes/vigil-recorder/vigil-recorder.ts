@@ -28,6 +28,7 @@ interface RecorderDef extends NodeDef {
 const PRE_FACTOR = 1.5;
 const DEFAULT_ALERT_TIME_S = 180;
 const FORMATS: readonly RecorderFormat[] = ['auto', 'mp4', 'avi'];
+const CLOSE_GRACE_MS = 8000;
 
 /** An alert as vigil-alarm's output 2 sends it: `{ message, test, … }`. */
 function alertTest(payload: unknown): boolean | undefined {
@@ -57,13 +58,19 @@ export = function (RED: NodeAPI): void {
       return typeof a === 'number' && a > 0 ? a : DEFAULT_ALERT_TIME_S;
     };
     const configured = (config.ffmpegPath ?? '').trim();
+    /** Which ffmpeg the lookup found (for the log line once the container is chosen). */
+    let ffmpegUsed = '';
     const recorder = new Recorder({
       folder,
       label: nameLabel(hub?.name || this.name) || 'vigil',
       preSeconds: Number.isNaN(preSetting) ? () => PRE_FACTOR * alertTimeS() : preSetting,
       postSeconds: readNumber(config.postSeconds, 10, { min: 0, max: 3600 }),
       format,
-      ffmpeg: async () => findFfmpeg({ configured }).path,
+      ffmpeg: async () => {
+        const found = findFfmpeg({ configured });
+        ffmpegUsed = found.describe;
+        return found.path;
+      },
       maxAgeDays: readNumber(config.maxAgeDays, 7, { min: 0, max: 3650 }),
       quotaMB: readNumber(config.quotaMB, 2048, { min: 0 }),
       maxBufferBytes: readNumber(config.bufferMB, 100, { min: 1, max: 4096 }) * 1024 * 1024,
@@ -91,14 +98,22 @@ export = function (RED: NodeAPI): void {
     s.listen(recorder, 'state', show);
     s.listen(recorder, 'error', (err: Error) => this.error(err.message));
     s.listen(recorder, 'warn', (w: string) => this.warn(w));
+    s.listen(recorder, 'info', (m: string) => this.log(m));
     s.listen(recorder, 'deleted', (names: string[]) => this.log(t('log.deleted', { n: names.length, names: names.join(', ') })));
     s.listen(recorder, 'clip', (c: ClipResult) => {
       const { path: file, ...clip } = c;
       this.send({ topic: 'clip', payload: file, clip } as NodeMessage);
     });
     show(recorder.state);
-    void s.track(recorder.start());
-    s.defer(() => recorder.close());
+    void s.track(
+      recorder.start().then(() => {
+        if (recorder.state.format === 'mp4') this.log(t('log.mp4', { ffmpeg: ffmpegUsed, folder }));
+        else if (recorder.state.format === 'avi') this.log(t('log.avi', { folder }));
+      }),
+    );
+    // A clip being recorded is completed; an encoder still busy after 8 s is stopped, inside the
+    // kit's 10 s close budget.
+    s.defer(() => recorder.close(CLOSE_GRACE_MS));
 
     if (hub) {
       s.listen(hub, 'frame', (jpeg: Buffer) => recorder.frame(jpeg));

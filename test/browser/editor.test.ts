@@ -92,6 +92,65 @@ describe('editor (Node-RED + Chromium)', function () {
     await page.screenshot({ path: path.join(results, 'palette.png') });
   });
 
+  it('opens every node\'s edit dialog built by the shared editor script (resources/), and Done keeps it valid', async function () {
+    const served = await fetch(`${nr.url}resources/${env.pkg.name}/vigil-editor.js`);
+    assert.equal(served.status, 200, 'resources/ not served under the scoped module name');
+    const report = await page.evaluate(async (types: string[]) => {
+      type Def = { category: string; defaults: Record<string, { value: unknown }> };
+      type Nd = { id: string; type: string; valid?: boolean; [k: string]: unknown };
+      const w = window as unknown as {
+        VigilEditor?: unknown;
+        RED: {
+          nodes: { getType(t: string): Def; node(id: string): Nd; dirty(d: boolean): void };
+          view: { importNodes(n: unknown[], o?: unknown): void };
+          editor: { edit(n: Nd): void; editConfig(a: string, t: string, id: string): void; validateNode(n: Nd): void };
+        };
+      };
+      const RED = w.RED;
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const flow: Array<Record<string, unknown>> = [];
+      for (const t of types) {
+        const def = RED.nodes.getType(t);
+        const n: Record<string, unknown> = { id: `vigil-edit-${t}`, type: t };
+        for (const [k, d] of Object.entries(def.defaults)) n[k] = JSON.parse(JSON.stringify(d.value ?? ''));
+        if (def.category !== 'config') Object.assign(n, { x: 100, y: 40 + flow.length * 30, wires: [] });
+        flow.push(n);
+      }
+      // Settings the defaults leave empty on purpose (required, no default): link and fill them.
+      for (const n of flow) {
+        for (const [k, id] of [['system', 'vigil-edit-vigil-system'], ['sensor', 'vigil-edit-halo-sensor'], ['service', 'vigil-edit-isotel-service']]) if (k in n) n[k] = id;
+        if (n.type === 'halo-sensor') n.host = '127.0.0.1';
+        if (n.type === 'isotel-service') n.port = '6020';
+      }
+      RED.view.importNodes(flow, { generateIds: false });
+      const out: Array<{ type: string; left: number; rows: number; css: boolean; valid: boolean | undefined }> = [];
+      for (const t of types) {
+        const n = RED.nodes.node(`vigil-edit-${t}`);
+        if (RED.nodes.getType(t).category === 'config') RED.editor.editConfig('', t, n.id);
+        else RED.editor.edit(n);
+        await sleep(600);
+        const tray = document.querySelector('.red-ui-tray:last-child');
+        const form = tray?.querySelector('#dialog-form, #node-config-dialog-edit-form');
+        const left = form ? form.querySelectorAll('[data-vigil-row]').length : -1;
+        const rows = form ? form.querySelectorAll('.form-row').length : 0;
+        const css = !!document.getElementById('vigil-editor-css') && !!w.VigilEditor;
+        (tray?.querySelector('#node-dialog-ok, #node-config-dialog-ok') as HTMLElement | null)?.click();
+        await sleep(400);
+        RED.editor.validateNode(n);
+        out.push({ type: t, left, rows, css, valid: RED.nodes.node(n.id).valid });
+      }
+      RED.nodes.dirty(false); // nothing to deploy: the next test reloads the editor
+      return out;
+    }, declared);
+    for (const r of report) {
+      assert.equal(r.left, 0, `${r.type}: data-vigil-row placeholders left in the dialog (or no dialog)`);
+      assert.ok(r.rows > 0, `${r.type}: no form rows`);
+      assert.ok(r.css, `${r.type}: the shared editor script or stylesheet is missing`);
+      assert.equal(r.valid, true, `${r.type}: not valid after Done with its defaults`);
+    }
+    assert.deepEqual(pageErrors, [], 'editor exceptions');
+  });
+
   for (const file of env.exampleFiles()) {
     it(`imports and deploys example "${file}"`, async function () {
       const flow = rig.move(fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8'));

@@ -1,5 +1,5 @@
 /* Vigil monitor page: plain JS, talks only to the API it is served by
- * (websockets /, /metrics, /raw-video). An access token given as ?access_token=…
+ * (websockets /, /metrics, /raw-video; HTTP clips). An access token given as ?access_token=…
  * in the page address is passed on to every connection. */
 (function () {
   'use strict';
@@ -79,7 +79,10 @@
     message: function (text) {
       var m;
       try { m = JSON.parse(text); } catch (e) { return; }
-      if (m && typeof m.state === 'string') { last = m; lastAt = Date.now(); render(); return; }
+      if (m && typeof m.state === 'string') {
+        if (last && last.state !== m.state) setTimeout(loadClips, 1000);
+        last = m; lastAt = Date.now(); render(); return;
+      }
       var r = $('reply');
       if (m && m.status === 'OK') { r.className = 'reply'; r.textContent = pending + ': OK'; }
       else if (m && 'error' in m) { r.className = 'reply error'; r.textContent = pending + ': ' + (typeof m.error === 'string' ? m.error : JSON.stringify(m.error)); }
@@ -141,6 +144,68 @@
     $('fps').textContent = frames ? (frames - lastFrames) + ' fps' : '';
     lastFrames = frames;
   }, 1000);
+
+  // ---- alarm clips (GET clips): newest first; MP4 plays here, AVI (MJPEG) is offered as a download.
+  // The <video> element cannot send a header: its URL carries the token like the websockets'.
+  var clipsCard = $('clips-card'), clipList = $('clips'), player = $('player');
+  var clipTypes = { mp4: 'video/mp4', avi: 'video/x-msvideo' };
+  function clipUrl(name) {
+    var u = new URL(base + 'clips/' + encodeURIComponent(name), location.href);
+    if (token) u.searchParams.set('access_token', token);
+    return u.toString();
+  }
+  function when(ms) {
+    var d = new Date(ms);
+    return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) + ' ' + d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+  function play(li, c) {
+    player.hidden = false;
+    player.dataset.name = c.name;
+    player.src = clipUrl(c.name);
+    var p = player.play();
+    if (p && p.catch) p.catch(function () { /* autoplay refused: the controls are there */ });
+    Array.prototype.forEach.call(clipList.children, function (x) { x.dataset.playing = String(x === li); });
+  }
+  var shownClips = '';
+  function renderClips(list) {
+    var key = JSON.stringify(list);
+    if (key === shownClips) return;
+    shownClips = key;
+    clipList.textContent = '';
+    clipsCard.hidden = list.length === 0;
+    list.forEach(function (c) {
+      var li = document.createElement('li');
+      li.dataset.name = c.name;
+      li.dataset.playing = String(player.dataset.name === c.name);
+      var ext = c.name.slice(c.name.lastIndexOf('.') + 1);
+      var playable = player.canPlayType(clipTypes[ext] || '') !== '';
+      var el = document.createElement(playable ? 'button' : 'a');
+      el.textContent = when(c.start);
+      if (playable) {
+        el.type = 'button';
+        el.addEventListener('click', function () { play(li, c); });
+      } else {
+        el.href = clipUrl(c.name);
+        el.download = c.name;
+      }
+      var meta = document.createElement('span');
+      meta.className = 'meta';
+      meta.textContent = Math.round(c.durationS) + ' s · ' + (c.bytes / 1048576).toFixed(1) + ' MB' + (playable ? '' : ' · ' + ext.toUpperCase() + ' ↓');
+      el.appendChild(meta);
+      li.appendChild(el);
+      clipList.appendChild(li);
+    });
+  }
+  function loadClips() {
+    var u = new URL(base + 'clips', location.href);
+    if (token) u.searchParams.set('access_token', token);
+    fetch(u.toString(), { cache: 'no-store' })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (list) { if (Array.isArray(list)) renderClips(list); })
+      .catch(function () { /* offline: the next round tries again */ });
+  }
+  loadClips();
+  setInterval(loadClips, 15000);
 
   // ---- metrics sparkline
   var samples = [];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FakeClock } from '../../../lib/common/clock';
@@ -99,6 +100,23 @@ describe('Recorder', function () {
       assert.deepEqual(list, [{ name: c.name, start: c.start, end: c.end, bytes: c.bytes, durationS: 5 }]);
     });
   }
+
+  it('the same frame arriving twice (system and input) is kept once', async function () {
+    // memory for exactly these 20 frames: kept twice, only the last 10 would fit
+    const r = rig({ postSeconds: 0, maxBufferBytes: frames.slice(0, 20).reduce((n, f) => n + f.length, 0) });
+    await r.rec.start();
+    for (let i = 0; i < 20; i++) {
+      r.clock.advance(100);
+      r.rec.frame(frames[i]);
+      r.rec.frame(frames[i]);
+    }
+    r.rec.alarm();
+    r.clock.advance(1);
+    await r.rec.idle();
+    assert.equal(r.clips[0].frames, 20);
+    assert.equal(r.clips[0].start, T0 + 100);
+    assert.deepEqual(r.warnings, []);
+  });
 
   it('a test alarm never records', async function () {
     const r = rig();
@@ -247,6 +265,32 @@ describe('Recorder', function () {
     assert.equal(r.rec.state.phase, 'idle');
   });
 
+  for (const format of ['avi', 'mp4'] as const) {
+    it(`${format}: a full disk: error state with the reason, the unfinished file removed, nothing listed`, async function () {
+      // A real full file system: a tmpfs smaller than the clip (needs root and mount; skipped where not allowed).
+      const mnt = path.join(dir, 'small');
+      fs.mkdirSync(mnt);
+      if (process.platform !== 'linux' || spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${format === 'avi' ? 128 : 16}k`, 'tmpfs', mnt]).status !== 0) this.skip();
+      try {
+        const r = rig({ folder: mnt, format, ffmpeg: findFfmpeg().path });
+        await r.rec.start();
+        assert.equal(r.rec.state.phase, 'idle');
+        r.feed(4);
+        assert.equal(r.rec.alarm(), 'started');
+        r.feed(3);
+        await r.rec.idle();
+        assert.deepEqual(r.clips, []);
+        assert.equal(r.rec.state.phase, 'error');
+        assert.match(String(r.rec.state.error), /not recorded.*(ENOSPC|No space|disk full|ffmpeg failed)/i);
+        assert.deepEqual(fs.readdirSync(mnt), []);
+        assert.deepEqual(await r.rec.store.list(), []);
+        await r.rec.close(0);
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    });
+  }
+
   it('mp4 asked but no ffmpeg: a warning and MJPEG-in-AVI, so no clip is lost', async function () {
     const r = rig({
       format: 'mp4',
@@ -340,6 +384,17 @@ describe('ClipFolder retention and lookup', function () {
     assert.deepEqual(r2.deleted, ['2026-12-06T01-00-00_a_02.mp4']);
     assert.match(String(r2.overQuota), /newest clip alone/);
     assert.deepEqual(fs.readdirSync(dir), ['2026-12-06T02-00-00_a.avi']);
+  });
+
+  it('publishing never overwrites: a name taken meanwhile is refused, the existing file kept', async function () {
+    const store = new ClipFolder({ folder: dir });
+    await store.prepare();
+    const name = await store.reserve(T0, 'a', 'avi');
+    assert.equal(await store.reserve(T0, 'a', 'avi'), name.replace('.avi', '_02.avi'), 'a reserved name is not given twice');
+    fs.writeFileSync(store.tempPath(name), 'new');
+    fs.writeFileSync(path.join(dir, name), 'someone else');
+    await assert.rejects(store.commit(name, { start: T0, end: T0 }), /not overwritten/);
+    assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), 'someone else');
   });
 
   it('serves only its own clip names, as plain files inside the folder', async function () {

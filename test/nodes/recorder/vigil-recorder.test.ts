@@ -8,8 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
+import { TelegramSim } from '../../../lib/alarm/sim';
 import { FakeClock } from '../../../lib/common/clock';
 import { clip, tempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
@@ -49,19 +52,17 @@ function argsOf(node: Node, method: 'status' | 'error' | 'warn' | 'log'): unknow
 /** The node's latest status. */
 const lastStatus = (node: Node): { fill?: string; shape?: string; text?: string } => (argsOf(node, 'status').at(-1)?.[0] ?? {}) as { fill?: string; text?: string };
 
-describe('vigil-recorder node', function () {
-  this.timeout(60_000);
-  let clock: FakeClock;
-  let dir: string;
-  let cleanup: () => void;
-  let frames: Buffer[];
-
-  before(async function () {
-    frames = await clip('moving', { width: 320, height: 240, frames: 60 });
-  });
+/**
+ * Per test: a temporary folder, a FakeClock as the flow clock (settings.vigilClock) and the
+ * test helper's server, all undone after the test; `use` gets the folder and clock.
+ */
+function perTest(prefix: string, use: (dir: string, clock: FakeClock) => void): void {
+  let cleanup = (): void => undefined;
   beforeEach(async () => {
-    ({ dir, cleanup } = tempDir('vigil-recnode-'));
-    clock = new FakeClock(T0);
+    const t = tempDir(prefix);
+    cleanup = t.cleanup;
+    const clock = new FakeClock(T0);
+    use(t.dir, clock);
     helper.settings({ vigilClock: clock } as never);
     await helper.startServer();
   });
@@ -70,6 +71,21 @@ describe('vigil-recorder node', function () {
     await helper.stopServer();
     helper.settings({});
     cleanup();
+  });
+}
+
+describe('vigil-recorder node', function () {
+  this.timeout(60_000);
+  let clock: FakeClock;
+  let dir: string;
+  let frames: Buffer[];
+
+  before(async function () {
+    frames = await clip('moving', { width: 320, height: 240, frames: 60 });
+  });
+  perTest('vigil-recnode-', (d, c) => {
+    dir = d;
+    clock = c;
   });
 
   const load = (flow: FlowNode[], credentials?: Record<string, Record<string, string>>): Promise<unknown> => helper.load(ALL, flow as never, credentials as never);
@@ -140,6 +156,40 @@ describe('vigil-recorder node', function () {
     });
   }
 
+  it('vigil-api mounted on Node-RED\'s server serves the clips under its path, ranges and name checks included', async function () {
+    const name = '2026-06-01T11-00-00_Ward-B.avi';
+    fs.writeFileSync(path.join(dir, name), Buffer.from(Array.from({ length: 500 }, (_, i) => i % 256)));
+    let captured: NodeAPI | undefined;
+    const capture: Mod = (RED) => {
+      captured = RED;
+      apiModule(RED);
+    };
+    await helper.load([systemModule, recorderModule, capture], [
+      { id: 'sys', type: 'vigil-system', name: 'Ward B' },
+      { id: 'rec', type: 'vigil-recorder', system: 'sys', folder: dir, format: 'avi', wires: [[]] },
+      { id: 'api', type: 'vigil-api', system: 'sys', listen: 'node-red', path: '/cam' },
+    ] as never);
+    // RED.httpNode in the test helper is a bare express app: serve it ourselves.
+    const app = http.createServer((captured as NodeAPI).httpNode as unknown as http.RequestListener);
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    try {
+      const base = `http://127.0.0.1:${(app.address() as AddressInfo).port}/cam`;
+      await until(() => lastStatus(helper.getNode('rec')).text === 'vigil-recorder.status.ready', 'ready');
+      const list = (await (await fetch(`${base}/clips`)).json()) as Array<{ name: string }>;
+      assert.deepEqual(
+        list.map((c) => c.name),
+        [name],
+      );
+      const part = await fetch(`${base}/clips/${name}`, { headers: { Range: 'bytes=-10' } });
+      assert.equal(part.status, 206);
+      assert.deepEqual([...Buffer.from(await part.arrayBuffer())], [...fs.readFileSync(path.join(dir, name)).subarray(490)]);
+      assert.equal((await fetch(`${base}/clips/..%2f..%2fetc%2fpasswd`)).status, 400);
+      assert.equal((await fetch(`${base}/clips/2026-06-01T11-00-01_Ward-B.avi`)).status, 404);
+    } finally {
+      await new Promise<void>((r) => app.close(() => r()));
+    }
+  });
+
   it('a test alarm never records (the API/flow test command, and a test alert on the wire)', async function () {
     await load([...systemFlow({ format: 'avi' }), { id: 'plain', type: 'vigil-recorder', folder: path.join(dir, 'plain'), preSeconds: 1, postSeconds: 1, format: 'avi', wires: [['out']] }]);
     const out = collect<ClipMsg>('out');
@@ -180,7 +230,8 @@ describe('vigil-recorder node', function () {
     rec.receive({ payload: 'record' } as never);
     await flush();
     await feed(12);
-    await until(() => out.length >= 1 && lastStatus(rec).fill === 'green', 'clip(s) done');
+    // done: every clip announced (no unfinished file left) and the recorder idle
+    await until(() => out.length >= 1 && lastStatus(rec).fill === 'green' && fs.readdirSync(dir).every((n) => !n.endsWith('.part')) && out.length === fs.readdirSync(dir).length, 'clip(s) done');
     const names = out.map((m) => m.clip.name);
     assert.equal(new Set(names).size, names.length);
     assert.deepEqual(fs.readdirSync(dir).sort(), [...names].sort());
@@ -213,9 +264,9 @@ describe('vigil-recorder node', function () {
     const flow = [{ id: 'rec', type: 'vigil-recorder', folder: dir, format: 'avi', maxAgeDays: 7, quotaMB: 0.7, wires: [[]] }];
     await load(flow);
     const rec = helper.getNode('rec');
-    await until(() => argsOf(rec, 'log').length > 0, 'retention log');
+    await until(() => argsOf(rec, 'log').some((a) => /log.deleted/.test(String(a[0]))), 'retention log');
     assert.deepEqual(fs.readdirSync(dir).sort(), ['2026-05-31T10-00-00_Ward-B.avi', '2026-06-01T10-00-00_Ward-B.mp4', 'readme.txt']);
-    assert.match(String(argsOf(rec, 'log')[0][0]), /vigil-recorder.log.deleted/);
+    assert.ok(argsOf(rec, 'log').some((a) => String(a[0]) === 'vigil-recorder.log.avi'), 'the container is logged');
   });
 
   it('an unwritable folder: error status and log, while the alarm and its alerts go on', async function () {
@@ -250,5 +301,101 @@ describe('vigil-recorder node', function () {
     await load([...systemFlow({ format: 'avi' }), { id: 'rec2', type: 'vigil-recorder', system: 'sys', folder: path.join(dir, 'two'), format: 'avi', wires: [[]] }]);
     const warned = [...argsOf(helper.getNode('rec'), 'warn'), ...argsOf(helper.getNode('rec2'), 'warn')].map((a) => String(a[0]));
     assert.ok(warned.some((w) => /already has a recorder/.test(w)), warned.join('\n'));
+  });
+});
+
+describe('vigil-recorder → vigil-telegram (sendVideo)', function () {
+  this.timeout(60_000);
+  const telegramModule = nodeModule('vigil-telegram') as Mod;
+  let server: http.Server;
+  let base: string;
+  const got: Array<{ url: string; type: string; body: Buffer }> = [];
+  let dir: string;
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        got.push({ url: req.url ?? '', type: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"result":{"message_id":1}}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(() => {
+    got.length = 0;
+  });
+  perTest('vigil-tgclip-', (d) => {
+    dir = d;
+  });
+
+  const tg = (extra: Record<string, unknown>): FlowNode[] => [
+    { id: 'tg', type: 'vigil-telegram', chatIds: '111', title: 'Ward B', apiBase: base, wires: [['res']], ...extra },
+    { id: 'res', type: 'helper' },
+  ];
+  const clipMsg = (name: string, bytes: number): { payload: string; clip: Record<string, unknown> } => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, Buffer.alloc(bytes, 7));
+    return { payload: file, clip: { name, durationS: 12.6, bytes } };
+  };
+
+  it('sends a clip as a video to every chat when asked to', async function () {
+    await helper.load([telegramModule], tg({ sendVideo: true }) as never, { tg: { apiKey: '1:x' } } as never);
+    const res = collect<AnyMsg>('res');
+    helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-00_Ward-B.mp4', 5000) as never);
+    await until(() => res.length === 1, 'result');
+    assert.equal(got.length, 1);
+    assert.match(got[0].url, /\/bot1:x\/sendVideo$/);
+    assert.match(got[0].type, /multipart\/form-data/);
+    const body = got[0].body.toString('latin1');
+    for (const part of ['name="video"; filename="2026-06-01T12-00-00_Ward-B.mp4"', 'Content-Type: video/mp4', 'name="supports_streaming"', '<b>Ward B</b>\r\nvigil-telegram.clipCaption']) {
+      assert.ok(body.includes(part), `multipart body has ${part}`);
+    }
+    assert.ok(got[0].body.includes(Buffer.alloc(5000, 7)));
+    assert.deepEqual((res[0].payload as { ok: boolean; clip: string; sent: string[] }).sent, ['111']);
+  });
+
+  it('the demo\'s telegram-sim takes the video', async function () {
+    const sim = new TelegramSim({ port: 0 });
+    const port = await sim.start();
+    try {
+      await helper.load([telegramModule], tg({ sendVideo: true, apiBase: `http://127.0.0.1:${port}` }) as never, { tg: { apiKey: '1:x' } } as never);
+      const res = collect<AnyMsg>('res');
+      helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-00_Ward-B.avi', 3000) as never);
+      await until(() => res.length === 1, 'result');
+      assert.equal((res[0].payload as { ok: boolean }).ok, true);
+      const ev = sim.events.find((e) => e.kind === 'sendVideo');
+      assert.equal(ev?.detail.chat_id, '111');
+      assert.ok(Number(ev?.detail.video_bytes) > 3000);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('skips with the reason: option off, larger than the cap; never reads a path the recorder did not name', async function () {
+    await helper.load([telegramModule], tg({ sendVideo: false }) as never, { tg: { apiKey: '1:x' } } as never);
+    const res = collect<AnyMsg>('res');
+    helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-00_Ward-B.mp4', 10) as never);
+    await until(() => res.length === 1, 'skip result');
+    assert.match(String((res[0].payload as { skipped: string }).skipped), /why.videoOff/);
+    await helper.unload();
+    await helper.load([telegramModule], tg({ sendVideo: true, videoMaxMB: 1 }) as never, { tg: { apiKey: '1:x' } } as never);
+    const res2 = collect<AnyMsg>('res');
+    helper.getNode('tg').receive(clipMsg('2026-06-01T12-00-01_Ward-B.mp4', 1024 * 1024 + 1) as never);
+    await until(() => res2.length === 1, 'too big');
+    assert.match(String((res2[0].payload as { skipped: string }).skipped), /why.tooBig/);
+    assert.equal(got.length, 0);
+    // a message naming another file is not a clip: its payload is just an alert's text, no file is read
+    const tgNode = helper.getNode('tg');
+    tgNode.receive({ payload: '/etc/passwd', clip: { name: 'passwd' } } as never);
+    tgNode.receive({ payload: '/etc/2026-06-01T12-00-01_Ward-B.mp4', clip: { name: '2026-06-01T12-00-00_Ward-B.mp4' } } as never);
+    await until(() => got.length === 2, 'sent as text');
+    assert.deepEqual(
+      got.map((g) => g.url.replace(/.*\//, '')),
+      ['sendMessage', 'sendMessage'],
+    );
   });
 });
