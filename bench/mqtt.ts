@@ -2,7 +2,7 @@
  * MQTT benchmark (loopback only, bounded in time): HALO events from 2 sites through a real
  * broker to the central, events/s, beside the broker's own clients alone in the same run.
  *
- * - Vigil: one Node-RED runtime (node-red-node-test-helper) holding two sites — each
+ * - Vigil: one Node-RED runtime (embedded, in a child process) holding two sites — each
  *   `vigil-mqtt` (role site) → core `mqtt out` with its own `mqtt-broker` connection — and the
  *   central — core `mqtt in` on `vigil/+/#` → `vigil-mqtt` (role central), counting its event
  *   output. Events are halo-in's normalised event objects, QoS 1, fed to both sites at once;
@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { NodeAPI } from 'node-red';
+import { embedNodeRed } from './lib/embedded-red';
 
 const PER_SITE = 5_000;
 const DEADLINE_MS = 60_000;
@@ -87,70 +87,107 @@ async function mqttJsClients(port: number): Promise<{ rate: number; received: nu
   return { rate: received / secs, received };
 }
 
+/**
+ * The Vigil side, in a child process (`--vigil-child <brokerPort>`): Node-RED embedded as in
+ * production (no test-helper spies recording every call), the flow of two sites and the
+ * central, events fed to the sites' vigil-mqtt in batches; prints one `VIGIL-REPORT` line.
+ */
+async function vigilChild(brokerPort: number): Promise<void> {
+  const z = 'bench-tab';
+  const flow = [
+    { id: z, type: 'tab', label: 'bench' },
+    brokerConfig('bench-conn-central', brokerPort, `bench-central-${process.pid}`),
+    { id: 'bench-sub', type: 'mqtt in', z, topic: 'vigil/+/#', qos: '1', datatype: 'utf8', broker: 'bench-conn-central', nl: false, rap: true, rh: 0, inputs: 0, wires: [['bench-central']] },
+    { id: 'bench-central', type: 'vigil-mqtt', z, role: 'central', wires: [[], ['bench-events']] },
+    { id: 'bench-events', type: 'junction', z, wires: [] },
+    ...SITES.flatMap((s) => [
+      brokerConfig(`bench-conn-${s}`, brokerPort, `bench-site-${s}-${process.pid}`),
+      { id: `bench-site-${s}`, type: 'vigil-mqtt', z, role: 'site', site: s, system: 'cam', discovery: false, refreshS: 0, wires: [[`bench-pub-${s}`], []] },
+      { id: `bench-pub-${s}`, type: 'mqtt out', z, topic: '', qos: '', retain: '', broker: `bench-conn-${s}`, wires: [] },
+    ]),
+  ];
+  const RED = embedNodeRed('vigil-bench-mqtt-', flow);
+  const total = PER_SITE * SITES.length;
+  const seen = new Map<string, number>();
+  let received = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((r) => (done = r));
+  // Every event the central emits reaches the junction: counted there.
+  RED.hooks.add('onReceive.vigilBench', (evt) => {
+    if (evt.destination.id !== 'bench-events') return;
+    const p = evt.msg.payload as { site: string; value: number };
+    const k = `${p.site}/${p.value}`;
+    seen.set(k, (seen.get(k) ?? 0) + 1);
+    if (++received === total) done();
+  });
+  await RED.start();
+  type Conn = { connected?: boolean } | null;
+  for (let i = 0; i < 400; i++) {
+    if (['bench-conn-central', ...SITES.map((s) => `bench-conn-${s}`)].every((id) => (RED.nodes.getNode(id) as Conn)?.connected)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 300)); // subscribed
+  const sites = SITES.map((s) => RED.nodes.getNode(`bench-site-${s}`) as { receive(msg: object): void });
+  const t0 = performance.now();
+  // In batches, letting the event loop turn between them, as events arriving over the network would.
+  for (let i = 1; i <= PER_SITE; i++) {
+    sites.forEach((n, k) => n.receive({ topic: 'halo/Hall-2F/Vape', payload: eventPayload(SITES[k], i) }));
+    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, DEADLINE_MS)))]);
+  clearTimeout(timer);
+  const rate = received / ((performance.now() - t0) / 1000);
+  const duplicates = [...seen.values()].filter((n) => n > 1).length;
+  process.stdout.write(`VIGIL-REPORT ${JSON.stringify({ rate, received, distinct: seen.size, duplicates })}\n`);
+  await RED.stop();
+  fs.rmSync(RED.dir, { recursive: true, force: true });
+}
+
+function runVigilChild(brokerPort: number): Promise<{ rate: number; received: number; distinct: number; duplicates: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, '--vigil-child', String(brokerPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('VIGIL-REPORT '));
+      if (line) resolve(JSON.parse(line.slice(13)) as { rate: number; received: number; distinct: number; duplicates: number });
+      else reject(new Error(`the Vigil side exited (${code}) without a report: ${out.slice(-500)}`));
+    });
+  });
+}
+
 export async function run(): Promise<void> {
   const { startBroker } = await import('../test/helpers/broker');
-  const { helper, nodeModule, coreNode } = await import('../test/helpers/nodered');
-  const mqttCore = coreNode('core/network/10-mqtt.js') as (RED: NodeAPI) => void;
-  const vigilMqtt = nodeModule('vigil-mqtt') as (RED: NodeAPI) => void;
   // A burst of QoS 1 messages to one subscriber: mosquitto's default queue (1000 per client)
   // would drop what the central has not read yet, for both sides of the comparison.
   const broker = await startBroker((s) => console.log(s), { maxQueuedMessages: 100_000 });
   try {
-    const flow = [
-      brokerConfig('bench-conn-central', broker.port, `bench-central-${process.pid}`),
-      { id: 'bench-sub', type: 'mqtt in', topic: 'vigil/+/#', qos: '1', datatype: 'utf8', broker: 'bench-conn-central', nl: false, rap: true, rh: 0, inputs: 0, wires: [['bench-central']] },
-      { id: 'bench-central', type: 'vigil-mqtt', role: 'central', wires: [[], ['bench-events']] },
-      { id: 'bench-events', type: 'helper' },
-      ...SITES.flatMap((s) => [
-        brokerConfig(`bench-conn-${s}`, broker.port, `bench-site-${s}-${process.pid}`),
-        { id: `bench-site-${s}`, type: 'vigil-mqtt', role: 'site', site: s, system: 'cam', discovery: false, refreshS: 0, wires: [[`bench-pub-${s}`], []] },
-        { id: `bench-pub-${s}`, type: 'mqtt out', topic: '', qos: '', retain: '', broker: `bench-conn-${s}`, wires: [] },
-      ]),
-    ];
-    helper.settings({});
-    await helper.load([mqttCore, vigilMqtt] as never, flow as never);
-    // Wait for all three connections (the mqtt-broker nodes report `connected`).
-    for (let i = 0; i < 200; i++) {
-      const conns = ['bench-conn-central', ...SITES.map((s) => `bench-conn-${s}`)].map((id) => (helper.getNode(id) as unknown as { connected?: boolean }).connected);
-      if (conns.every(Boolean)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 300)); // subscribed
     const total = PER_SITE * SITES.length;
-    const seen = new Map<string, number>();
-    let received = 0;
-    let done: () => void = () => undefined;
-    const all = new Promise<void>((r) => (done = r));
-    helper.getNode('bench-events').on('input', (msg: object) => {
-      const p = (msg as { payload: { site: string; value: number } }).payload;
-      const k = `${p.site}/${p.value}`;
-      seen.set(k, (seen.get(k) ?? 0) + 1);
-      if (++received === total) done();
-    });
-    const sites = SITES.map((s) => helper.getNode(`bench-site-${s}`));
-    const t0 = performance.now();
-    // In batches, letting the event loop turn between them, as events arriving over the network would.
-    for (let i = 1; i <= PER_SITE; i++) {
-      sites.forEach((n, k) => n.receive({ topic: 'halo/Hall-2F/Vape', payload: eventPayload(SITES[k], i) } as never));
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, DEADLINE_MS)))]);
-    clearTimeout(timer);
-    const vigilRate = received / ((performance.now() - t0) / 1000);
-    await helper.unload();
-    const dups = [...seen.values()].filter((n) => n > 1).length;
-
+    const v = await runVigilChild(broker.port);
     const clients = hasBin('mosquitto_pub') && hasBin('mosquitto_sub');
     const base = clients ? await mosquittoClients(broker.port) : await mqttJsClients(broker.port);
     const k = (n: number): string => (n / 1000).toFixed(2);
     const bytes = JSON.stringify(eventPayload('a', PER_SITE)).length;
     console.log(`MQTT, ${SITES.length} sites -> ${broker.kind} broker -> central, ${PER_SITE} events per site (~${bytes} B JSON), QoS 1:`);
-    console.log(`  Vigil: vigil-mqtt site -> mqtt out => mqtt in -> vigil-mqtt central : ${k(vigilRate)} k events/s (received ${received}/${total}, distinct ${seen.size}, duplicates ${dups})`);
+    console.log(`  Vigil: vigil-mqtt site -> mqtt out => mqtt in -> vigil-mqtt central : ${k(v.rate)} k events/s (received ${v.received}/${total}, distinct ${v.distinct}, duplicates ${v.duplicates})`);
     if (!clients) console.log('  (mosquitto_pub / mosquitto_sub are not installed: baseline with mqtt.js clients instead)');
     console.log(`  baseline: ${clients ? '2 x mosquitto_pub -l => mosquitto_sub' : '2 x mqtt.js publish => mqtt.js subscribe'}${' '.repeat(clients ? 24 : 18)}: ${k(base.rate)} k events/s (received ${base.received}/${total})`);
-    console.log(`  ratio Vigil / baseline: ${(vigilRate / base.rate).toFixed(2)}x`);
+    console.log(`  ratio Vigil / baseline: ${(v.rate / base.rate).toFixed(2)}x (Vigil also publishes each device's retained state: 2 messages per event)`);
   } finally {
     await broker.stop();
+  }
+}
+
+if (require.main === module) {
+  const i = process.argv.indexOf('--vigil-child');
+  if (i >= 0) {
+    vigilChild(Number(process.argv[i + 1])).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   }
 }
