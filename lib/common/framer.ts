@@ -185,39 +185,76 @@ export class Framer {
   /**
    * Delimiter mode. While nothing is buffered the chunk is scanned in place. Otherwise the
    * chunk is only appended unless a delimiter ends in it (looked for in the chunk and across
-   * the joint with the buffered tail); then the parts are concatenated once and scanned
-   * from the joint.
+   * the joint with the buffered tail); then the message is the buffered parts plus the
+   * chunk's bytes before that delimiter — one copy, none when it ends right at the joint (an
+   * MJPEG part whose next boundary starts the next chunk) — and the rest of the chunk is
+   * scanned in place.
    */
   private pushDelimited(chunk: Buffer): void {
     if (this.partsLen === 0) {
-      this.drainDelimited(chunk, 0);
+      this.drainDelimited(chunk, 0, 0);
       return;
     }
     const overlap = Math.min(this.maxDelim - 1, this.partsLen);
-    if (!this.skipping && !this.endsDelimiter(chunk, overlap)) {
+    const hit = this.firstDelimiter(chunk, overlap);
+    if (!hit) {
+      if (this.skipping) {
+        // Keep only what could be the start of a delimiter split across chunks.
+        const keep = this.tail(this.maxDelim - 1 - Math.min(chunk.length, this.maxDelim - 1));
+        const rest = chunk.subarray(Math.max(0, chunk.length - (this.maxDelim - 1)));
+        this.parts = [];
+        this.partsLen = 0;
+        this.append(keep);
+        this.append(rest);
+        return;
+      }
       this.append(chunk);
       if (this.partsLen > this.max) this.oversize();
       return;
     }
-    const from = this.partsLen - overlap;
-    this.parts.push(chunk);
-    this.partsLen += chunk.length;
-    const buf = this.joined();
+    if (this.skipping) this.skipping = false;
+    else {
+      const end = hit.messageEnd;
+      const message = end <= this.partsLen ? this.joined().subarray(0, end) : Buffer.concat([...this.parts, chunk.subarray(0, end - this.partsLen)], end);
+      this.emitRange(message, 0, message.length);
+    }
     this.parts = [];
     this.partsLen = 0;
-    this.drainDelimited(buf, from);
+    this.drainDelimited(chunk, hit.restStart, hit.restStart);
   }
 
-  /** Whether a delimiter ends in `chunk`, counting one that starts in the last `overlap` buffered bytes. */
-  private endsDelimiter(chunk: Buffer, overlap: number): boolean {
-    for (const d of this.delims) if (indexOfDelimiter(chunk, d, 0) >= 0) return true;
-    if (overlap === 0) return false;
-    const joint = Buffer.concat([this.tail(overlap), chunk.subarray(0, this.maxDelim - 1)]);
-    for (const d of this.delims) if (indexOfDelimiter(joint, d, 0) >= 0) return true;
-    return false;
+  /**
+   * The first delimiter that ends in `chunk` (one starting in the last `overlap` buffered
+   * bytes comes first): where the message ends, counted from the first buffered byte, and
+   * where the rest starts in the chunk. Longest delimiter first on a tie, as in the scan.
+   */
+  private firstDelimiter(chunk: Buffer, overlap: number): { messageEnd: number; restStart: number } | undefined {
+    if (overlap > 0) {
+      const joint = Buffer.concat([this.tail(overlap), chunk.subarray(0, this.maxDelim - 1)]);
+      let best = -1;
+      let len = 0;
+      for (const d of this.delims) {
+        const p = indexOfDelimiter(joint, d, 0);
+        if (p >= 0 && p < overlap && (best < 0 || p < best)) {
+          best = p;
+          len = d.length;
+        }
+      }
+      if (best >= 0) return { messageEnd: this.partsLen - overlap + best, restStart: best + len - overlap };
+    }
+    let best = -1;
+    let len = 0;
+    for (const d of this.delims) {
+      const p = indexOfDelimiter(chunk, d, 0);
+      if (p >= 0 && (best < 0 || p < best)) {
+        best = p;
+        len = d.length;
+      }
+    }
+    return best >= 0 ? { messageEnd: this.partsLen + best, restStart: best + len } : undefined;
   }
 
-  private drainDelimited(buf: Buffer, searchFrom: number): void {
+  private drainDelimited(buf: Buffer, first: number, searchFrom: number): void {
     const delims = this.delims;
     const n = delims.length;
     // Next known index of each delimiter (-1: none in the rest of this buffer). A position
@@ -225,7 +262,7 @@ export class Framer {
     // per push however many messages the chunk holds (no O(n²) on a missing "\r\n\r\n").
     const pos = this.delimPos;
     for (let k = 0; k < n; k++) pos[k] = -2;
-    let start = 0;
+    let start = first;
     let from = searchFrom;
     for (;;) {
       let best = -1;

@@ -106,7 +106,7 @@ export class MotionDetector extends EventEmitter {
     super();
     this.settings = { ...settings };
     this.clock = opts.clock ?? systemClock;
-    this.factory = opts.engineFactory ?? ((s) => createEngine(s.engine, s, { clock: this.clock }));
+    this.factory = opts.engineFactory ?? ((s) => createEngine(s.engine, s));
     // Sampling keeps close to the reference's even spacing: only 2% early is tolerated.
     this.gate = new RateGate(settings.fps, 0.02);
     this.seconds = new DetectionSeconds(settings.fps, settings.pixelThresholdLo, settings.pixelThresholdHi);

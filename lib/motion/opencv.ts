@@ -134,9 +134,13 @@ export class OpenCvEngine implements MotionEngine {
   private kernel?: CvMat;
   private closed = false;
 
-  constructor(cv: CvModule, settings: EngineSettings) {
+  /** Decode on the calling thread even for large frames (inside a worker of the pool, which is itself off the event loop). */
+  private readonly inline: boolean;
+
+  constructor(cv: CvModule, settings: EngineSettings, opts: { inline?: boolean } = {}) {
     this.cv = cv;
     this.settings = { ...settings };
+    this.inline = opts.inline ?? false;
   }
 
   configure(settings: EngineSettings): void {
@@ -162,7 +166,7 @@ export class OpenCvEngine implements MotionEngine {
       // of work at the processing size; a tiny frame decodes inline (the round trip would cost more).
       const { factor } = reducedDecode(cv, src.width, s.resizeWidth);
       const pixels = (src.width * src.height) / (factor * factor);
-      grey = jpeg.length > ASYNC_DECODE_BYTES || pixels > ASYNC_DECODE_PIXELS ? await cv.imdecodeAsync(jpeg, flag) : cv.imdecode(jpeg, flag);
+      grey = !this.inline && (jpeg.length > ASYNC_DECODE_BYTES || pixels > ASYNC_DECODE_PIXELS) ? await cv.imdecodeAsync(jpeg, flag) : cv.imdecode(jpeg, flag);
     } catch (err) {
       throw new FrameError(`JPEG could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
     }

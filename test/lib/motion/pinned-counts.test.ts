@@ -12,6 +12,7 @@ import { generateClip } from '../../../lib/camera/testclips';
 import { DEFAULT_MOTION_SETTINGS } from '../../../lib/motion/detector';
 import { EngineSettings, MotionEngine } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
+import { EnginePool, PooledEngine } from '../../../lib/motion/pool';
 import { SharpEngine } from '../../../lib/motion/sharp';
 import { skipBecause } from '../../helpers/skip';
 
@@ -48,18 +49,22 @@ describe('motion engines: pinned counts on realistic frames', function () {
     hd = await generateClip('moving', { width: 1280, height: 720, frames: 6, detail: 12 });
   });
 
+  const pools = { opencv: new EnginePool('opencv', 1), sharp: new EnginePool('sharp', 1) };
   const make: Record<string, ((s: EngineSettings) => MotionEngine) | undefined> = {
     opencv: opencv.cv ? (s) => new OpenCvEngine(opencv.cv!, s) : undefined,
+    'opencv (worker pool)': opencv.cv ? (s) => new PooledEngine(pools.opencv, s) : undefined,
     sharp: (s) => new SharpEngine(s),
+    'sharp (worker pool)': (s) => new PooledEngine(pools.sharp, s),
   };
-  for (const name of ['opencv', 'sharp']) {
+  for (const name of ['opencv', 'opencv (worker pool)', 'sharp', 'sharp (worker pool)']) {
     it(`${name}: the same count on every frame`, async function () {
       const factory = make[name];
       if (!factory) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       const s: EngineSettings = { ...DEFAULT_MOTION_SETTINGS };
-      assert.deepEqual(await counts(factory!(s), vga), PINNED[name].vga, '640×480, default settings');
-      assert.deepEqual(await counts(factory!({ ...s, dilationIterations: 2 }), vga), PINNED[name].vgaDilate2, '640×480, two dilations');
-      assert.deepEqual(await counts(factory!(s), hd), PINNED[name].hd, '1280×720 → 640 wide');
+      const pinned = PINNED[name.split(' ')[0]];
+      assert.deepEqual(await counts(factory!(s), vga), pinned.vga, '640×480, default settings');
+      assert.deepEqual(await counts(factory!({ ...s, dilationIterations: 2 }), vga), pinned.vgaDilate2, '640×480, two dilations');
+      assert.deepEqual(await counts(factory!(s), hd), pinned.hd, '1280×720 → 640 wide');
     });
   }
 });
