@@ -40,6 +40,7 @@ import path from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import readline from 'node:readline';
 import { DEFAULT_MOTION_SETTINGS } from '../lib/motion/detector';
+import { embedNodeRed } from './lib/embedded-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Math.max(5, Number(process.env.BENCH_SECONDS) || 60);
@@ -201,29 +202,7 @@ interface VigilReport {
 
 /** Runs inside the child: Node-RED with N cameras, measured for `seconds` after `warmup`. */
 async function vigilChild(n: number, url: string, seconds: number, warmup: number): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the project's own CommonJS helper
-  const env = require(path.join(ROOT, 'scripts', 'nodered-env.js')) as { prepareUserDir(o: { dir: string; port: number; flows: object[]; logLevel?: string }): string };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-cameras-'));
-  env.prepareUserDir({ dir, port: 0, flows: vigilFlow(n, url), logLevel: 'error' });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- node-red has no bundled typings for its embedding API
-  const RED = require('node-red') as {
-    init(server: unknown, settings: object): void;
-    start(): Promise<void>;
-    stop(): Promise<void>;
-    hooks: { add(id: string, cb: (evt: { msg: { timestamp?: unknown }; destination: { id: string } }) => void): void };
-    nodes: { getNode(id: string): unknown };
-  };
-  RED.init(null, {
-    userDir: dir,
-    flowFile: 'flows.json',
-    credentialSecret: false,
-    httpAdminRoot: false,
-    httpNodeRoot: false,
-    logging: { console: { level: 'error', metrics: false, audit: false } },
-    diagnostics: { enabled: false },
-    telemetry: { enabled: false },
-    externalModules: { autoInstall: false, palette: { allowInstall: false } },
-  });
+  const RED = embedNodeRed('vigil-bench-cameras-', vigilFlow(n, url));
   const counts: CameraCounts[] = Array.from({ length: n }, () => ({ frames: 0, seconds: 0, late: 0 }));
   const lastSecond = new Array<number>(n).fill(0);
   let measuring = false;
@@ -316,7 +295,7 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
   };
   process.stdout.write(`VIGIL-REPORT ${JSON.stringify(report)}\n`);
   await Promise.race([RED.stop(), new Promise((r) => setTimeout(r, 10_000))]);
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(RED.dir, { recursive: true, force: true });
   process.exit(0);
 }
 

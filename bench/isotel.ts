@@ -65,79 +65,58 @@ function measure(bytes: number, ms: number, fn: () => number): { mbps: number; m
   return { mbps: (bytes * runs) / 1e6 / s, msgps: msgs / s };
 }
 
-/** The codec as the service client runs it: frame, keyword, URI, body text (JSON parsed later, on demand). */
-function decodeWithCodec(parts: Buffer[]): number {
+/**
+ * The codec as the service client runs it — frame, keyword, URI, body text (JSON parsed
+ * later, on demand) — or, with `parsed`, with every body JSON-parsed at once (`decode`).
+ */
+function decodeWithCodec(parts: Buffer[], parsed = false): number {
   let n = 0;
   let sink = 0;
-  const dec = new IsotelDecoder({
-    onFrame: (f: Frame) => {
-      n++;
-      sink += f.text.length;
-    },
-  });
-  for (const p of parts) dec.push(p);
-  return sink >= 0 ? n : -1;
-}
-
-/** The codec with every body JSON-parsed at once (`decode`). */
-function decodeWithCodecParsed(parts: Buffer[]): number {
-  let n = 0;
-  let sink = 0;
-  const dec = new IsotelDecoder({
-    onMessage: (m: IsotelMessage) => {
-      n++;
-      if (m.kind === 'signal') sink += m.uri.length;
-    },
-  });
-  for (const p of parts) dec.push(p);
-  return sink >= 0 ? n : -1;
-}
-
-/** The naive way without parsing bodies: concatenate text, split on blank lines, regex the keyword. */
-function decodeNaiveNoJson(parts: Buffer[]): number {
-  let n = 0;
-  let sink = 0;
-  let tail = '';
-  for (const p of parts) {
-    const text = (tail + p.toString('utf8')).replace(/\r\n/g, '\n');
-    const msgs = text.split('\n\n');
-    tail = msgs.pop() ?? '';
-    for (const m of msgs) {
-      const mm = /^\s*([A-Z]+)\s+(\S+)\s*([\s\S]*)$/.exec(m);
-      sink += mm ? mm[3].length : m.length;
-      n++;
-    }
-  }
-  return sink >= 0 ? n : -1;
-}
-
-/** The naive way: concatenate text, split on blank lines, regex the keyword, JSON.parse. */
-function decodeNaive(parts: Buffer[]): number {
-  let n = 0;
-  let tail = '';
-  for (const p of parts) {
-    const text = (tail + p.toString('utf8')).replace(/\r\n/g, '\n');
-    const msgs = text.split('\n\n');
-    tail = msgs.pop() ?? '';
-    for (const m of msgs) {
-      const mm = /^\s*([A-Z]+)\s+(\S+)\s*([\s\S]*)$/.exec(m);
-      if (mm) {
-        try {
-          JSON.parse(mm[3]);
-        } catch {
-          /* text body */
+  const dec = new IsotelDecoder(
+    parsed
+      ? {
+          onMessage: (m: IsotelMessage) => {
+            n++;
+            if (m.kind === 'signal') sink += m.uri.length;
+          },
         }
-      } else {
+      : {
+          onFrame: (f: Frame) => {
+            n++;
+            sink += f.text.length;
+          },
+        },
+  );
+  for (const p of parts) dec.push(p);
+  return sink >= 0 ? n : -1;
+}
+
+/**
+ * The naive way: concatenate text, split on blank lines, regex the keyword; with `parseJson`
+ * each body (a request: its whole text) goes through JSON.parse too.
+ */
+function decodeNaive(parts: Buffer[], parseJson = true): number {
+  let n = 0;
+  let sink = 0;
+  let tail = '';
+  for (const p of parts) {
+    const text = (tail + p.toString('utf8')).replace(/\r\n/g, '\n');
+    const msgs = text.split('\n\n');
+    tail = msgs.pop() ?? '';
+    for (const m of msgs) {
+      const body = /^\s*([A-Z]+)\s+(\S+)\s*([\s\S]*)$/.exec(m)?.[3] ?? m;
+      sink += body.length;
+      if (parseJson) {
         try {
-          JSON.parse(m);
+          JSON.parse(body);
         } catch {
-          /* text request */
+          /* a text body or request */
         }
       }
       n++;
     }
   }
-  return n;
+  return sink >= 0 ? n : -1;
 }
 
 /**
@@ -264,10 +243,10 @@ export async function run(): Promise<void> {
   const mix = signalMix(8 * 1024 * 1024);
   const parts = chunks(mix);
   const count = decodeWithCodec(parts);
-  if (count !== decodeNaive(parts) || count !== decodeWithCodecParsed(parts)) throw new Error('codec and baseline disagree on the message count');
+  if (count !== decodeNaive(parts) || count !== decodeWithCodec(parts, true)) throw new Error('codec and baseline disagree on the message count');
   const codec = measure(mix.length, 1000, () => decodeWithCodec(parts));
-  const naiveLazy = measure(mix.length, 1000, () => decodeNaiveNoJson(parts));
-  const parsed = measure(mix.length, 1000, () => decodeWithCodecParsed(parts));
+  const naiveLazy = measure(mix.length, 1000, () => decodeNaive(parts, false));
+  const parsed = measure(mix.length, 1000, () => decodeWithCodec(parts, true));
   const naive = measure(mix.length, 1000, () => decodeNaive(parts));
   const e2e = await endToEndClient(1000);
   const e2eNr = await endToEndNodeRed(1500);

@@ -8,8 +8,7 @@ import { splitJpegs } from '../lib/camera/jpeg';
 import { MjpegParser } from '../lib/camera/mjpeg';
 import { startCameraSim } from '../lib/camera/sim';
 import { CLIP_KINDS, ClipKind, generateClip } from '../lib/camera/testclips';
-import { CliError, intValue, portValue, runCli, stopOnSignals } from '../lib/common/cli';
-import type { ServerAuthMode } from '../lib/common/digest';
+import { CliError, SERVER_AUTH_OPTIONS, authModeValue, intValue, portValue, runCli, stopOnSignals } from '../lib/common/cli';
 
 const HELP = `camera-sim — an IP camera stand-in for vigil-camera (demos and tests)
 
@@ -46,7 +45,6 @@ Example:
   curl -s http://127.0.0.1:6030/snapshot.jpg > frame.jpg
 `;
 
-const AUTH_MODES: readonly ServerAuthMode[] = ['none', 'basic', 'digest', 'any'];
 
 const OPTIONS = {
   host: { type: 'string' },
@@ -60,16 +58,14 @@ const OPTIONS = {
   detail: { type: 'string' },
   quality: { type: 'string' },
   phases: { type: 'string' },
-  auth: { type: 'string' },
-  username: { type: 'string' },
-  password: { type: 'string' },
+  ...SERVER_AUTH_OPTIONS,
   'no-content-length': { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
 
 runCli('camera-sim', HELP, OPTIONS, async (v) => {
   if (v.clip !== undefined && !(CLIP_KINDS as readonly string[]).includes(v.clip)) throw new CliError(`--clip must be one of ${CLIP_KINDS.join(', ')}`);
-  if (v.auth !== undefined && !(AUTH_MODES as readonly string[]).includes(v.auth)) throw new CliError('--auth must be none, basic, digest or any');
+  const auth = authModeValue(v.auth);
   const o = {
     host: v.host ?? '127.0.0.1',
     port: portValue(v.port, '--port') ?? 6030,
@@ -82,7 +78,7 @@ runCli('camera-sim', HELP, OPTIONS, async (v) => {
     detail: intValue(v.detail, '--detail', 0, 64) ?? 0,
     quality: intValue(v.quality, '--quality', 1, 100) ?? 80,
     phases: intValue(v.phases, '--phases', 1, 64) ?? 1,
-    auth: (v.auth ?? 'none') as ServerAuthMode,
+    auth,
     username: v.username ?? 'admin',
     password: v.password ?? 'admin',
     noContentLength: v['no-content-length'] === true,

@@ -3,9 +3,9 @@
  * halo-sim: a HALO smart sensor in a command, for demos and tests. See `halo-sim --help`.
  */
 import readline from 'node:readline';
-import { CliError, portValue, runCli, secondsValue, stopOnSignals } from '../lib/common/cli';
+import { CliError, SERVER_AUTH_OPTIONS, authModeValue, portValue, runCli, secondsValue, stopOnSignals } from '../lib/common/cli';
 import { RECOMMENDED_TEMPLATES } from '../lib/halo/decode';
-import type { DigestAlgorithm, ServerAuthMode } from '../lib/common/digest';
+import type { DigestAlgorithm } from '../lib/common/digest';
 import { HaloSim, PARTNER_TEMPLATES, parseTarget, type PushShape, type PushTarget } from '../lib/halo/sim';
 
 const HELP = `halo-sim — a HALO IOT Smart Sensor simulator
@@ -89,9 +89,7 @@ const OPTIONS = {
   'serve-port': { type: 'string' },
   'serve-https-port': { type: 'string' },
   'serve-host': { type: 'string' },
-  auth: { type: 'string' },
-  username: { type: 'string' },
-  password: { type: 'string' },
+  ...SERVER_AUTH_OPTIONS,
   algorithms: { type: 'string' },
   'control-port': { type: 'string' },
   quiet: { type: 'boolean' },
@@ -99,8 +97,7 @@ const OPTIONS = {
 
 runCli('halo-sim', HELP, OPTIONS, async (o) => {
   const targets: PushTarget[] = (o.to ?? []).map(parseTarget);
-  const auth = (o.auth ?? 'none') as ServerAuthMode;
-  if (!['none', 'basic', 'digest', 'any'].includes(auth)) throw new CliError('--auth must be none, basic, digest or any');
+  const auth = authModeValue(o.auth);
   const algorithms = (o.algorithms ?? 'SHA-256,MD5').split(',').map((a) => a.trim()) as DigestAlgorithm[];
   for (const a of algorithms) if (!['MD5', 'SHA-256', 'MD5-sess', 'SHA-256-sess'].includes(a)) throw new CliError(`unknown Digest algorithm "${a}"`);
   const shape = (o.shape ?? 'recommended') as PushShape;

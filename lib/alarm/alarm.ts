@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Clock, TimerHandle, systemClock } from '../common/clock';
-import { missing, notGe, notInt, validateData, valueError } from '../system/commands';
+import { missing, notGe, notInt, validateData, valueError } from '../common/commands';
 import type { CommandName, CommandReply, ConfigError, ConfigSection } from '../system/types';
 import { MotionHistory } from './rule';
 import { Schedule, hostTimezone } from './schedule';

@@ -1,7 +1,7 @@
 /**
  * The command envelope of the reference app's root websocket (docs/camera-alarm.md §8.2),
  * with its quirks fixed as docs/camera-alarm.md §12 #9/#10 recommend: dispatch on `command` first, then
- * validate `data` for that command only (lib/system/commands.ts). Error shapes stay the
+ * validate `data` for that command only (lib/common/commands.ts). Error shapes stay the
  * reference's:
  *  - a JSON syntax error or a refused text → `{ error: "<reason>" }` (a string),
  *  - a validation error  → `{ error: [ { loc, msg, type }, … ] }` (pydantic v1 shape),
@@ -12,7 +12,7 @@
  * (lib/common/json.ts), so nothing deeper or larger than its limits is ever built.
  */
 import { readJson, type JsonLimits } from '../common/json';
-import { API_COMMANDS, type ApiCommand, badCommand, isPlainObject, missing, notDict, validateData } from '../system/commands';
+import { API_COMMANDS, type ApiCommand, badCommand, isPlainObject, missing, notDict, validateData } from '../common/commands';
 import type { CommandReply } from '../system/types';
 
 export type { ApiCommand };

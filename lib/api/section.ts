@@ -4,7 +4,7 @@
  * may carry them (the reference UI sends the whole document back) and they are checked
  * for type, but the listening socket stays where the node's settings put it.
  */
-import { missing, notInt, notStr } from '../system/commands';
+import { missing, notInt, notStr } from '../common/commands';
 import type { ConfigError, ConfigSection, SectionMember } from '../system/types';
 
 export interface ServerSectionInfo {

@@ -8,6 +8,7 @@
  * its value even when it starts with a dash (`--password -x`), `--opt=value` also works.
  */
 import { parseArgs } from 'node:util';
+import type { ServerAuthMode } from './digest';
 
 /** The options of a command line, as node:util parseArgs takes them. */
 export interface CliOptions {
@@ -84,6 +85,22 @@ export function secondsValue(v: string | undefined, flag: string): number | unde
   const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isFinite(n) || n < 0) throw new CliError(`${flag} must be a number of seconds ≥ 0, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** `--auth <mode>`, `--username`, `--password`: how a simulator's HTTP server makes clients authenticate. */
+export const SERVER_AUTH_OPTIONS = {
+  auth: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+} as const;
+
+const AUTH_MODES: readonly ServerAuthMode[] = ['none', 'basic', 'digest', 'any'];
+
+/** The `--auth` mode: `none` when absent. */
+export function authModeValue(v: string | undefined): ServerAuthMode {
+  const mode = v ?? 'none';
+  if (!(AUTH_MODES as readonly string[]).includes(mode)) throw new CliError('--auth must be none, basic, digest or any');
+  return mode as ServerAuthMode;
 }
 
 /** Print `<name>: <message>` and the help hint on stderr, exit 2. */

@@ -6,23 +6,18 @@
 import type { Clock } from '../common/clock';
 import { AllowList, normaliseAddress, remoteString } from './allow';
 import { HaloDecoder, type HaloDecoded, type HaloFormat } from './decode';
-import { decodeDelimiter, HaloReceiver, type HaloFraming } from './receiver';
+import { decodeDelimiter, HaloReceiver, type ReceiverOptions } from './receiver';
 import { parseTemplate } from './template';
 import { HeartbeatWatchdog, type OnlineChange } from './watchdog';
 
 export type HaloTransport = 'tcp' | 'udp' | 'http';
 
-export interface HaloInputOptions {
+/** The receiver's settings (framing, limits, timeouts: lib/halo/receiver.ts) plus what HaloInput adds. */
+export interface HaloInputOptions extends Omit<ReceiverOptions, 'transport' | 'port' | 'allow' | 'clock'> {
   transport: HaloTransport;
-  host?: string;
   port?: number;
-  framing?: HaloFraming;
-  delimiter?: string;
-  maxMessageBytes?: number;
-  idleTimeoutMs?: number;
   /** Per-message deadline (TCP: first byte to end of a message; HTTP: of the request body). 0 = none. */
   messageTimeoutMs?: number;
-  maxConnections?: number;
   format?: HaloFormat;
   setTemplate?: string;
   resetTemplate?: string;
@@ -120,19 +115,7 @@ export class HaloInput {
     this.allow = new AllowList(opts.allow); // throws on a bad entry: the node reports it
     if (opts.transport !== 'http') {
       this.receiver = new HaloReceiver(
-        {
-          transport: opts.transport,
-          host: opts.host,
-          port: opts.port ?? 0,
-          framing: opts.framing,
-          delimiter: opts.delimiter,
-          maxMessageBytes: this.maxBytes,
-          idleTimeoutMs: opts.idleTimeoutMs,
-          messageTimeoutMs: opts.messageTimeoutMs,
-          maxConnections: opts.maxConnections,
-          allow: this.allow,
-          clock: opts.clock,
-        },
+        { ...opts, transport: opts.transport, port: opts.port ?? 0, maxMessageBytes: this.maxBytes, allow: this.allow },
         {
           message: (text, remote, address) => this.handle(text, undefined, remote, address),
           oversize: (remote, bytes) => this.h.warn({ code: 'oversize', remote, bytes, max: this.maxBytes }),

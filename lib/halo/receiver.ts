@@ -123,16 +123,9 @@ export class HaloReceiver {
   private startTcp(): Promise<void> {
     const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.tcp = server;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      server.once('error', onError);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', onError);
-        server.on('error', (err) => this.h.error?.(err));
-        const a = server.address();
-        this.boundPort = typeof a === 'object' && a ? a.port : this.opts.port;
-        resolve();
-      });
+    return this.bindOnce(server, (ready) => server.listen(this.opts.port, this.opts.host, ready), () => {
+      const a = server.address();
+      return typeof a === 'object' && a ? a.port : this.opts.port;
     });
   }
 
@@ -272,13 +265,21 @@ export class HaloReceiver {
         this.h.message(buf.toString('utf8'), remote, normaliseAddress(rinfo.address));
       }),
     );
+    return this.bindOnce(sock, (ready) => sock.bind(this.opts.port, this.opts.host, ready), () => sock.address().port);
+  }
+
+  /**
+   * Bind `target` (a TCP server or a UDP socket) with `bind`: an error before it is bound
+   * rejects (port in use), later errors go to the error handler; `port` reads the bound port.
+   */
+  private bindOnce(target: net.Server | dgram.Socket, bind: (ready: () => void) => void, port: () => number): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      sock.once('error', onError);
-      sock.bind(this.opts.port, this.opts.host, () => {
-        sock.off('error', onError);
-        sock.on('error', (err) => this.h.error?.(err));
-        this.boundPort = sock.address().port;
+      target.once('error', onError);
+      bind(() => {
+        target.off('error', onError);
+        target.on('error', (err: Error) => this.h.error?.(err));
+        this.boundPort = port();
         resolve();
       });
     });

@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import { Clock, systemClock } from '../common/clock';
 import { type LongTimer, longTimeout } from '../common/timer';
-import { COMMANDS, isPlainObject, notDict, missing, validateData, valueError } from './commands';
+import { COMMANDS, isPlainObject, notDict, missing, validateData, valueError } from '../common/commands';
 import { SECRET_MASK, maskSection, unmaskSection } from './secrets';
 import {
   AlarmStatus,

@@ -24,7 +24,7 @@
  * Framework-free, no I/O. Submitted values have been through the bounded JSON reader, so the
  * recursive walks here are bounded by its depth limit.
  */
-import { isPlainObject, valueError } from './commands';
+import { isPlainObject, valueError } from '../common/commands';
 import type { ConfigError, ConfigSection, SectionMember } from './types';
 
 /** What a secret looks like when served. */

@@ -47,13 +47,15 @@ export = function (RED: NodeAPI): void {
   function HaloIn(this: Node<InCredentials>, config: InDef): void {
     RED.nodes.createNode(this, config);
     const transport = oneOf<HaloTransport>(config.transport, ['tcp', 'udp', 'http'], 'tcp');
-    const port = readNumber(config.port, 0, { min: 0, max: 65535, integer: true });
+    // An explicit 0 lets the OS pick a free port, shown in the status (how tests avoid a port
+    // race); a missing port is refused. The editor asks for 1–65535.
+    const port = readNumber(config.port, -1, { min: -1, max: 65535, integer: true });
     const maxMessageBytes = readNumber(config.maxMessageBytes, 65536, { min: 64, max: 16 * 1024 * 1024, integer: true });
     const messageTimeoutMs = readNumber(config.messageTimeout, 30, { min: 0, max: 86400 }) * 1000;
     let routePath = (config.path ?? '').trim();
     if (routePath !== '' && !routePath.startsWith('/')) routePath = `/${routePath}`;
     const settingsError = (reason: string): void => refuse(this, RED._('halo-in.errors.config', { error: reason }), reason);
-    if (transport !== 'http' && !(port >= 1)) return settingsError(RED._('halo-in.errors.noPort'));
+    if (transport !== 'http' && port < 0) return settingsError(RED._('halo-in.errors.noPort'));
     if (transport === 'http' && routePath === '') return settingsError(RED._('halo-in.errors.noPath'));
     if (transport === 'http' && !hasHttpNode(RED)) return refuse(this, RED._('halo-in.errors.noHttp'));
 
@@ -152,7 +154,11 @@ export = function (RED: NodeAPI): void {
       return;
     }
     s.track(
-      core.start().then(render, (e: unknown) => {
+      core.start().then(() => {
+        // The bound port (the OS's pick for 0), for whoever holds the node object: tests.
+        (this as Node<InCredentials> & { boundPort?: number }).boundPort = core.port;
+        render();
+      }, (e: unknown) => {
         listenError = RED._('halo-in.status.listenFailed', { port });
         this.error(RED._('halo-in.errors.listen', { transport, port, error: errorMessage(e) }));
         render();

@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { AlarmEngine, Alert, AlarmSettings, DEFAULT_ALARM_SETTINGS, toSection, validateAlerting } from '../../lib/alarm/alarm';
 import { hostTimezone, localTimeOfDay } from '../../lib/alarm/schedule';
 import type { StateSnapshot } from '../../lib/alarm/state';
-import { COMMANDS, describeErrors, validateData } from '../../lib/system/commands';
+import { COMMANDS, describeErrors, validateData } from '../../lib/common/commands';
 import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
 import type { AlarmStatus, CommandName, CommandReply } from '../../lib/system/types';
 import { type Done, type Send, contextSlot, errorMessage, readNumber, refuse, scope, systemHub } from '../kit';

@@ -43,7 +43,8 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const listen = config.listen === 'node-red' ? 'node-red' : 'port';
     const host = (config.host || '127.0.0.1').trim();
-    const port = readNumber(config.port, 9876, { min: 1, max: 65535, integer: true });
+    // 0 lets the OS pick a free port, shown in the status (how tests avoid a port race).
+    let port = readNumber(config.port, 9876, { min: 0, max: 65535, integer: true });
     const hub = systemHub(RED, config.system);
     if (!hub) return refuse(this, RED._('vigil-api.errors.noSystem'), 'vigil-api.status.noSystem');
 
@@ -69,7 +70,9 @@ export = function (RED: NodeAPI): void {
     };
     s.listen(server, 'error', (err: unknown) => warner.warn('error', errorMessage(err)));
     s.listen(server, 'refused', (from: string) => warner.warn('refused', RED._('vigil-api.errors.refused', { from })));
-    s.listen(server, 'clients', (c: ApiStats['clients']) => showStatus(c));
+    s.listen(server, 'clients', (c: ApiStats['clients']) => {
+      if (where) showStatus(c); // not before it listens (a green status would name no port yet)
+    });
 
     try {
       s.defer(
@@ -88,10 +91,13 @@ export = function (RED: NodeAPI): void {
     }
 
     if (listen === 'port') {
-      where = `:${port}`;
       this.status({ fill: 'yellow', shape: 'ring', text: 'vigil-api.status.starting' });
       server.listen(port, host).then(
-        () => {
+        (bound) => {
+          port = bound;
+          where = `:${bound}`;
+          // The bound port (the OS's pick for 0), for whoever holds the node object: tests.
+          (this as Node<ApiCredentials> & { boundPort?: number }).boundPort = bound;
           if (!s.closed) showStatus();
         },
         (err: unknown) => {

@@ -175,3 +175,14 @@ export function randomBytes(rnd: () => number, n: number): Buffer {
   for (let i = 0; i < n; i++) b[i] = Math.floor(rnd() * 256);
   return b;
 }
+
+/** `buf` cut into random pieces of 1…`most` bytes (a stream as a network may deliver it). */
+export function splitRandom(buf: Buffer, rnd: () => number, most = 97): Buffer[] {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < buf.length; ) {
+    const n = 1 + Math.floor(rnd() * Math.min(most, buf.length - i));
+    parts.push(buf.subarray(i, i + n));
+    i += n;
+  }
+  return parts;
+}

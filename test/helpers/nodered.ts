@@ -4,8 +4,9 @@
  * `npm run test:nr5`), plus small utilities every node test needs.
  */
 import helper from 'node-red-node-test-helper';
-import type { Node } from 'node-red';
-import type { FakeClock } from '../../lib/common/clock';
+import type { Node, NodeAPI } from 'node-red';
+import { FakeClock } from '../../lib/common/clock';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -13,6 +14,7 @@ const redPath = process.env.VIGIL_NODE_RED ? require.resolve(process.env.VIGIL_N
 helper.init(redPath);
 
 export { helper };
+export { settle, until } from './wait';
 
 /**
  * A core node module (e.g. `core/common/25-catch.js`) from the Node-RED under test — not
@@ -62,13 +64,29 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolve when `predicate()` holds, polling every `everyMs`; reject after `tries` polls. */
-export async function until(predicate: () => boolean, what = 'condition', tries = 400, everyMs = 10): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (predicate()) return;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/**
+ * Load `flow` with the node module `mod` and keep the runtime API it registered with
+ * (`RED.httpNode`, `RED.server`, …), for what the test helper does not serve itself.
+ */
+export async function loadKeepingRED(mod: (RED: NodeAPI) => void, flow: unknown[], credentials?: Record<string, unknown>): Promise<NodeAPI> {
+  let captured: NodeAPI | undefined;
+  const keep = (RED: NodeAPI): void => {
+    captured = RED;
+    mod(RED);
+  };
+  await helper.load(keep as never, flow as never, credentials as never);
+  if (!captured) throw new Error('the node module was never registered');
+  return captured;
+}
+
+/**
+ * Serve a request listener (an Express app such as `RED.httpNode`, which the test helper
+ * mounts on no server of its own) on 127.0.0.1, port 0. The caller closes the server.
+ */
+export async function serveOnLoopback(listener: unknown): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(listener as http.RequestListener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as net.AddressInfo).port };
 }
 
 /** One recorded call of a spied node method (the test helper's `call:<method>` events). */
@@ -89,15 +107,27 @@ export function statusTexts(list: SpyCall[]): string[] {
 }
 
 /**
+ * The port a listening node (halo-in, vigil-api) bound once it listens — given port 0, the
+ * OS's pick: the node's `boundPort`.
+ */
+export function boundPort(node: Node): number | undefined {
+  return (node as Node & { boundPort?: number }).boundPort;
+}
+
+/**
  * Like `until`, on a flow driven by a FakeClock: between polls, a timer due within `stepMs`
  * (a request spacing, a 1 s poll interval) is fired at once instead of waited for; timers
- * further off (request timeouts, long intervals) stay pending.
+ * further off (request timeouts, long intervals) stay pending. Every 20th timer fired in a
+ * row is followed by a short real pause instead of one event-loop turn: a periodic timer
+ * (a 50 fps file source) is always due, and work on the thread pool (a file read) needs real
+ * time to finish, more of it on a busy machine.
  */
 export async function untilClock(clock: FakeClock, predicate: () => boolean, what = 'condition', stepMs = 1000): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
+  let fired = 0;
+  for (let i = 0; i < 4000; i++) {
     if (predicate()) return;
     const next = clock.dueIn()[0];
-    if (next !== undefined && next <= stepMs) {
+    if (next !== undefined && next <= stepMs && ++fired % 20 !== 0) {
       clock.advance(Math.max(0, next));
       await new Promise((r) => setImmediate(r)); // let I/O that the timer started run
     } else await new Promise((r) => setTimeout(r, 10));
@@ -105,7 +135,22 @@ export async function untilClock(clock: FakeClock, predicate: () => boolean, wha
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Let pending I/O callbacks and message deliveries run (a few event-loop turns, no wall time). */
-export async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+/**
+ * Hooks for a describe block whose flows run on a FakeClock: before each test a new clock
+ * (at `start`) becomes the flow clock (`settings.vigilClock`), is handed to `use`, and the
+ * test helper's server starts; after each test the flow is unloaded, the server stopped and
+ * the settings reset.
+ */
+export function eachTestOnFakeClock(start: number, use: (clock: FakeClock) => void): void {
+  beforeEach(async () => {
+    const clock = new FakeClock(start);
+    use(clock);
+    helper.settings({ vigilClock: clock } as unknown as Parameters<typeof helper.settings>[0]);
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    helper.settings({});
+  });
 }

@@ -20,7 +20,7 @@ import { MAX_TIMER_MS } from '../../lib/common/timer';
 import type { SystemHub } from '../../lib/system/hub';
 import { tempDir } from '../helpers/clips';
 import { assertLoopDelay, deepArray, deepObject, noUncaught, prng, randomBytes, stillAnswering, underAttack } from '../helpers/hostile';
-import { freePort, helper, nodeModule, until } from '../helpers/nodered';
+import { boundPort, helper, nodeModule, until } from '../helpers/nodered';
 import { Client, isReply, isStatus } from '../lib/api/helpers';
 
 type Mod = (RED: NodeAPI) => void;
@@ -73,20 +73,21 @@ describe('hostile: vigil-api (issue 11 items 2, 4, 5, 7, static token; the comma
     for (const d of dirs.splice(0)) d();
   });
 
-  /** Deploy `nodes` with a system (s1) and an API on a free port; resolves once it listens. */
+  /** Deploy `nodes` with a system (s1) and an API on a port the OS picks; resolves once it listens. */
   async function deploy(nodes: Array<Record<string, unknown>>, creds: Record<string, Record<string, string>> = {}, token?: string) {
-    const port = await freePort();
     const flow = [
       { id: 'tab', type: 'tab' },
       { id: 's1', type: 'vigil-system', name: 'hostile' },
       ...nodes.map((n) => ({ z: 'tab', ...n })),
-      { id: 'api', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
+      { id: 'api', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
     ];
     await helper.load(MODULES, flow as Parameters<typeof helper.load>[1], { ...creds, ...(token ? { api: { token } } : {}) });
     const hub = (helper.getNode('s1') as unknown as { hub: SystemHub }).hub;
-    const http = `http://127.0.0.1:${port}`;
-    const api = helper.getNode('api') as unknown as { status: { lastCall?: { args: Array<{ fill?: string }> } } };
+    const apiNode = helper.getNode('api');
+    const api = apiNode as unknown as { status: { lastCall?: { args: Array<{ fill?: string }> } } };
     await until(() => api.status.lastCall?.args[0]?.fill === 'green', 'API listening', 3000);
+    const port = boundPort(apiNode) ?? 0; // given port 0: the OS picked this one
+    const http = `http://127.0.0.1:${port}`;
     const connect = async (): Promise<Client> => {
       const c = new Client(`ws://127.0.0.1:${port}/`);
       clients.push(c);

@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../lib/common/clock';
-import { calls, freePort, helper, nodeModule, statusTexts, until } from '../helpers/nodered';
+import { boundPort, calls, helper, loadKeepingRED, nodeModule, serveOnLoopback, statusTexts, until } from '../helpers/nodered';
 import { assertLoopDelay, deepArray, inChild, noUncaught, stillAnswering, turn, underAttack } from '../helpers/hostile';
 import { withCatalog } from '../nodes/halo/catalog';
 
@@ -72,6 +72,8 @@ interface Rig {
   statuses: ReturnType<typeof calls>;
   /** The port of the server serving RED.httpNode (http transport). */
   httpPort: number;
+  /** The port the node bound (tcp/udp, given port 0). */
+  port: number;
 }
 
 describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function () {
@@ -97,11 +99,7 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
       { id: 'ev2', type: 'helper' },
       { id: 'hb', type: 'helper' },
     ];
-    let captured: NodeAPI | undefined;
-    await helper.load(((RED: NodeAPI) => {
-      captured = RED;
-      haloIn(RED);
-    }) as never, flow as never, credentials ? ({ in1: credentials } as never) : undefined);
+    const captured = await loadKeepingRED(haloIn, flow, credentials ? { in1: credentials } : undefined);
     const node = helper.getNode('in1');
     const events: Msg[] = [];
     const events2: Msg[] = [];
@@ -111,15 +109,12 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
     const statuses = calls(node, 'status');
     let httpPort = 0;
     if (cfg.transport === 'http') {
-      assert.ok(captured);
-      server = http.createServer(captured.httpNode as unknown as http.RequestListener);
-      await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
-      httpPort = (server.address() as net.AddressInfo).port;
+      ({ server, port: httpPort } = await serveOnLoopback(captured.httpNode));
     } else {
       const history = (node as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
       await until(() => history.some(([st]) => st?.fill === 'green' || st?.fill === 'red'), 'listening or failed');
     }
-    return { node, events, events2, warns, statuses, httpPort };
+    return { node, events, events2, warns, statuses, httpPort, port: boundPort(node) ?? 0 };
   }
 
   /** Node-RED alive: the flow still works end to end, and nothing of the node is left after unload. */
@@ -164,8 +159,8 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
   }
 
   it('item 1, TCP: a 10 000-deep array in a state key, and deep unmatched JSON through the clone of two wires', async () => {
-    const port = await freePort();
-    const r = await load({ port });
+    const r = await load({ port: 0 });
+    const port = r.port;
     await noUncaught('halo-in tcp deep JSON', async () => {
       const m = await underAttack('halo-in tcp: 200 deep-state and deep-unmatched messages', async () => {
         for (let i = 0; i < 100; i++) {
@@ -181,8 +176,8 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
   });
 
   it('item 1, UDP: the same datagrams', async () => {
-    const port = await freePort();
-    const r = await load({ transport: 'udp', port });
+    const r = await load({ transport: 'udp', port: 0 });
+    const port = r.port;
     await noUncaught('halo-in udp deep JSON', async () => {
       const m = await underAttack('halo-in udp: 100 deep-state and deep-unmatched datagrams', async () => {
         for (let i = 0; i < 50; i++) {
@@ -253,14 +248,14 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
   });
 
   it('item 6: a template with touching free-text tokens is refused at deploy with the reason; a separated one matches a 60 KB hostile line at once', async () => {
-    const port = await freePort();
-    const bad = await load({ port, format: 'template', setTemplate: '%NAME%%EID%%SOURCE% %VAL%', resetTemplate: '', heartbeatTemplate: '' });
+    const bad = await load({ port: 0, format: 'template', setTemplate: '%NAME%%EID%%SOURCE% %VAL%', resetTemplate: '', heartbeatTemplate: '' });
     const errors = calls(bad.node, 'error');
     await until(() => statusTexts(bad.statuses).some((t) => /followed directly/.test(t)) || errors.length > 0, 'refused');
     const text = (bad.node as unknown as { error: { args: unknown[][] } }).error.args.map((a) => String(a[0])).join(' ');
     assert.match(text, /set string: %NAME% is followed directly by %EID%: nothing marks where %NAME% ends/);
     await helper.unload();
-    const r = await load({ port, format: 'template', setTemplate: '%NAME%/%EID%/%SOURCE% %VAL%', resetTemplate: '', heartbeatTemplate: '' });
+    const r = await load({ port: 0, format: 'template', setTemplate: '%NAME%/%EID%/%SOURCE% %VAL%', resetTemplate: '', heartbeatTemplate: '' });
+    const port = r.port;
     const m = await underAttack('halo-in tcp: 60 KB lines against %NAME%/%EID%/%SOURCE% %VAL%', async () => {
       for (const unit of ['/', ' ', 'a/', '/ ']) await tcpSend(port, `${unit.repeat(30_000)}\n`);
       await until(() => r.events.length === 4, 'four unknown');
@@ -270,8 +265,8 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
   });
 
   it('item 8: slowloris — connections trickling a byte per second meet the message deadline and free the connection cap', async () => {
-    const port = await freePort();
-    const r = await load({ port, maxConnections: 5, idleTimeout: 10, messageTimeout: 30 });
+    const r = await load({ port: 0, maxConnections: 5, idleTimeout: 10, messageTimeout: 30 });
+    const port = r.port;
     const slow: net.Socket[] = [];
     for (let i = 0; i < 5; i++) {
       const s = net.connect({ host: '127.0.0.1', port });
@@ -322,8 +317,8 @@ describe('hostile: halo-in attacks (issue #11 items 1, 6, 8, 10; #13)', function
   });
 
   it('item 10: 300 over-capacity connects and 60 refused addresses write at most 5 lines per kind, then one summary', async () => {
-    const port = await freePort();
-    const r = await load({ port, maxConnections: 1, allow: '127.0.0.0/26' });
+    const r = await load({ port: 0, maxConnections: 1, allow: '127.0.0.0/26' });
+    const port = r.port;
     const holder = net.connect({ host: '127.0.0.1', port });
     holder.on('error', () => undefined);
     await new Promise((res) => holder.once('connect', res));

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { depthExceeds, DEFAULT_JSON_LIMITS } from '../../lib/common/json';
 import { decode, encode, IsotelDecoder, MAX_MESSAGE_BYTES, parseBody, type IsotelMessage } from '../../lib/isotel/codec';
-import { assertLoopDelay, deepArray, deepObject, prng, randomBytes, underAttack } from '../helpers/hostile';
+import { assertLoopDelay, deepArray, deepObject, prng, randomBytes, splitRandom, underAttack } from '../helpers/hostile';
 
 const MAX_DEPTH = DEFAULT_JSON_LIMITS.maxDepth;
 
@@ -32,16 +32,6 @@ function decodeAll(chunks: Buffer[], max?: number): { out: IsotelMessage[]; over
   const dec = new IsotelDecoder({ onMessage: (m) => out.push(m), onOversize: (n) => oversize.push(n), maxMessageBytes: max });
   for (const c of chunks) dec.push(c);
   return { out, oversize };
-}
-
-function splitRandom(buf: Buffer, rnd: () => number, most = 97): Buffer[] {
-  const parts: Buffer[] = [];
-  for (let i = 0; i < buf.length; ) {
-    const n = 1 + Math.floor(rnd() * Math.min(most, buf.length - i));
-    parts.push(buf.subarray(i, i + n));
-    i += n;
-  }
-  return parts;
 }
 
 const KEYWORD_PREFIXES = ['', 'REPLY ', 'HREPLY ', 'IDENT ', 'STOP ', 'NOTIFY ', 'CONNECT /me/a ', 'DISCONNECT /me/a ', 'SIGNAL /me/a ', 'SIGNAL ', 'CONNECT\r\n'];

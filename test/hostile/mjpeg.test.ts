@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { isJpeg } from '../../lib/camera/jpeg';
 import { boundaryFromContentType, MjpegParser, type MjpegParserOptions } from '../../lib/camera/mjpeg';
-import { assertLoopDelay, prng, randomBytes, underAttack } from '../helpers/hostile';
+import { assertLoopDelay, prng, randomBytes, splitRandom, underAttack } from '../helpers/hostile';
 
 /** A JPEG-shaped buffer (SOI … EOI) of `n` bytes, its middle random (may hold CR/LF and dashes). */
 function fakeJpeg(rnd: () => number, n: number): Buffer {
@@ -36,16 +36,6 @@ function parse(chunks: Buffer[], opts: Partial<MjpegParserOptions> = {}): Seen {
   return seen;
 }
 
-function splitRandom(buf: Buffer, rnd: () => number, most = 257): Buffer[] {
-  const parts: Buffer[] = [];
-  for (let i = 0; i < buf.length; ) {
-    const n = 1 + Math.floor(rnd() * Math.min(most, buf.length - i));
-    parts.push(buf.subarray(i, i + n));
-    i += n;
-  }
-  return parts;
-}
-
 /** One part: boundary line, headers, blank line, body, CRLF. */
 function part(boundary: string, body: Buffer, headers: string[] = ['Content-Type: image/jpeg', `Content-Length: ${body.length}`], eol = '\r\n'): Buffer {
   return Buffer.concat([Buffer.from(`--${boundary}${eol}${headers.map((h) => h + eol).join('')}${eol}`, 'latin1'), body, Buffer.from(eol)]);
@@ -66,7 +56,7 @@ describe('hostile: MJPEG multipart parser', () => {
       const sniff = round % 4 === 0;
       const opts = sniff ? {} : { boundary };
       const whole = parse([stream], opts);
-      const split = parse(splitRandom(stream, rnd), opts);
+      const split = parse(splitRandom(stream, rnd, 257), opts);
       assert.equal(split.frames.length, whole.frames.length, `round ${round}: chunking changed the frame count`);
       split.frames.forEach((f, i) => assert.ok(f.equals(whole.frames[i]), `round ${round}: frame ${i} differs`));
       if (withLength) {
@@ -85,7 +75,7 @@ describe('hostile: MJPEG multipart parser', () => {
     for (const lie of lies) {
       const j = fakeJpeg(rnd, 800);
       const stream = Buffer.concat([part('b', j, ['Content-Type: image/jpeg', `Content-Length: ${lie}`]), part('b', good), Buffer.from('--b--\r\n')]);
-      const seen = parse(splitRandom(stream, rnd), { boundary: 'b' });
+      const seen = parse(splitRandom(stream, rnd, 257), { boundary: 'b' });
       assert.ok(seen.frames.some((f) => f.equals(good)), `Content-Length ${JSON.stringify(lie)}: the next frame is lost`);
     }
     // Missing Content-Length altogether: frames still found.
@@ -123,7 +113,7 @@ describe('hostile: MJPEG multipart parser', () => {
       Buffer.concat([Buffer.from('--b'.repeat(10_000)), Buffer.from('\r\n'), part('b', good)]), // a run of boundaries
     ];
     for (const [i, s] of streams.entries()) {
-      const seen = parse(splitRandom(s, rnd), { boundary: 'b' });
+      const seen = parse(splitRandom(s, rnd, 257), { boundary: 'b' });
       assert.ok(seen.frames.some((f) => f.equals(good)), `stream ${i}: the good frame after the trick is lost (${seen.bad.join('; ')})`);
     }
   });

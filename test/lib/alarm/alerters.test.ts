@@ -7,14 +7,7 @@ import { RetryAborted, parseAlert, retry, skipReason } from '../../../lib/alarm/
 import { TelegramClient, TelegramError, chatIdValue, formatText, isValidChatId, sendTelegramAlert } from '../../../lib/alarm/telegram';
 import { fingerprintMatches, normalizePrivateKey, runSshCommand, sha256Fingerprint } from '../../../lib/alarm/siren';
 import { ed25519KeyPair } from '../../../lib/alarm/sim';
-
-async function poll(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../helpers/wait';
 
 describe('lib/alarm/alerter', () => {
   it('skips per §6.2: tests need testGroup and not excluded; disabled never runs', () => {
@@ -42,9 +35,9 @@ describe('lib/alarm/alerter', () => {
       },
       { clock, onRetry: (_e, _n, d) => delays.push(d) },
     );
-    await poll(() => clock.pending === 1, 'first wait');
+    await until(() => clock.pending === 1, 'first wait');
     clock.advance(3000);
-    await poll(() => at.length === 2 && clock.pending === 1, 'second wait');
+    await until(() => at.length === 2 && clock.pending === 1, 'second wait');
     clock.advance(6000);
     await assert.rejects(p, /nope/);
     assert.deepEqual(at, [0, 3000, 9000]);
@@ -55,7 +48,7 @@ describe('lib/alarm/alerter', () => {
     const clock = new FakeClock(0);
     const ac = new AbortController();
     const p = retry(() => Promise.reject(new Error('x')), { clock, signal: ac.signal });
-    await poll(() => clock.pending === 1, 'wait');
+    await until(() => clock.pending === 1, 'wait');
     ac.abort();
     await assert.rejects(p, RetryAborted);
     assert.equal(clock.pending, 0);
@@ -148,9 +141,9 @@ describe('lib/alarm/telegram', () => {
     failures.set('222', 2);
     const client = new TelegramClient({ token: 't', apiBase: base });
     const p = sendTelegramAlert(client, { chats: ['111', '222'], title: 'T', message: 'Alarm', clock });
-    await poll(() => clock.pending === 1 && requests.length === 2, 'first round');
+    await until(() => clock.pending === 1 && requests.length === 2, 'first round');
     clock.advance(3000);
-    await poll(() => clock.pending === 1 && requests.length === 3, 'second round');
+    await until(() => clock.pending === 1 && requests.length === 3, 'second round');
     clock.advance(6000);
     const r = await p;
     assert.deepEqual(r.sent, ['111', '222']);
@@ -163,9 +156,9 @@ describe('lib/alarm/telegram', () => {
     failures.set('222', 5);
     const client = new TelegramClient({ token: 't', apiBase: base });
     const p = sendTelegramAlert(client, { chats: ['111', '222'], title: 'T', message: 'Alarm', clock });
-    await poll(() => clock.pending === 1, 'wait 1');
+    await until(() => clock.pending === 1, 'wait 1');
     clock.advance(3000);
-    await poll(() => clock.pending === 1 && requests.length === 3, 'wait 2');
+    await until(() => clock.pending === 1 && requests.length === 3, 'wait 2');
     clock.advance(6000);
     const r = await p;
     assert.deepEqual(r.sent, ['111']);
@@ -178,7 +171,7 @@ describe('lib/alarm/telegram', () => {
     const clock = new FakeClock(0);
     const client = new TelegramClient({ token: 't', apiBase: base, clock, timeoutMs: 15000 });
     const p = client.sendMessage('@hang', 'x');
-    await poll(() => requests.length === 1 && clock.pending === 1, 'request in flight');
+    await until(() => requests.length === 1 && clock.pending === 1, 'request in flight');
     let settled = false;
     void p.catch(() => undefined).finally(() => (settled = true));
     clock.advance(14999);
@@ -278,7 +271,7 @@ describe('lib/alarm/siren (ssh2 server on loopback)', () => {
         () => (settled = true),
         () => (settled = true),
       );
-      await poll(() => sockets.size === 1, 'connection');
+      await until(() => sockets.size === 1, 'connection');
       assert.equal(clock.pending, 1);
       clock.advance(4999);
       await new Promise((r) => setImmediate(r));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { MotionHistory, sustained } from '../../../lib/alarm/rule';
-import { bandpass, motionSecond } from '../../../lib/motion/seconds';
 
 /** Feed `input(t)` for t = 1…T; return the verdict per second (index t). */
 function run(L: number, m: number, T: number, input: (t: number) => boolean): boolean[] {
@@ -109,27 +108,5 @@ describe('lib/alarm/rule: reference unit cases (newest first)', () => {
     assert.deepEqual(h.toArray(), [0, 1, 1, 0, 0, 0]);
     h.reset();
     assert.deepEqual(h.toArray(), [0, 0, 0, 0, 0, 0]);
-  });
-});
-
-describe('band-pass cases (§3.4/§3.5), from lib/motion/seconds: the rule takes motion seconds', () => {
-  const motion = (counts: number[], lo: number, hi: number): boolean => bandpass(counts, lo, hi).some((c) => c > 0);
-  it('reference bandpass cases', () => {
-    assert.equal(motion([0], 0, 0), false);
-    assert.deepEqual(bandpass([1], 0, 0), []);
-    assert.deepEqual(bandpass([0], 10, 100), []);
-    assert.deepEqual(bandpass([10], 10, 100), [10]);
-    assert.deepEqual(bandpass([10], 0, 1e10), [10]);
-    assert.deepEqual(bandpass([10, 10, 10], 0, 9), []);
-    assert.deepEqual(bandpass([1, 10, 10], 0, 9), [1]);
-    assert.deepEqual(bandpass([], 0, 9), []);
-  });
-  it('verified cases with lo=15, hi=9000', () => {
-    assert.equal(motionSecond([0, 50], 15, 9000), true);
-    assert.equal(motionSecond([0, 14], 15, 9000), false);
-    assert.equal(motionSecond([15, 0], 15, 9000), true);
-    assert.equal(motionSecond([9000], 15, 9000), true);
-    assert.equal(motionSecond([9001], 15, 9000), false);
-    assert.equal(motionSecond([307200], 15, 9000), false);
   });
 });

@@ -83,6 +83,18 @@ export class Client {
     return (await this.next(isReply, from)) as Record<string, unknown>;
   }
 
+  /**
+   * A ping's round trip: resolves on the pong, when every frame the server wrote before it
+   * read the ping has arrived (frames on one socket keep their order) — a barrier for
+   * "the server sent nothing", with no sleep.
+   */
+  roundTrip(): Promise<void> {
+    return new Promise((resolve) => {
+      this.ws.once('pong', () => resolve());
+      this.ws.ping();
+    });
+  }
+
   pause(): void {
     (this.ws as unknown as { _socket: net.Socket })._socket.pause();
   }
@@ -193,9 +205,4 @@ export function fakeJpeg(size = 64, fill = 0x11): Buffer {
   b[b.length - 2] = 0xff;
   b[b.length - 1] = 0xd9;
   return b;
-}
-
-/** Poll a condition on the event loop (for state with no event of its own). */
-export async function poll(pred: () => boolean): Promise<void> {
-  while (!pred()) await new Promise((res) => setTimeout(res, 5));
 }

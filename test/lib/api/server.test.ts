@@ -12,7 +12,8 @@ import { ApiServer } from '../../../lib/api/server';
 import type { MetricsSource } from '../../../lib/api/metrics';
 import { ProcessMetrics } from '../../../lib/api/metrics';
 import { serverSection } from '../../../lib/api/section';
-import { Client, FakeAlarm, fakeJpeg, isStatus, plainMember, poll } from './helpers';
+import { Client, FakeAlarm, fakeJpeg, isStatus, plainMember } from './helpers';
+import { until } from '../../helpers/wait';
 
 const NINE = ['timeStamp', 'sysCpuPercent', 'sysMemPercent', 'capCpuPercent', 'capMemPercent', 'socketConnections', 'loopAvgS', 'loopMaxS', 'loopMinS'];
 
@@ -206,7 +207,7 @@ describe('api server (lib/api)', function () {
       r.hub.publishMetrics({ loopAvgS: 0.5, loopMaxS: 0.9, loopMinS: 0.1, frames: 5, engine: 'sharp' });
       const m = await r.connect('/metrics');
       r.clock.advance(5000);
-      await new Promise((res) => setTimeout(res, 50));
+      await m.roundTrip(); // anything the server sent during advance() has arrived by now
       assert.equal(m.got.text.length, 0, 'no heartbeat, no metrics (no timer of its own)');
       r.clock.advance(1000);
       r.hub.publishMetrics({ loopAvgS: 0.004, loopMaxS: 0.007, loopMinS: 0.003, frames: 2, engine: 'sharp' });
@@ -384,12 +385,12 @@ describe('api server (lib/api)', function () {
       let pings = 0;
       live.ws.on('ping', () => pings++);
       r.clock.advance(20000);
-      await poll(() => pings === 1);
+      await until(() => pings === 1);
       // ws writes the automatic pong before it emits 'ping'; a command's reply afterwards
       // proves the server has read that pong (frames are read in order), without a sleep
       assert.ok('error' in (await live.ask('not json')));
       r.clock.advance(20000);
-      await poll(() => r!.api.stats().clients.video === 0);
+      await until(() => r!.api.stats().clients.video === 0);
       assert.equal(r.api.stats().reaped, 1);
       assert.equal(r.api.stats().clients.root, 1);
       assert.equal(live.ws.readyState, live.ws.OPEN);

@@ -244,6 +244,7 @@ describe('camera', function () {
           } catch {
             break;
           }
+          // Real time: whether another process has exited is only seen by polling the OS.
           await new Promise((r) => setTimeout(r, 10));
         }
         assert.throws(() => process.kill(pid, 0), 'ffmpeg is gone after stop');

@@ -8,14 +8,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { FakeClock } from '../../../lib/common/clock';
 import { HaloInput, type HaloOutMessage, type HaloWarning } from '../../../lib/halo/input';
-
-async function until(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../helpers/wait';
 
 describe('halo input: a throw while handling a message is a warning, never an uncaught exception', () => {
   for (const transport of ['tcp', 'udp'] as const) {

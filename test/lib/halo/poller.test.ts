@@ -7,17 +7,10 @@ import { diffSnapshots, makeSnapshot, normaliseEventState, normaliseThresholds }
 import type { HaloOutMessage } from '../../../lib/halo/input';
 import { HaloPoller, type PollOutput } from '../../../lib/halo/poller';
 import { HaloSim } from '../../../lib/halo/sim';
+import { until } from '../../helpers/wait';
 
 const EVENTS = '/api/config/gstate/event_state';
 const THRESHOLDS = '/api/config/gstate/config/eventgen/events';
-
-async function until(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('halo digest (RFC 7616)', () => {
   it('computes the RFC 7616 §3.9.1 example responses (MD5 and SHA-256)', () => {

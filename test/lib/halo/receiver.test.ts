@@ -7,14 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FakeClock } from '../../../lib/common/clock';
 import { HaloReceiver, type HaloFraming } from '../../../lib/halo/receiver';
-
-async function until(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../helpers/wait';
 
 interface Rig {
   r: HaloReceiver;

@@ -30,11 +30,13 @@ describe('halo-sim CLI and editor strings', () => {
   it('--send set:<event> --once pushes one set message over TCP and exits', async () => {
     const got: string[] = [];
     const server = net.createServer((s) => s.on('data', (d) => got.push(d.toString())));
+    // the simulator exits after --once, so its connection closes once the message is all here
+    const received = new Promise<void>((r) => server.once('connection', (s: net.Socket) => s.once('close', () => r())));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as net.AddressInfo).port;
     const r = await run(['--to', `tcp://127.0.0.1:${port}`, '--name', 'Cli', '--send', 'set:Vape=9', '--once', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
-    for (let i = 0; i < 100 && got.join('').length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    await received;
     server.close();
     const msg = JSON.parse(got.join('').trim()) as Record<string, string>;
     assert.deepEqual([msg.type, msg.name, msg.event, msg.value], ['set', 'Cli', 'Vape', '9']);

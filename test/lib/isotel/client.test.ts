@@ -4,14 +4,7 @@ import { FakeClock } from '../../../lib/common/clock';
 import { IsotelClient, IsotelClientOptions, IsotelRequest, LinkState, SubscriptionOwner } from '../../../lib/isotel/client';
 import { IsotelMessage } from '../../../lib/isotel/codec';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
-
-async function until(pred: () => boolean, what: string, tries = 500): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../helpers/wait';
 
 const IDENT = { name: 'svc-test', vendor: 'Vigil', version: '0.1.0' };
 
@@ -55,6 +48,15 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
     return sim.service(IDENT.name) as SimService;
   }
 
+  /** A client (`make(extra)`) that records its requests, connected to the sim. */
+  async function live(extra: Partial<IsotelClientOptions> = {}): Promise<{ c: IsotelClient; reqs: IsotelRequest[]; s: SimService }> {
+    const c = make(extra);
+    const reqs: IsotelRequest[] = [];
+    c.on('request', (r) => reqs.push(r));
+    c.connect();
+    return { c, reqs, s: await connected(c) };
+  }
+
   function kinds(s: SimService): string[] {
     return s.received.map((m) => m.kind + ('uri' in m && m.uri ? ` ${m.uri}` : ''));
   }
@@ -91,11 +93,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
   });
 
   it('answers requests in arrival order even when the flow answers out of order', async () => {
-    const c = make();
-    const reqs: IsotelRequest[] = [];
-    c.on('request', (r) => reqs.push(r));
-    c.connect();
-    await connected(c);
+    const { c, reqs } = await live();
     const order: number[] = [];
     const p1 = sim.request(IDENT.name, { q: 1 }).then((r) => (order.push(1), r));
     const p2 = sim.request(IDENT.name, { q: 2 }).then((r) => (order.push(2), r));
@@ -114,21 +112,13 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
   it('a reply for a request of a replaced client is refused (stale), never matched to the new client\'s request', async () => {
     // A "modified nodes" deploy replaces the client; a reply held in the flow (a delay node)
     // still carries the old request's reference.
-    const old = make();
-    const oldReqs: IsotelRequest[] = [];
-    old.on('request', (r) => oldReqs.push(r));
-    old.connect();
-    await connected(old);
+    const { c: old, reqs: oldReqs } = await live();
     const p0 = sim.request(IDENT.name, { q: 'old' });
     await until(() => oldReqs.length === 1, 'request on the old client');
     void p0; // the old connection's HTTP client is answered by the IoT's own timeout
     await old.close();
     await until(() => sim.service(IDENT.name) === undefined, 'old service gone');
-    const c = make();
-    const reqs: IsotelRequest[] = [];
-    c.on('request', (r) => reqs.push(r));
-    c.connect();
-    await connected(c);
+    const { c, reqs } = await live();
     const p1 = sim.request(IDENT.name, { q: 'new' });
     await until(() => reqs.length === 1, 'request on the new client');
     assert.notEqual(reqs[0].epoch, oldReqs[0].epoch, 'a new client never reuses an epoch');
@@ -181,11 +171,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
   });
 
   it('a request beyond maxPendingRequests is answered HREPLY 503 at once (in its turn) instead of reaching the flow', async () => {
-    const c = make({ maxPendingRequests: 2 });
-    const reqs: IsotelRequest[] = [];
-    c.on('request', (r) => reqs.push(r));
-    c.connect();
-    await connected(c);
+    const { c, reqs } = await live({ maxPendingRequests: 2 });
     const p = [1, 2, 3].map((q) => sim.request(IDENT.name, { q }));
     await until(() => c.pendingRequests === 3, 'three requests in');
     assert.equal(reqs.length, 2, 'the third did not reach the flow');
@@ -239,11 +225,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
   });
 
   it('only the protocol keywords are dispatched: plain text, upper-case words and malformed JSON reach the flow as requests', async () => {
-    const c = make();
-    const reqs: IsotelRequest[] = [];
-    c.on('request', (r) => reqs.push(r));
-    c.connect();
-    const s = await connected(c);
+    const { c, reqs, s } = await live();
     const answers: IsotelMessage[] = [];
     sim.on('message', (_c, m) => answers.push(m));
     s.write('ON\n\nRESET now\n\n{bad\n\nSTOPPED\n\nstop\n\nSIGNALS /x 1\n\n42\n\n');
@@ -344,11 +326,7 @@ describe('isotel client (lib, against isotel-sim on loopback, FakeClock)', () =>
   });
 
   it('STOP answers the requests still waiting HREPLY 503 (in order) before DISCONNECT', async () => {
-    const c = make();
-    const reqs: IsotelRequest[] = [];
-    c.on('request', (r) => reqs.push(r));
-    c.connect();
-    const s = await connected(c);
+    const { c, reqs, s } = await live();
     const p1 = sim.request(IDENT.name, { q: 1 });
     const p2 = sim.request(IDENT.name, { q: 2 });
     await until(() => reqs.length === 2, 'two requests');

@@ -3,14 +3,7 @@ import net from 'node:net';
 import { FakeClock } from '../../../lib/common/clock';
 import { encode, IsotelDecoder, IsotelMessage } from '../../../lib/isotel/codec';
 import { IsotelSim } from '../../../lib/isotel/sim';
-
-async function until(pred: () => boolean, what: string, tries = 500): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../../helpers/wait';
 
 /** A bare service: a socket plus the decoded messages the sim sent it. */
 async function service(port: number, name: string): Promise<{ sock: net.Socket; got: IsotelMessage[] }> {

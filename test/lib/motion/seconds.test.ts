@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DetectionSeconds, bandpass, inBand } from '../../../lib/motion/seconds';
+import { DetectionSeconds, bandpass, inBand, motionSecond } from '../../../lib/motion/seconds';
 
 describe('detection seconds (camera-alarm.md §3.1)', () => {
   it('band-pass cases from the reference tests', () => {
@@ -14,7 +14,11 @@ describe('detection seconds (camera-alarm.md §3.1)', () => {
   });
 
   it('motion when at least one count is within [max(lo,1), hi], both inclusive (lo 15, hi 9000)', () => {
-    const verdict = (counts: number[]): boolean => counts.some((c) => inBand(c, 15, 9000));
+    const verdict = (counts: number[]): boolean => {
+      const v = counts.some((c) => inBand(c, 15, 9000));
+      assert.equal(motionSecond(counts, 15, 9000), v, `motionSecond(${JSON.stringify(counts)}), what the alarm rule takes`);
+      return v;
+    };
     assert.equal(verdict([0, 50]), true);
     assert.equal(verdict([0, 14]), false);
     assert.equal(verdict([15, 0]), true);

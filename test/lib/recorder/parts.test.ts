@@ -242,6 +242,7 @@ describe('recorder parts', function () {
       w.write(frames[0]);
       // the encoder dies (as on a full disk or a crash) while the clip is still being recorded
       (w as unknown as { child: { kill(s: string): void } }).child.kill('SIGKILL');
+      // Real time: a child process's death is seen by polling; no clock can stand in for the OS.
       for (let i = 0; i < 100 && !failed; i++) await new Promise((r) => setTimeout(r, 20));
       assert.match(String(failed?.message), /ffmpeg failed.*SIGKILL/);
       await assert.rejects(w.finish());

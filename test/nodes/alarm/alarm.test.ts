@@ -15,7 +15,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { AlarmStatus } from '../../../lib/system/types';
-import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
+import { coreNode, eachTestOnFakeClock, helper, nodeModule, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const systemModule = nodeModule('vigil-system') as Mod;
@@ -58,16 +58,9 @@ const alwaysOn = { startTime: '00:00', endTime: '00:00', timezone: 'UTC' };
 
 describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
   let clock: FakeClock;
-  beforeEach(async () => {
-    clock = new FakeClock(T0);
-    helper.settings({ vigilClock: clock } as never);
-    await helper.startServer();
-  });
+  eachTestOnFakeClock(T0, (c) => (clock = c));
   const tmpDirs: string[] = [];
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
+  afterEach(() => {
     for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 

@@ -9,7 +9,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { ed25519KeyPair } from '../../../lib/alarm/sim';
-import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
+import { coreNode, eachTestOnFakeClock, helper, nodeModule, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const telegramModule = nodeModule('vigil-telegram') as Mod;
@@ -49,18 +49,11 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
-  beforeEach(async () => {
+  beforeEach(() => {
     reqs.length = 0;
     failFor = {};
-    clock = new FakeClock(0);
-    helper.settings({ vigilClock: clock } as never);
-    await helper.startServer();
   });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-  });
+  eachTestOnFakeClock(0, (c) => (clock = c));
 
   const flow = (extra: Record<string, unknown> = {}): never =>
     [
@@ -185,18 +178,11 @@ describe('vigil-siren node (local ssh2 server)', function () {
     port = (server.address() as AddressInfo).port;
   });
   after(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
-  beforeEach(async () => {
+  beforeEach(() => {
     commands.length = 0;
     failures = 0;
-    clock = new FakeClock(0);
-    helper.settings({ vigilClock: clock } as never);
-    await helper.startServer();
   });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-  });
+  eachTestOnFakeClock(0, (c) => (clock = c));
 
   const flow = (extra: Record<string, unknown> = {}): never =>
     [

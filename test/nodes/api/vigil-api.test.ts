@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { WebSocket } from 'ws';
 import { FakeClock } from '../../../lib/common/clock';
 import { SystemHub } from '../../../lib/system/hub';
-import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { boundPort, helper, nodeModule, until } from '../../helpers/nodered';
 import { Client, isReply, isStatus } from '../../lib/api/helpers';
 
 type Mod = (RED: NodeAPI) => void;
@@ -74,15 +75,15 @@ describe('vigil-api node', function () {
   });
 
   it('own port: serves the API for its system, with a bearer token on every route, and shows client count', async function () {
-    const port = await freePort();
     const flow = [
       { id: 's1', type: 'vigil-system', name: 'home' },
-      { id: 'a1', type: 'vigil-api', name: '', system: 's1', listen: 'port', host: '127.0.0.1', port },
+      { id: 'a1', type: 'vigil-api', name: '', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
     ];
     await helper.load([systemStub, apiModule], flow, { a1: { token: 'tok' } });
     const api = helper.getNode('a1');
     const hub = hubs[0];
     await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening status');
+    const port = boundPort(api) ?? 0; // given port 0: the OS picked this one
     const base = `http://127.0.0.1:${port}`;
     assert.equal((await fetch(`${base}/health`)).status, 401);
     const h = await fetch(`${base}/health`, { headers: { Authorization: 'Bearer tok' } });
@@ -148,16 +149,16 @@ describe('vigil-api node', function () {
     const clock = new FakeClock(Date.UTC(2026, 0, 1, 22, 0, 0));
     helper.settings({ vigilClock: clock } as unknown as Parameters<typeof helper.settings>[0]);
     try {
-      const port = await freePort();
       const flow = [
         { id: 'tab', type: 'tab', label: 'api' },
         { id: 's1', type: 'vigil-system', name: 'home', allowExit: false },
         { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', alertTimeS: 45, minMovementS: 2, initialAlarmDurationM: 60, alarmHysteresisS: 30, wires: [[], []] },
-        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
+        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
       ];
       await helper.load([nodeModule('vigil-system') as Mod, nodeModule('vigil-alarm') as Mod, apiModule], flow);
       const api = helper.getNode('a1');
       await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      const port = boundPort(api) ?? 0; // given port 0: the OS picked this one
       const ws = await open(`ws://127.0.0.1:${port}/`);
       sockets.push(ws);
       const first = nextText(ws, (m) => 'state' in m);
@@ -209,7 +210,6 @@ describe('vigil-api node', function () {
 
     /** A whole system (camera, motion, alarm always on, telegram, api) on one port. */
     async function wholeSystem(): Promise<{ base: string; ws: Client; hub: SystemHub }> {
-      const port = await freePort();
       const flow = [
         { id: 'tab', type: 'tab', label: 'api' },
         { id: 's1', type: 'vigil-system', name: 'home', allowExit: false },
@@ -217,12 +217,13 @@ describe('vigil-api node', function () {
         { id: 'mo', z: 'tab', type: 'vigil-motion', system: 's1', fps: 2, engine: 'sharp', wires: [['al'], []] },
         { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', wires: [[], ['tg']] },
         { id: 'tg', z: 'tab', type: 'vigil-telegram', system: 's1', chatIds: '1', apiBase: 'http://127.0.0.1:1' },
-        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
+        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
       ];
       const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm', 'vigil-telegram'].map((t) => nodeModule(t) as Mod);
       await helper.load([...mods, apiModule], flow, { tg: { apiKey: '1:secret' } });
       const api = helper.getNode('a1');
       await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      const port = boundPort(api) ?? 0; // given port 0: the OS picked this one
       clock.advance(1); // the alarm starts on the next turn of the flow clock
       const ws = new Client(`ws://127.0.0.1:${port}/`);
       clients.push(ws);
@@ -297,13 +298,13 @@ describe('vigil-api node', function () {
   });
 
   it('a port in use: red status and an error naming it; close frees its own port for a redeploy', async function () {
-    const port = await freePort();
+    const blocker = http.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
     const portFlow = [
       { id: 's1', type: 'vigil-system' },
       { id: 'a1', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port },
     ];
-    const blocker = http.createServer();
-    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
     try {
       await helper.load([systemStub, apiModule], portFlow);
       const api = helper.getNode('a1');

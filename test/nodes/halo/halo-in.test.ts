@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import { RECOMMENDED_TEMPLATES } from '../../../lib/halo/decode';
 import { HaloSim, PARTNER_TEMPLATES, parseTarget } from '../../../lib/halo/sim';
-import { calls, freePort, helper, nodeModule, type SpyCall, until } from '../../helpers/nodered';
+import { boundPort, calls, helper, loadKeepingRED, nodeModule, redExpress, serveOnLoopback, settle, type SpyCall, until } from '../../helpers/nodered';
 import { withCatalog } from './catalog';
 
 type Flow = Array<Record<string, unknown>>;
@@ -53,26 +52,17 @@ describe('halo-in (loopback sockets)', function () {
    * is mounted under it by Express, as Node-RED does for a non-root httpNodeRoot.
    */
   async function loadServingHttpNode(flow: Flow, root?: string): Promise<number> {
-    let captured: NodeAPI | undefined;
-    await helper.load(((RED: NodeAPI) => {
-      captured = RED;
-      haloIn(RED);
-    }) as never, flow as never);
-    assert.ok(captured);
-    let listener = captured.httpNode as unknown as http.RequestListener;
+    const captured = await loadKeepingRED(haloIn, flow);
+    let listener: unknown = captured.httpNode;
     if (root) {
-      // The Express that the Node-RED under test mounts httpNode with.
-      const redDir = path.dirname(process.env.VIGIL_NODE_RED ? require.resolve(process.env.VIGIL_NODE_RED) : require.resolve('node-red'));
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own express
-      const express = require(require.resolve('express', { paths: [redDir] })) as () => { use(p: string, h: unknown): void } & http.RequestListener;
-      const outer = express();
+      // Mounted under `root` by the Express of the Node-RED under test, as Node-RED does.
+      const outer = (redExpress() as unknown as () => { use(p: string, h: unknown): void } & http.RequestListener)();
       outer.use(root, captured.httpNode);
       listener = outer;
     }
-    const server = http.createServer(listener);
+    const { server, port } = await serveOnLoopback(listener);
     servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    return (server.address() as net.AddressInfo).port;
+    return port;
   }
 
   afterEach(async () => {
@@ -81,7 +71,8 @@ describe('halo-in (loopback sockets)', function () {
     for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   });
 
-  async function load(cfg: Record<string, unknown>): Promise<{ node: Node; events: Msg[]; health: Msg[] }> {
+  /** Load a halo-in (`port: 0`: the OS picks one) and wait until it listens or gave up; `port` is the bound one (from the status). */
+  async function load(cfg: Record<string, unknown>): Promise<{ node: Node; events: Msg[]; health: Msg[]; port: number }> {
     const flow: Flow = [
       { id: 'in1', type: 'halo-in', name: '', transport: 'tcp', host: '127.0.0.1', framing: 'newline', format: 'auto', heartbeatInterval: 60, missedHeartbeats: 3, wires: [['ev'], ['hb']], ...cfg },
       { id: 'ev', type: 'helper' },
@@ -96,7 +87,7 @@ describe('halo-in (loopback sockets)', function () {
     // Wait until the socket is bound (green status) or the node gave up (red status).
     const history = (node as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
     await until(() => history.some(([st]) => st?.fill === 'green' || st?.fill === 'red'), 'listening or failed');
-    return { node, events, health };
+    return { node, events, health, port: boundPort(node) ?? 0 };
   }
 
   async function sim(target: string, extra: Partial<ConstructorParameters<typeof HaloSim>[0]> = {}): Promise<HaloSim> {
@@ -107,16 +98,11 @@ describe('halo-in (loopback sockets)', function () {
   }
 
   it('tcp: set, reset and heartbeat from the simulator with the recommended strings', async () => {
-    const port = await freePort();
-    const { node, events, health } = await load({ port });
+    const { node, events, health, port } = await load({ port: 0 });
     assert.ok(node);
     const s = await sim(`tcp://127.0.0.1:${port}`);
-    let ok = false;
-    for (let i = 0; i < 50 && !ok; i++) {
-      const r = await s.trigger('set', 'Vape', { value: 7.5 });
-      ok = r?.[0].ok ?? false;
-      if (!ok) await new Promise((r2) => setTimeout(r2, 20));
-    }
+    const first = await s.trigger('set', 'Vape', { value: 7.5 }); // the node listens already (green status)
+    assert.equal(first?.[0].ok, true);
     await s.trigger('reset', 'Vape');
     await s.command('test', 'Help');
     await s.push('heartbeat');
@@ -151,8 +137,7 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('udp: one datagram = one message', async () => {
-    const port = await freePort();
-    const { events, health } = await load({ transport: 'udp', port });
+    const { events, health, port } = await load({ transport: 'udp', port: 0 });
     const s = await sim(`udp://127.0.0.1:${port}`);
     await until(() => true, 'bound');
     await s.trigger('set', 'CO2cal');
@@ -291,8 +276,7 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('heartbeat watchdog: offline after missed intervals of silence, online again on the next heartbeat', async () => {
-    const port = await freePort();
-    const { health } = await load({ port, heartbeatInterval: 0.1, missedHeartbeats: 2 });
+    const { health, port } = await load({ port: 0, heartbeatInterval: 0.1, missedHeartbeats: 2 });
     const hb = (name: string): string => `{"type":"heartbeat","name":"${name}","mac":"","ip":"","active":"","events":"","sensors":"C=20","date":"","time":""}\n`;
     await sendTcp(port, [hb('A')]);
     await until(() => health.some((m) => m.topic === 'A/online' && m.payload.online === false), 'offline');
@@ -306,8 +290,7 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('a burst of 1000 messages over 10 connections arrives exactly once each', async () => {
-    const port = await freePort();
-    const { events } = await load({ port, format: 'json' });
+    const { events, port } = await load({ port: 0, format: 'json' });
     const conns = Array.from({ length: 10 }, (_, c) => {
       let text = '';
       for (let i = 0; i < 100; i++) text += JSON.stringify({ device: `D${c}`, event: `E${i}`, alarm: i % 2 ? 'no' : 'yes' }) + (i % 3 ? '\n' : '\r\n');
@@ -321,8 +304,8 @@ describe('halo-in (loopback sockets)', function () {
       return sendTcp(port, chunks);
     });
     await Promise.all(conns);
-    await until(() => events.length >= 1000, '1000 messages', 1000);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => events.length >= 1000, '1000 messages');
+    await settle(20); // bytes already read that would decode to a 1001st message are handled by now
     assert.equal(events.length, 1000);
     const seen = new Set(events.map((m) => m.topic));
     assert.equal(seen.size, 1000);
@@ -336,8 +319,7 @@ describe('halo-in (loopback sockets)', function () {
       [{ framing: 'json' }, ['{"device":"Q","event":"Vape","Status":"true"}{"dev', 'ice":"Q","event":"Vape","Status":"reset"}'], ['Q/Vape', 'Q/Vape']],
       [{ framing: 'close', format: 'template', setTemplate: 'halo.event.%EID% from %NAME%\\n' }, ['halo.event.Vape ', 'from Lobby\n'], ['Lobby/Vape']],
     ] as Array<[Record<string, unknown>, string[], string[]]>) {
-      const port = await freePort();
-      const { events, health } = await load({ port, ...cfg });
+      const { events, health, port } = await load({ port: 0, ...cfg });
       await sendTcp(port, chunks);
       await until(() => events.length + health.filter((m) => m.topic?.endsWith('/heartbeat')).length >= expect.length, JSON.stringify(cfg));
       const topics = [...events, ...health.filter((m) => m.topic?.endsWith('/heartbeat'))].map((m) => m.topic);
@@ -350,8 +332,7 @@ describe('halo-in (loopback sockets)', function () {
   it('text left unterminated when the HALO ends the connection is still delivered', async () => {
     const tail = '{"device":"H","event":"Vape","alarm":"yes"}';
     for (const framing of ['newline', 'delimiter'] as const) {
-      const port = await freePort();
-      const { events } = await load({ port, framing, delimiter: ';' });
+      const { events, port } = await load({ port: 0, framing, delimiter: ';' });
       await sendTcp(port, [`{"device":"H","event":"CO","alarm":"yes"}${framing === 'newline' ? '\n' : ';'}`, tail]); // then FIN
       await until(() => events.length === 2, `${framing}: both messages`);
       assert.deepEqual(
@@ -369,7 +350,7 @@ describe('halo-in (loopback sockets)', function () {
   it('warns at deploy when %ALLSENSORSNL% meets newline framing on TCP, and not otherwise', async () => {
     const hb = '{"type":"heartbeat","name":"%NAME%","sensors":"%ALLSENSORSNL%"};';
     const warned = async (cfg: Record<string, unknown>): Promise<string[]> => {
-      const { node } = await load({ port: await freePort(), heartbeatTemplate: hb, ...cfg });
+      const { node } = await load({ port: 0, heartbeatTemplate: hb, ...cfg });
       const texts = (node as unknown as { warn: { args: unknown[][] } }).warn.args.map((a) => String(a[0]));
       await helper.unload();
       return texts.filter((t) => t.includes('%ALLSENSORSNL%'));
@@ -386,8 +367,7 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('oversize: dropped with a warning naming the remote, that connection closed, others unaffected', async () => {
-    const port = await freePort();
-    const { node, events } = await load({ port, maxMessageBytes: 1024, format: 'json' });
+    const { node, events, port } = await load({ port: 0, maxMessageBytes: 1024, format: 'json' });
     const warns = calls(node, 'warn');
     const good = await sendTcp(port, ['{"device":"A","event":"E1","alarm":"yes"}\n'], true);
     const bad = await sendTcp(port, ['x'.repeat(3000)], true);
@@ -406,8 +386,7 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('garbage and unmatched text: kind "unknown" plus a warning, never lost', async () => {
-    const port = await freePort();
-    const { node, events } = await load({ port });
+    const { node, events, port } = await load({ port: 0 });
     const warns = calls(node, 'warn');
     await sendTcp(port, [Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a]), 'hello there\n', '{"foo":1}\n', '{"device":broken\n']);
     await until(() => events.length === 4, 'unknown messages');
@@ -421,8 +400,7 @@ describe('halo-in (loopback sockets)', function () {
     const clock = new FakeClock(1_000_000);
     helper.settings({ vigilClock: clock } as never);
     try {
-      const port = await freePort();
-      const { node, events } = await load({ port, allow: '10.0.0.0/8, ::2' });
+      const { node, events, port } = await load({ port: 0, allow: '10.0.0.0/8, ::2' });
       const warns = calls(node, 'warn');
       const statuses = calls(node, 'status');
       for (let i = 0; i < 8; i++) {
@@ -441,8 +419,7 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('udp: refused and oversize datagrams', async () => {
-    const port = await freePort();
-    const { node, events } = await load({ transport: 'udp', port, maxMessageBytes: 100 });
+    const { node, events, port } = await load({ transport: 'udp', port: 0, maxMessageBytes: 100 });
     const warns = calls(node, 'warn');
     const u = dgram.createSocket('udp4');
     await new Promise<void>((r) => u.send('y'.repeat(500), port, '127.0.0.1', () => r()));
@@ -453,12 +430,11 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('connection cap and idle timeout', async () => {
-    const port = await freePort();
-    const { node } = await load({ port, maxConnections: 2, idleTimeout: 0.2 });
+    const { node, port } = await load({ port: 0, maxConnections: 2, idleTimeout: 0.2 });
     const warns = calls(node, 'warn');
     const a = await sendTcp(port, [], true);
     const b = await sendTcp(port, [], true);
-    await new Promise((r) => setTimeout(r, 20));
+    // Connected in order, so accepted in order (one listen queue, taken first in, first out): c is the third.
     const c = await sendTcp(port, [], true);
     await closed(c);
     assert.ok(warns.some((w) => /already 2 connections/.test(String(w.args[0]))));
@@ -466,9 +442,9 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('reports a port already in use and frees its port on close', async () => {
-    const port = await freePort();
     const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
     const { node } = await load({ port });
     const errors = (node as unknown as { error: { args: unknown[][] } }).error.args;
     await until(() => errors.length > 0, 'listen error');
@@ -486,12 +462,11 @@ describe('halo-in (loopback sockets)', function () {
   });
 
   it('bad settings: a clear error, no crash', async () => {
-    const { node } = await load({ port: 0 });
+    const { node } = await load({ port: '' }) // no port (0 would let the OS pick one);
     const errorsNow = (node as unknown as { error: { callCount: number } }).error.callCount;
     assert.ok(errorsNow >= 1);
     await helper.unload();
-    const port = await freePort();
-    const r = await load({ port, allow: 'not-an-ip' });
+    const r = await load({ port: 0, allow: 'not-an-ip' });
     assert.ok((r.node as unknown as { error: { callCount: number } }).error.callCount >= 1);
   });
 
@@ -503,18 +478,12 @@ describe('halo-in (loopback sockets)', function () {
         { id: 'ev', type: 'helper' },
         { id: 'hb', type: 'helper' },
       ];
-      let captured: NodeAPI | undefined;
-      await helper.load(((RED: NodeAPI) => {
-        captured = RED;
-        haloIn(RED);
-      }) as never, flow as never, { in1: creds } as never);
-      assert.ok(captured);
-      const server = http.createServer(captured.httpNode as unknown as http.RequestListener);
+      const RED = await loadKeepingRED(haloIn, flow, { in1: creds });
+      const { server, port } = await serveOnLoopback(RED.httpNode);
       servers.push(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       const events: Msg[] = [];
       helper.getNode('ev').on('input', (m: object) => events.push(m as Msg));
-      return { port: (server.address() as net.AddressInfo).port, events, statuses: calls(helper.getNode('in1'), 'status') };
+      return { port, events, statuses: calls(helper.getNode('in1'), 'status') };
     }
 
     for (const shape of ['flat', 'nested'] as const) {

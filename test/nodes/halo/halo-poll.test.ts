@@ -6,6 +6,7 @@
  * fired by the test, and "nothing more happens" is checked by advancing it, not by sleeping.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import { HaloSim } from '../../../lib/halo/sim';
@@ -180,15 +181,32 @@ describe('halo-poll with halo-sensor (against halo-sim)', function () {
   });
 
   it('recovery after errors is logged and shown', async () => {
-    // refused first, then a HALO on that very port: the one place a port is picked before use
-    const port = await freePort();
-    const { node, out, caught } = await load({ port, auth: 'none' }, { output: 'snapshot', interval: 1 });
-    const logs = calls(node, 'log');
-    await until(() => caught.length === 1, 'refused');
-    await startSim('none', port);
-    node.receive({ payload: 'poll' });
-    await until(() => out.length === 1, 'recovered poll');
-    await until(() => logs.some((c) => /answers again/.test(String(c.args[0]))), 'recovery log');
+    // The sensor's port is a front on port 0 that first drops every connection (the HALO
+    // is down), then passes them on to a simulator: no port is picked before use.
+    let halo: number | undefined;
+    const open = new Set<net.Socket>();
+    const front = net.createServer((c) => {
+      c.on('error', () => undefined);
+      if (halo === undefined) return void c.destroy();
+      const up = net.connect(halo, '127.0.0.1');
+      open.add(c).add(up);
+      up.on('error', () => c.destroy());
+      c.pipe(up).pipe(c);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (front.address() as net.AddressInfo).port;
+      const { node, out, caught } = await load({ port, auth: 'none' }, { output: 'snapshot', interval: 1 });
+      const logs = calls(node, 'log');
+      await until(() => caught.length === 1, 'connection dropped');
+      halo = (await startSim('none')).ports.http;
+      node.receive({ payload: 'poll' });
+      await until(() => out.length === 1, 'recovered poll');
+      await until(() => logs.some((c) => /answers again/.test(String(c.args[0]))), 'recovery log');
+    } finally {
+      for (const c of open) c.destroy();
+      await new Promise<void>((r) => front.close(() => r()));
+    }
   });
 
   it('without a sensor: red status and done(err) on input', async () => {

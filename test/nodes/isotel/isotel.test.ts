@@ -11,7 +11,7 @@ import type { IsotelClient } from '../../../lib/isotel/client';
 import { IsotelSim, SimService } from '../../../lib/isotel/sim';
 import type { IsotelServiceNode } from '../../../nodes/isotel-service/service-types';
 import { loadEditorHelpers } from '../../helpers/editor';
-import { calls, freePort, helper, nodeModule, repoRoot, statusTexts as texts, until } from '../../helpers/nodered';
+import { calls, helper, nodeModule, repoRoot, statusTexts as texts, until, untilClock } from '../../helpers/nodered';
 
 const modules = ['isotel-service', 'isotel-in', 'isotel-reply', 'isotel-signal', 'isotel-notify'].map(nodeModule) as Parameters<typeof helper.load>[0];
 
@@ -24,9 +24,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   let sim: IsotelSim;
 
   beforeEach(async () => {
-    const port = await freePort();
     sim = new IsotelSim({
-      port,
+      port: 0, // the OS picks; sim.port tells the service where
       httpPort: 0,
       params: [
         { uri: '/me/device0/ec/E', intervalMs: 3_600_000, value: () => 12.75 },
@@ -84,6 +83,15 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     { id: 'rep1', type: 'isotel-reply', service: SVC },
   ];
 
+  /** Deploy service → isotel-in → out1 and isotel-reply, wait for the link: the requests the flow sees and the reply node. */
+  async function inReply(extra: Record<string, unknown> = {}): Promise<{ msgs: NodeMessage[]; rep: ReturnType<typeof helper.getNode> }> {
+    await load(inReplyFlow(extra));
+    await connected();
+    const msgs: NodeMessage[] = [];
+    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    return { msgs, rep: helper.getNode('rep1') };
+  }
+
   it('sends IDENT on connect and answers ?action=ident itself', async () => {
     await load(inReplyFlow());
     const s = await connected();
@@ -96,12 +104,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('relays a request to isotel-in and answers REPLY / HREPLY from isotel-reply', async () => {
-    await load(inReplyFlow());
-    await connected();
-    const out = helper.getNode('out1');
-    const rep = helper.getNode('rep1');
-    const msgs: NodeMessage[] = [];
-    out.on('input', (m: NodeMessage) => msgs.push(m));
+    const { msgs, rep } = await inReply();
     const p1 = http(`/api/v1/me/services/${NAME}?action=read&id=7`);
     await until(() => msgs.length === 1, 'request 1');
     assert.equal(msgs[0].topic, 'read');
@@ -135,12 +138,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('keeps replies in request order when the flow answers out of order', async () => {
-    await load(inReplyFlow());
-    await connected();
-    const out = helper.getNode('out1');
-    const rep = helper.getNode('rep1');
-    const msgs: NodeMessage[] = [];
-    out.on('input', (m: NodeMessage) => msgs.push(m));
+    const { msgs, rep } = await inReply();
     const order: string[] = [];
     const a = http(`/api/v1/me/services/${NAME}?q=a`).then((r) => (order.push('a'), r));
     await until(() => msgs.length === 1, 'request a');
@@ -156,12 +154,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('answers HREPLY 504 when the flow does not reply in time, and refuses the late reply', async () => {
-    await load(inReplyFlow({ requestTimeout: 0.2 }));
-    await connected();
-    const out = helper.getNode('out1');
-    const rep = helper.getNode('rep1');
-    const msgs: NodeMessage[] = [];
-    out.on('input', (m: NodeMessage) => msgs.push(m));
+    const { msgs, rep } = await inReply({ requestTimeout: 0.2 });
     const r = await http(`/api/v1/me/services/${NAME}?action=slow`);
     assert.deepEqual([r.status, r.body], [504, 'timeout']);
     const errors = calls(rep, 'error');
@@ -341,7 +334,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     const clock = new FakeClock(1_700_000_000_000);
     helper.settings({ vigilClock: clock } as never);
     await sim.stop();
-    sim = new IsotelSim({ port: await freePort(), httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }], stopAs: 'request' });
+    sim = new IsotelSim({ port: 0, httpPort: 0, params: [{ uri: '/me/device0/ec/E', intervalMs: 3_600_000 }], stopAs: 'request' });
     await sim.start();
     await load([...inReplyFlow(), { id: 'sig1', type: 'isotel-signal', service: SVC, uris: ['/me/device0/ec/E'], wires: [[]] }]);
     const sig = helper.getNode('sig1');
@@ -362,6 +355,8 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('bad input: plain text and malformed JSON reach isotel-in as text (a warning for the JSON); bad messages to reply/notify fail clearly', async () => {
+    const clock = new FakeClock(1_700_000_000_000); // the reconnect's back-off, fired by untilClock
+    helper.settings({ vigilClock: clock } as never);
     await load([...inReplyFlow(), { id: 'not1', type: 'isotel-notify', service: SVC }]);
     const s = await connected();
     const svc = helper.getNode(SVC);
@@ -400,7 +395,7 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
     assert.equal(before, 1);
     s.write('x'.repeat(1024 * 1024 + 10));
     await until(() => warns.some((c) => /grew past 1048576 bytes/.test(String(c.args[0]))), 'oversize warning');
-    await until(() => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 1000);
+    await untilClock(clock, () => sim.service(NAME) !== undefined && sim.service(NAME) !== s, 're-established', 60_000);
   });
 
   it('a CONNECT acknowledgement with a deeply nested body: reported as text, Node-RED keeps answering', async () => {
@@ -447,23 +442,16 @@ describe('isotel nodes (against isotel-sim on loopback)', function () {
   });
 
   it('a reply held across a redeploy never answers the new connection\'s request', async () => {
-    await load(inReplyFlow());
-    await connected();
-    const msgs: NodeMessage[] = [];
-    helper.getNode('out1').on('input', (m: NodeMessage) => msgs.push(m));
+    const { msgs } = await inReply();
     void http(`/api/v1/me/services/${NAME}?q=old`);
     await until(() => msgs.length === 1, 'the request before the redeploy');
     const held = msgs[0];
     // Redeploy: the service node (same id) gets a new client and a new connection.
     await helper.unload();
     await until(() => sim.service(NAME) === undefined, 'the old link closed');
-    await load(inReplyFlow());
-    await connected();
-    const msgs2: NodeMessage[] = [];
-    helper.getNode('out1').on('input', (m: NodeMessage) => msgs2.push(m));
+    const { msgs: msgs2, rep } = await inReply();
     const p = http(`/api/v1/me/services/${NAME}?q=new`);
     await until(() => msgs2.length === 1, 'the request after the redeploy');
-    const rep = helper.getNode('rep1');
     const errors = calls(rep, 'error');
     rep.receive({ ...held, payload: 'answer to the old request' });
     await until(() => errors.length === 1, 'the held reply refused');

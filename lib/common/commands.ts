@@ -10,8 +10,8 @@
  * `MAX_DURATION_MS` (366 days, lib/common/timer.ts) with the reference's `not_le` error:
  * a timer longer than a Node.js timer holds must never fire at once.
  */
-import { MAX_DURATION_MS, durationProblem } from '../common/timer';
-import type { CommandName, ConfigError } from './types';
+import { MAX_DURATION_MS, durationProblem } from './timer';
+import type { CommandName, ConfigError } from '../system/types';
 
 /** The commands a client of the API may send (the reference's four). */
 export type ApiCommand = 'silence' | 'test' | 'config_update' | 'shutdown';
@@ -58,6 +58,25 @@ function pick(data: Record<string, unknown>, keys: string[]): { key: string; val
   return undefined;
 }
 
+/**
+ * A duration in seconds under `key` (or its snake_case `alias`), read by `parse` (`notA` when
+ * it is not one), at most {@link MAX_DURATION_S}; handed on as `{ [key]: seconds }`.
+ */
+function durationData(
+  data: Record<string, unknown>,
+  key: string,
+  alias: string,
+  parse: (v: unknown) => number | undefined,
+  notA: (loc: Array<string | number>) => ConfigError,
+): { data: Record<string, unknown> } | { errors: ConfigError[] } {
+  const f = pick(data, [key, alias]);
+  if (!f) return { errors: [missing(['data', key])] };
+  const n = parse(f.value);
+  if (n === undefined) return { errors: [notA(['data', f.key])] };
+  const e = durationError(['data', f.key], n);
+  return e ? { errors: [e] } : { data: { [key]: n } };
+}
+
 /** pydantic v1 `float`: numbers and numeric strings; booleans count as 0/1. */
 export function asFloat(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -96,14 +115,8 @@ export function validateData(command: CommandName, data: unknown): { data: Recor
   if (data === undefined) return { errors: [missing(['data'])] };
   if (!isPlainObject(data)) return { errors: [notDict(['data'])] };
   switch (command) {
-    case 'silence': {
-      const f = pick(data, ['silenceFor', 'silence_for']);
-      if (!f) return { errors: [missing(['data', 'silenceFor'])] };
-      const n = asFloat(f.value);
-      if (n === undefined) return { errors: [notFloat(['data', f.key])] };
-      const e = durationError(['data', f.key], n);
-      return e ? { errors: [e] } : { data: { silenceFor: n } };
-    }
+    case 'silence':
+      return durationData(data, 'silenceFor', 'silence_for', asFloat, notFloat);
     case 'test': {
       const f = pick(data, ['excluded']);
       if (!f) return { errors: [missing(['data', 'excluded'])] };
@@ -123,14 +136,8 @@ export function validateData(command: CommandName, data: unknown): { data: Recor
       if (!isPlainObject(f.value)) return { errors: [notDict(['data', 'config'])] };
       return { data: { config: f.value } };
     }
-    case 'shutdown': {
-      const f = pick(data, ['shutdownIn', 'shutdown_in']);
-      if (!f) return { errors: [missing(['data', 'shutdownIn'])] };
-      const n = asInt(f.value);
-      if (n === undefined) return { errors: [notInt(['data', f.key])] };
-      const e = durationError(['data', f.key], n);
-      return e ? { errors: [e] } : { data: { shutdownIn: n } };
-    }
+    case 'shutdown':
+      return durationData(data, 'shutdownIn', 'shutdown_in', asInt, notInt);
     default:
       return { errors: [badCommand(COMMANDS)] };
   }

@@ -1,14 +1,14 @@
 /**
- * lib/system/commands: command data validated once for the API, the hub, the alarm and wire
+ * lib/common/commands: command data validated once for the API, the hub, the alarm and wire
  * commands, with the reference's error objects; durations from outside bounded at 366 days.
  */
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../lib/common/clock';
 import { MAX_TIMER_MS } from '../../../lib/common/timer';
-import { MAX_DURATION_S, describeErrors, validateData } from '../../../lib/system/commands';
+import { MAX_DURATION_S, describeErrors, validateData } from '../../../lib/common/commands';
 import { SystemHub } from '../../../lib/system/hub';
 
-describe('lib/system/commands', () => {
+describe('lib/common/commands', () => {
   it('silenceFor and shutdownIn: 0 … 366 days, camelCase or snake_case; beyond: not_le in the reference shape', () => {
     assert.equal(MAX_DURATION_S, 31_622_400);
     assert.deepEqual(validateData('silence', { silence_for: MAX_DURATION_S }), { data: { silenceFor: MAX_DURATION_S } });
