@@ -30,7 +30,8 @@
  *
  * Environment: BENCH_SECONDS (window per step), BENCH_STEPS (e.g. "1,8,16"), BENCH_SIDES
  * ("vigil", "python" or both), BENCH_CPU_PROF (a folder: the Vigil children run with
- * --cpu-prof there). Loopback only.
+ * --cpu-prof there), BENCH_NODE_FLAGS (more Node flags for the Vigil children, e.g. "--trace-gc").
+ * Loopback only.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -74,6 +75,8 @@ interface StepResult {
   workersMb?: number;
   maxGapMs?: number;
   maxLatencyMs?: number;
+  jobAvgMs?: number;
+  jobMaxMs?: number;
   gcMs?: number;
   gcMaxMs?: number;
   /** CPU over the window, % of one core. */
@@ -184,6 +187,9 @@ interface VigilReport {
   /** Largest gap between two detection seconds of a camera, and largest frame-to-verdict delay. */
   maxGapMs: number;
   maxLatencyMs: number;
+  /** Detection jobs (frame handed to the engine → its count back, pool queue and IPC included): mean and largest. */
+  jobAvgMs: number;
+  jobMaxMs: number;
   gcMs: number;
   gcMaxMs: number;
   cpuPct: number;
@@ -224,10 +230,19 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
   await RED.start();
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const engines = new Set<string>();
+  let jobMaxMs = 0;
+  let jobSumMs = 0;
+  let jobs = 0;
   for (let i = 0; i < n; i++) {
-    const hub = (RED.nodes.getNode(`sys${i}`) as { hub?: { on(e: string, f: (m: { engine?: string }) => void): void } } | null)?.hub;
+    const hub = (RED.nodes.getNode(`sys${i}`) as { hub?: { on(e: string, f: (m: { engine?: string; loopMaxS?: number; loopAvgS?: number; frames?: number }) => void): void } } | null)?.hub;
     hub?.on('metrics', (m) => {
       if (m.engine) engines.add(m.engine);
+      // Frame handed to the engine → count back (the pool's queue and IPC included).
+      if (measuring && typeof m.loopMaxS === 'number' && typeof m.loopAvgS === 'number' && typeof m.frames === 'number') {
+        jobMaxMs = Math.max(jobMaxMs, m.loopMaxS * 1000);
+        jobSumMs += m.loopAvgS * 1000 * m.frames;
+        jobs += m.frames;
+      }
     });
   }
   const eld = monitorEventLoopDelay({ resolution: 5 });
@@ -268,6 +283,8 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
     elu,
     maxGapMs,
     maxLatencyMs,
+    jobAvgMs: jobs ? jobSumMs / jobs : 0,
+    jobMaxMs,
     gcMs,
     gcMaxMs,
     cpuPct: (((cpu.user + cpu.system) / 1000 + kidsCpu * 1000) / (end - windowStart)) * 100,
@@ -284,7 +301,8 @@ async function vigilChild(n: number, url: string, seconds: number, warmup: numbe
 
 async function vigilStep(n: number, url: string): Promise<StepResult> {
   const warmup = 5 + Math.ceil(n / 32);
-  const args = [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), __filename, '--vigil-step', String(n), url, String(SECONDS), String(warmup)];
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const args = [...flags, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), __filename, '--vigil-step', String(n), url, String(SECONDS), String(warmup)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: child.stdout! });
   let report: VigilReport | undefined;
@@ -301,7 +319,7 @@ async function vigilStep(n: number, url: string): Promise<StepResult> {
   });
   if (!report) throw new Error(`the Vigil run with ${n} cameras reported nothing`);
   const expected = Math.floor(SECONDS * 1) - 1;
-  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, workersMb: report.workersMb, maxGapMs: report.maxGapMs, maxLatencyMs: report.maxLatencyMs, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
+  const base = { side: 'vigil' as const, n, ...summarise(report.counts, SECONDS, expected), loopP50Ms: report.loopP50Ms, loopP99Ms: report.loopP99Ms, elu: report.elu, workersMb: report.workersMb, maxGapMs: report.maxGapMs, maxLatencyMs: report.maxLatencyMs, jobAvgMs: report.jobAvgMs, jobMaxMs: report.jobMaxMs, gcMs: report.gcMs, gcMaxMs: report.gcMaxMs, cpuPct: report.cpuPct, memMb: report.rssMb, engine: `${report.engine}${report.workers ? ` (${report.workers} worker process${report.workers === 1 ? '' : 'es'})` : ''}` };
   return { ...base, ...verdict(base) };
 }
 
@@ -464,7 +482,7 @@ async function pythonStep(n: number, url: string, script: string): Promise<StepR
 
 function row(r: StepResult): string {
   const loop = r.loopP99Ms !== undefined ? `${r.loopP50Ms!.toFixed(1).padStart(5)} / ${r.loopP99Ms.toFixed(1).padStart(5)}` : '      -      ';
-  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, workers ${(r.workersMb ?? 0).toFixed(0)} MB of the memory, largest gap ${((r.maxGapMs ?? 0) / 1000).toFixed(2)} s, frame→verdict ≤ ${(r.maxLatencyMs ?? 0).toFixed(0)} ms, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
+  return `  ${r.side.padEnd(6)} ${String(r.n).padStart(4)}  ${r.fpsMin.toFixed(1).padStart(5)} / ${r.fpsAvg.toFixed(1).padStart(5)}  ${String(r.late).padStart(5)} ${String(r.missing).padStart(7)}  ${loop}  ${r.cpuPct.toFixed(0).padStart(5)} %  ${(r.cpuPct / r.n).toFixed(2).padStart(6)} %  ${r.memMb.toFixed(0).padStart(6)}  ${r.keepsUp ? 'yes' : 'no '}  ${r.why}${r.elu !== undefined ? ` (loop busy ${(r.elu * 100).toFixed(0)}%, workers ${(r.workersMb ?? 0).toFixed(0)} MB of the memory, largest gap ${((r.maxGapMs ?? 0) / 1000).toFixed(2)} s, frame→verdict ≤ ${(r.maxLatencyMs ?? 0).toFixed(0)} ms, detection job ${(r.jobAvgMs ?? 0).toFixed(0)} ms avg / ≤ ${(r.jobMaxMs ?? 0).toFixed(0)} ms, GC ${((r.gcMs ?? 0) / SECONDS / 10).toFixed(1)}%, longest GC ${(r.gcMaxMs ?? 0).toFixed(0)} ms)` : ''}`;
 }
 
 const HEADER = '  side      N  fps min / avg   late missing  loop p50/p99 ms   CPU   CPU/cam  mem MB  keeps up';
