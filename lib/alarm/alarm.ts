@@ -1,13 +1,13 @@
 /**
- * The alarm engine (§ = docs/camera-alarm.md): the sustained-motion rule (§3), the schedule (§4) and the state machine
- * (§5) joined, with the 1 Hz status, alerts (§6.2) and commands. Framework-free; the
+ * The alarm engine (docs/camera-alarm.md): the sustained-motion rule (docs/camera-alarm.md §3), the schedule (docs/camera-alarm.md §4) and the state machine
+ * (docs/camera-alarm.md §5) joined, with the 1 Hz status, alerts (docs/camera-alarm.md §6.2) and commands. Framework-free; the
  * `vigil-alarm` node is a thin adapter around it.
  *
  * Events:
- * - `status` (AlarmStatus): every second and at once on every change (§12 #6)
+ * - `status` (AlarmStatus): every second and at once on every change (docs/camera-alarm.md §12 #6)
  * - `alert` (Alert): a real alarm ("Alarm") or a test ("Test, Test")
  * - `reenable` (): an off→on transition (and a start inside the window): alerters disabled
- *   at run time go back to enabled (§6.2, kept as the reference's safety feature, §12 #15;
+ *   at run time go back to enabled (docs/camera-alarm.md §6.2, kept as the reference's safety feature, §12 #15;
  *   which alerters that is, is the system's business: `SystemHub.runtimeDisabledAlerters`)
  * - `persist` (StateSnapshot): the state changed; store it to survive a restart
  */
@@ -46,7 +46,7 @@ export interface Alert {
   excluded: string[];
 }
 
-/** The reference's `alerting` section (snake_case), plus `timezone`. */
+/** The `alerting` section (docs/camera-alarm.md §1.2), plus `timezone`. */
 export function toSection(s: AlarmSettings): ConfigSection {
   return {
     start_time: s.startTime,
@@ -67,7 +67,7 @@ function asInt(v: unknown): number | undefined {
 }
 
 /**
- * A section that validated, as settings. `timezone` is ours, not the reference's: a section
+ * A section that validated, as settings. `timezone` is ours, not in docs/camera-alarm.md §1.2: a section
  * without it (a reference client's) keeps `current.timezone`; only an explicit "" means the
  * host's zone.
  */
@@ -84,15 +84,15 @@ export function fromSection(p: ConfigSection, current?: AlarmSettings): AlarmSet
 }
 
 /**
- * Errors for an `alerting` section (loc under `prefix`). Beyond the reference: every number
- * is checked, and 1 ≤ min_movement_s ≤ alert_time_s (§12 #4), and the timezone.
+ * Errors for an `alerting` section (loc under `prefix`). Beyond docs/camera-alarm.md §1.2: every number
+ * is checked, and 1 ≤ min_movement_s ≤ alert_time_s (docs/camera-alarm.md §12 #4), and the timezone.
  */
 export function validateAlerting(p: ConfigSection, prefix: Array<string | number> = ['alerting']): ConfigError[] {
   const errors: ConfigError[] = [];
   for (const k of ['start_time', 'end_time']) {
     if (p[k] === undefined || p[k] === null) errors.push(missing([...prefix, k]));
   }
-  // `timezone` is optional (not the reference's): left out or null, the current one is kept.
+  // `timezone` is optional (not in docs/camera-alarm.md §1.2): left out or null, the current one is kept.
   const tz = p.timezone === null ? undefined : p.timezone;
   if (errors.length === 0) errors.push(...Schedule.errors(p.start_time, p.end_time, tz, prefix));
   else if (tz !== undefined) errors.push(...Schedule.errors('0:0', '0:0', tz, prefix));
@@ -230,7 +230,7 @@ export class AlarmEngine extends EventEmitter {
   }
 
   /**
-   * One detection second of activity. Ignored while off (§12 #16). Returns the
+   * One detection second of activity. Ignored while off (docs/camera-alarm.md §12 #16). Returns the
    * sustained-motion verdict (false while off).
    */
   activity(active: boolean): boolean {

@@ -13,7 +13,7 @@ export interface AlerterFlags {
   testGroup: boolean;
 }
 
-/** Why an alert is skipped, or undefined when it runs (§6.2). */
+/** Why an alert is skipped, or undefined when it runs (docs/camera-alarm.md §6.2). */
 export function skipReason(alert: Pick<Alert, 'test' | 'excluded'>, a: AlerterFlags): 'disabled' | 'not-test-group' | 'excluded' | undefined {
   if (alert.test && !a.testGroup) return 'not-test-group';
   if (alert.test && (alert.excluded ?? []).includes(a.name)) return 'excluded';
@@ -95,7 +95,7 @@ export async function retry<T>(attempt: (n: number) => Promise<T>, opts: RetryOp
   }
 }
 
-/** Errors for the `enabled` / `test_grp` keys every alerter section has (§6.1). */
+/** Errors for the `enabled` / `test_grp` keys every alerter section has (docs/camera-alarm.md §6.1). */
 export function validateAlerterFlags(p: Record<string, unknown>, prefix: Array<string | number>): Array<{ loc: Array<string | number>; msg: string; type: string }> {
   const errors: Array<{ loc: Array<string | number>; msg: string; type: string }> = [];
   for (const k of ['enabled', 'test_grp']) {

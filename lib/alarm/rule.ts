@@ -11,7 +11,7 @@
  * - m < L: true iff there is no run of m consecutive quiet seconds within h[0 … L−2]
  *   (the oldest entry is never looked at, kept for parity: §12 #5).
  * - m == L: true iff any entry is 1.
- * - m > L: always true; m == 0: always false (the reference's edge behaviour; the settings
+ * - m > L: always true; m == 0: always false (docs/camera-alarm.md §3.3 edge behaviour; the settings
  *   validation keeps 1 ≤ m ≤ L, §12 #4).
  */
 export function sustained(history: ArrayLike<number | boolean>, m: number): boolean {

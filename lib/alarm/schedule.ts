@@ -37,7 +37,7 @@ export function isValidTimezone(tz: unknown): tz is string {
 }
 
 /**
- * Parse "H:M" / "HH:MM" like the reference (split on ":" into two integers), with its
+ * Parse "H:M" / "HH:MM" as docs/camera-alarm.md §1.2 says (split on ":" into two integers), with its
  * messages ("The start hour must be between 0 and 23", naming the right field).
  * `field` is "start" or "end"; errors are relative (loc filled in by the caller).
  */

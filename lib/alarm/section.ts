@@ -17,7 +17,7 @@ export interface AlerterSection<S> {
   apply: (p: ConfigSection, l: S) => void;
 }
 
-// ---- Telegram (§6.4)
+// ---- Telegram (docs/camera-alarm.md §6.4)
 
 export interface TelegramSettings {
   apiKey: string;
@@ -72,7 +72,7 @@ export const telegramSection: AlerterSection<TelegramSettings> = {
   },
 };
 
-// ---- SSH siren (§6.3)
+// ---- SSH siren (docs/camera-alarm.md §6.3)
 
 export interface SirenSettings {
   host: string;

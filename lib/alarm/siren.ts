@@ -135,7 +135,7 @@ export function runSshCommand(opts: SshCommandOptions): Promise<SshCommandResult
           code = c;
           signal = s;
         });
-        stream.on('data', () => undefined); // discard stdout, like the reference
+        stream.on('data', () => undefined); // discard stdout (docs/camera-alarm.md §6.3)
         stream.stderr.on('data', () => undefined);
         stream.on('close', (c?: number | null, s?: string) => {
           if (code === null && typeof c === 'number') code = c;

@@ -14,7 +14,7 @@ import type { AlarmStatus } from '../system/types';
 export type AlarmState = AlarmStatus['state'];
 export type Trigger = 'turn_on' | 'turn_off' | 'alarm' | 'alarm_reset' | 'silence' | 'unsilence';
 
-/** Allowed source states, in the reference's order (it shows up in the error message). */
+/** Allowed source states, in the order of docs/camera-alarm.md §5.2 (it shows up in the error message). */
 export const TRANSITIONS: Record<Trigger, { from: readonly AlarmState[]; to: AlarmState }> = {
   turn_on: { from: ['off', 'silenced'], to: 'on' },
   turn_off: { from: ['on', 'alarm', 'silenced'], to: 'off' },
@@ -95,7 +95,7 @@ export class AlarmStateMachine extends EventEmitter {
     return this.clock.now() / 1000;
   }
 
-  /** The status object (§5.4), stamped now. */
+  /** The status object (docs/camera-alarm.md §5.4), stamped now. */
   status(): AlarmStatus {
     return { timeStamp: this.nowS(), state: this._state, initialAlarm: this._initialAlarm, silencedTill: this._state === 'silenced' ? this._silencedTill : null };
   }
@@ -162,7 +162,7 @@ export class AlarmStateMachine extends EventEmitter {
     this.go('silenced');
   }
 
-  /** Unsilence in `ms` (a long timer); a refusal then (the state changed meanwhile, e.g. off) is harmless, like the reference's. */
+  /** Unsilence in `ms` (a long timer); a refusal then (the state changed meanwhile, e.g. off) is harmless (docs/camera-alarm.md §5.2). */
   private armUnsilence(ms: number): void {
     this.silenceTimer = longTimeout(
       this.clock,
@@ -184,7 +184,7 @@ export class AlarmStateMachine extends EventEmitter {
     this.go('on');
   }
 
-  /** A detection update (§5.2): true tries `alarm`, false tries `alarm_reset`; refusals are swallowed. Ignored while off. */
+  /** A detection update (docs/camera-alarm.md §5.2): true tries `alarm`, false tries `alarm_reset`; refusals are swallowed. Ignored while off. */
   detection(active: boolean): void {
     if (this._state === 'off') return;
     try {

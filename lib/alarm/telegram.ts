@@ -40,7 +40,7 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** `<b>title</b>` CRLF body (the reference's Apprise rendering); no title → the body alone. */
+/** `<b>title</b>` CRLF body (docs/camera-alarm.md §6.4); no title → the body alone. */
 export function formatText(title: string, body: string): string {
   return title ? `<b>${escapeHtml(title)}</b>\r\n${escapeHtml(body)}` : escapeHtml(body);
 }

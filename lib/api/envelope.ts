@@ -1,11 +1,11 @@
 /**
- * The command envelope of the reference app's root websocket (docs/camera-alarm.md §8.2),
+ * The command envelope of the API's root websocket (docs/camera-alarm.md §8.2),
  * with its quirks fixed as docs/camera-alarm.md §12 #9/#10 recommend: dispatch on `command` first, then
- * validate `data` for that command only (lib/common/commands.ts). Error shapes stay the
- * reference's:
+ * validate `data` for that command only (lib/common/commands.ts). Error shapes are those of
+ * docs/camera-alarm.md §8.2:
  *  - a JSON syntax error or a refused text → `{ error: "<reason>" }` (a string),
- *  - a validation error  → `{ error: [ { loc, msg, type }, … ] }` (pydantic v1 shape),
- *  - a non-object body, a missing or unknown `command` (the reference crashed the
+ *  - a validation error  → `{ error: [ { loc, msg, type }, … ] }` (a list of loc/msg/type objects),
+ *  - a non-object body, a missing or unknown `command` (§12 #9: the reference closed the
  *    connection there) → a validation-error list too; the socket stays open.
  * Text frames and binary frames (UTF-8 JSON bytes, what several websocket libraries send by
  * default) are both commands. Every body is read through the one bounded JSON reader

@@ -1,7 +1,7 @@
 /**
  * The API's own configuration section, `server` (docs/camera-alarm.md §1.2), as a hub member.
- * As in the reference, host and port do not change while running: a `config_update`
- * may carry them (the reference UI sends the whole document back) and they are checked
+ * Host and port do not change while running (docs/camera-alarm.md §8.6): a `config_update`
+ * may carry them (a client sends the whole document back, §8.6) and they are checked
  * for type, but the listening socket stays where the node's settings put it.
  */
 import { missing, notInt, notStr } from '../common/commands';
@@ -28,7 +28,7 @@ export function serverSection(info: () => ServerSectionInfo): SectionMember {
     section: 'server',
     get(): ConfigSection {
       const i = info();
-      // video_save_dir is required by the reference's model: the recorder's folder, "" without one.
+      // video_save_dir is a required key (docs/camera-alarm.md §1.2): the recorder's folder, "" without one.
       // The monitor page is served on the API's port, hence webserver_port = websocket_port.
       const s: ConfigSection = { host_name: i.host, video_save_dir: i.videoSaveDir ?? '', websocket_port: i.port, webserver_port: i.port };
       if (i.path) s.path = i.path;
@@ -47,7 +47,7 @@ export function serverSection(info: () => ServerSectionInfo): SectionMember {
       return errors;
     },
     apply(): void {
-      // Host and ports are fixed while running (the reference's behaviour too).
+      // Host and ports are fixed while running (docs/camera-alarm.md §8.6).
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The reference app's websocket/HTTP API (docs/camera-alarm.md §8) on `ws`, framework-free.
+ * The camera alarm's websocket/HTTP API (docs/camera-alarm.md §8) on `ws`, framework-free.
  *
  * One `ApiServer` serves, under an optional base path:
  *  - websocket `/`          status broadcasts (forwarded from the hub) + commands (text or binary
@@ -7,17 +7,17 @@
  *                           goes out before any status broadcast the command caused
  *  - websocket `/metrics`   the nine metrics fields, one per detector heartbeat (about 1 Hz while frames flow)
  *  - websocket `/raw-video` one binary JPEG per message
- *  - HTTP `/health`, `/snapshot`, `/config` with the reference's codes, bodies and headers
+ *  - HTTP `/health`, `/snapshot`, `/config` with the codes, bodies and headers of §8.1
  *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its script, style and
  *    images (public: a `<script src>` cannot carry the token; HTML only through `/`)
  *  - HTTP `/clips`, `/clips/<name>` the system's alarm clips (clips.ts), when it has a recorder
  *
  * It either owns an HTTP server (`listen`) or is mounted on someone else's
  * (`handleRequest` / `handleUpgrade`, e.g. Node-RED's `RED.server` + `RED.httpNode`).
- * Beyond the reference: optional bearer token on every route, ping/pong reaping of dead
+ * Beyond §8: optional bearer token on every route, ping/pong reaping of dead
  * clients, and a per-client send-buffer cap (a slow client drops broadcasts; counted).
  * `/config` is the hub's document with its secrets masked (lib/system/secrets.ts) plus the
- * reference's `flags` (describing this process, never acted on) and `monitoring: null`.
+ * `flags` of §1.1 (describing this process, never acted on) and `monitoring: null` (§8.1).
  * No exception escapes a request, upgrade or message handler: it becomes an `error` event.
  */
 import { EventEmitter } from 'node:events';
@@ -42,11 +42,11 @@ export interface ApiServerOptions {
   basePath?: string;
   /** Bearer token required on every route when set (header `Authorization: Bearer …` or query `access_token`). */
   token?: string;
-  /** Ping every client this often; a client that has not answered the previous ping is terminated. Default 20 s (the reference's). 0 = off. */
+  /** Ping every client this often; a client that has not answered the previous ping is terminated. Default 20 s (docs/camera-alarm.md §8). 0 = off. */
   pingIntervalMs?: number;
   /** Per-client cap on bytes queued for sending; broadcasts to a client above it are dropped and counted. Default 1 MiB. */
   maxBufferedBytes?: number;
-  /** Largest incoming websocket message. Default 1 MiB (the reference's). */
+  /** Largest incoming websocket message. Default 1 MiB (docs/camera-alarm.md §8). */
   maxPayload?: number;
   /** The /snapshot cache is refreshed from the video at most this often. Default 1000 ms. */
   snapshotIntervalMs?: number;
@@ -54,11 +54,11 @@ export interface ApiServerOptions {
   metrics?: MetricsSource;
   /** Folder of the monitor page (default: ./static beside this file). null = no monitor page. */
   staticDir?: string | null;
-  /** The reference's `flags` section of `/config`, describing the running process (default {@link DEFAULT_FLAGS}). */
+  /** The `flags` section of `/config` (docs/camera-alarm.md §1.1), describing the running process (default {@link DEFAULT_FLAGS}). */
   flags?: () => ApiFlags;
 }
 
-/** The reference's command-line flags (docs/camera-alarm.md §1.1), as `/config` serves them. */
+/** The command-line flags of docs/camera-alarm.md §1.1, as `/config` serves them. */
 export interface ApiFlags {
   config_path: string;
   silent: boolean;
@@ -107,7 +107,7 @@ function sha(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** The reference's no-cache/CORS/`Time` headers of /snapshot and /config. */
+/** The no-cache/CORS/`Time` headers of /snapshot and /config (docs/camera-alarm.md §8.1). */
 function commonHeaders(contentType: string, body: Buffer, timeS: number): http.OutgoingHttpHeaders {
   return {
     'Content-Type': contentType,
@@ -153,7 +153,7 @@ export class ApiServer extends EventEmitter {
   };
   /**
    * One /metrics message per detector heartbeat (the motion node reports about once a second
-   * while frames are processed, nothing when none are), as the reference did. Heartbeats while
+   * while frames are processed, nothing when none are), as docs/camera-alarm.md §8.7 says. Heartbeats while
    * no /metrics client is connected are not folded in, so a new client's first sample covers
    * only the time since it came.
    */
@@ -354,7 +354,7 @@ export class ApiServer extends EventEmitter {
   }
 
   /**
-   * The reference's whole document in its section order: the hub's sections with every
+   * The whole configuration document (docs/camera-alarm.md §1.2) in its section order: the hub's sections with every
    * secret masked, `flags` (describing this process; never acted on when sent back) and the
    * optional, never-used `monitoring` table as null.
    */
@@ -415,7 +415,7 @@ export class ApiServer extends EventEmitter {
     const route: Route | undefined = r.rel === '/' ? 'root' : r.rel === '/metrics' ? 'metrics' : r.rel === '/raw-video' ? 'video' : undefined;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (!route) {
-        // The reference: unknown path → one error message, then close.
+        // Unknown path → one error message, then close (docs/camera-alarm.md §8.1).
         ws.send(JSON.stringify({ error: 'path not found' }), () => ws.close(1000));
         return;
       }
@@ -447,14 +447,14 @@ export class ApiServer extends EventEmitter {
     this.emit('clients', this.stats().clients);
   }
 
-  /** A command as a text or binary frame (UTF-8 JSON); anything on /metrics or /raw-video gets the reference's error. */
+  /** A command as a text or binary frame (UTF-8 JSON); anything on /metrics or /raw-video gets the error of docs/camera-alarm.md §8.1. */
   private onMessage(client: Client, data: RawData): void {
     if (client.route !== 'root') {
       this.reply(client, { error: 'This path does not support duplex communication' });
       return;
     }
     const parsed = parseEnvelope(data);
-    // One FIFO for every command, processed strictly in order (the reference's queue). While
+    // One FIFO for every command, processed strictly in order (one queue, docs/camera-alarm.md §8.2). While
     // one runs, status broadcasts wait: its reply reaches the sender before the status it caused.
     this.queue = this.queue
       .then(async () => {

@@ -1,19 +1,19 @@
 /**
  * The commands of a camera-alarm system and their `data` (docs/camera-alarm.md §8.2–§8.6):
- * the one place that validates command data and builds the reference's error objects
- * (`{ loc, msg, type }`, pydantic v1 wording). The API's envelope (lib/api/envelope.ts), the
+ * the one place that validates command data and builds the error objects of §8.2
+ * (`{ loc, msg, type }`, with the wording and coercion rules written there). The API's envelope (lib/api/envelope.ts), the
  * hub (lib/system/hub.ts), the alarm (lib/alarm/alarm.ts) and the `vigil-alarm` node's wire
  * commands all validate through {@link validateData}, so a command means the same whichever
  * way it arrives. Framework-free, no I/O.
  *
  * Durations from outside (`silenceFor`, `shutdownIn`) are refused above
- * `MAX_DURATION_MS` (366 days, lib/common/timer.ts) with the reference's `not_le` error:
+ * `MAX_DURATION_MS` (366 days, lib/common/timer.ts) with a `not_le` error in the §8.2 shape:
  * a timer longer than a Node.js timer holds must never fire at once.
  */
 import { MAX_DURATION_MS, durationProblem } from './timer';
 import type { CommandName, ConfigError } from '../system/types';
 
-/** The commands a client of the API may send (the reference's four). */
+/** The commands a client of the API may send (docs/camera-alarm.md §8.2). */
 export type ApiCommand = 'silence' | 'test' | 'config_update' | 'shutdown';
 export const API_COMMANDS: readonly ApiCommand[] = ['silence', 'test', 'config_update', 'shutdown'];
 
@@ -23,7 +23,7 @@ export const COMMANDS: readonly CommandName[] = ['silence', 'test', 'config_upda
 /** The longest `silenceFor` / `shutdownIn` accepted, in seconds (366 days). */
 export const MAX_DURATION_S = MAX_DURATION_MS / 1000;
 
-// ---------------------------------------------------------------- error builders (pydantic v1 shapes)
+// ---------------------------------------------------------------- error builders (docs/camera-alarm.md §8.2)
 
 export const missing = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'field required', type: 'value_error.missing' });
 export const notDict = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'value is not a valid dict', type: 'type_error.dict' });
@@ -46,7 +46,7 @@ export function describeErrors(errors: readonly ConfigError[]): string {
   return errors.map((e) => `${e.loc.join('.')}: ${e.msg}`).join('; ');
 }
 
-// ---------------------------------------------------------------- coercion (pydantic v1)
+// ---------------------------------------------------------------- coercion (docs/camera-alarm.md §8.2)
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
@@ -77,7 +77,7 @@ function durationData(
   return e ? { errors: [e] } : { data: { [key]: n } };
 }
 
-/** pydantic v1 `float`: numbers and numeric strings; booleans count as 0/1. */
+/** A float field (docs/camera-alarm.md §8.2): numbers and numeric strings; booleans count as 0/1. */
 export function asFloat(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
@@ -88,7 +88,7 @@ export function asFloat(v: unknown): number | undefined {
   return undefined;
 }
 
-/** pydantic v1 `int`: integers, integral floats truncated, integer strings. */
+/** An int field (docs/camera-alarm.md §8.2): integers, floats truncated, integer strings. */
 export function asInt(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
   if (typeof v === 'boolean') return v ? 1 : 0;

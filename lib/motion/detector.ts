@@ -107,7 +107,7 @@ export class MotionDetector extends EventEmitter {
     this.settings = { ...settings };
     this.clock = opts.clock ?? systemClock;
     this.factory = opts.engineFactory ?? ((s) => createEngine(s.engine, s));
-    // Sampling keeps close to the reference's even spacing: only 2% early is tolerated.
+    // Sampling keeps close to even spacing (docs/camera-alarm.md §2.3): only 2% early is tolerated.
     this.gate = new RateGate(settings.fps, 0.02);
     this.seconds = new DetectionSeconds(settings.fps, settings.pixelThresholdLo, settings.pixelThresholdHi);
   }
@@ -131,7 +131,7 @@ export class MotionDetector extends EventEmitter {
     return { ...this.settings };
   }
 
-  /** Apply new settings in place; the background resets only when a pixel setting changed (§12 #13). */
+  /** Apply new settings in place; the background resets only when a pixel setting changed (docs/camera-alarm.md §12 #13). */
   configure(next: MotionSettings): void {
     const prev = this.settings;
     this.settings = { ...next };

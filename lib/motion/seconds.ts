@@ -10,7 +10,7 @@ export function inBand(count: number, lo: number, hi: number): boolean {
   return count >= Math.max(lo, 1) && count <= hi;
 }
 
-/** The reference's band-pass: the counts that survive (used by the reference's own unit cases). */
+/** The band-pass of docs/camera-alarm.md §3.1: the counts that survive. */
 export function bandpass(counts: readonly number[], lo: number, hi: number): number[] {
   return counts.filter((c) => inBand(c, lo, hi));
 }

@@ -17,7 +17,7 @@ const SECTION_KEYS: Array<[string, keyof MotionSettings]> = [
   ['resize_width', 'resizeWidth'],
   ['engine', 'engine'],
 ];
-/** Keys the reference requires; `resize_width` and `engine` may be left out (kept as they are). */
+/** Keys docs/camera-alarm.md §1.2 requires; `resize_width` and `engine` may be left out (kept as they are). */
 const REQUIRED = new Set(['fps', 'avg_weighting', 'dilation_iterations', 'fixed_lvl_threshold', 'gauss_ksize', 'pixel_threshold_hi', 'pixel_threshold_lo']);
 const INTEGER = new Set(['fps', 'dilation_iterations', 'gauss_ksize', 'resize_width']);
 

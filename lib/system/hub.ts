@@ -1,9 +1,9 @@
 /**
  * The system hub behind a `vigil-system` config node: one monitored camera system
- * (one reference-app instance). Framework-free.
+ * (one reference-app instance, docs/camera-alarm.md §0). Framework-free.
  *
  * - Members (camera, motion, alarm, alerters, api) register the configuration section they
- *   own; the hub assembles the reference app's document from their live settings,
+ *   own; the hub assembles the configuration document (docs/camera-alarm.md §1.2) from their live settings,
  *   validates a submitted document as a whole and applies it section by section (nothing is
  *   applied when any part is invalid).
  * - Commands from the API are queued and handled strictly in order: `config_update` and
@@ -41,7 +41,7 @@ import {
 /** What a secret looks like when served (`/config`); see lib/system/secrets.ts for when it is restored. */
 export { SECRET_MASK, isPlainObject };
 
-/** The reference's top-level sections, in the reference's order. */
+/** The document's top-level sections, in the order of docs/camera-alarm.md §1.2. */
 export const TOP_SECTIONS = ['server', 'camera', 'processing', 'alerting'] as const;
 
 /** The assembled document: top sections present when a member owns them; `alerters` always. */
@@ -153,7 +153,7 @@ export class SystemHub extends EventEmitter {
     return [...top, ...alerters];
   }
 
-  /** The reference's document assembled from the members' live settings. */
+  /** The configuration document (docs/camera-alarm.md §1.2) assembled from the members' live settings. */
   getConfig(opts: { maskSecrets?: boolean } = {}): ConfigDocument {
     const doc: ConfigDocument = { alerters: {} };
     for (const section of this.sections()) {
@@ -277,7 +277,7 @@ export class SystemHub extends EventEmitter {
     if (!isPlainObject(doc)) {
       return { errors: [notDict(['__root__'])], sections };
     }
-    // `flags` (the reference's command-line flags, with a client-chosen file path) and
+    // `flags` (command-line flags with a client-chosen file path, docs/camera-alarm.md §8.6, §12 #12) and
     // `monitoring` are accepted and ignored: nothing is read or written at a path a client chose.
     const alerters = doc.alerters;
     if (alerters !== undefined && alerters !== null && !isPlainObject(alerters)) errors.push(notDict(['alerters']));
@@ -286,7 +286,7 @@ export class SystemHub extends EventEmitter {
       const isAlerter = section.startsWith('alerters.');
       let value: unknown;
       if (isAlerter) {
-        if (!isPlainObject(alerters)) continue; // optional, like the reference's `alerters`
+        if (!isPlainObject(alerters)) continue; // optional (docs/camera-alarm.md §8.6)
         value = alerters[section.slice('alerters.'.length)];
         if (value === undefined || value === null) continue; // a missing alerter keeps its settings
       } else {

@@ -7,7 +7,7 @@
  * A member owns one section (`alerters.<name>` for an alerter).
  */
 
-/** One validation error, in the reference's pydantic shape (docs/camera-alarm.md §8.2). */
+/** One validation error, in the `{loc, msg, type}` shape of docs/camera-alarm.md §8.2. */
 export interface ConfigError {
   loc: Array<string | number>;
   msg: string;
@@ -20,7 +20,7 @@ export type ConfigSection = Record<string, unknown>;
 export interface SectionMember {
   /** "server" | "camera" | "processing" | "alerting" | "alerters.<name>" */
   readonly section: string;
-  /** The live settings as the reference's snake_case section. Secrets unmasked. */
+  /** The live settings as a snake_case section (docs/camera-alarm.md §1.2). Secrets unmasked. */
   get(): ConfigSection;
   /** Errors for a proposed section (loc relative to the document root, e.g. ["processing","gauss_ksize"]). */
   validate(proposed: ConfigSection): ConfigError[];

@@ -144,7 +144,7 @@ export = function (RED: NodeAPI): void {
           send([m, null]);
         };
         // Checked as the API checks them (e.g. shutdownIn a whole number, 0 … 366 days): the
-        // reply is the reference's error list, and the message fails.
+        // reply is the error list of docs/camera-alarm.md §8.2, and the message fails.
         const v = validateData(name, p.data);
         if ('errors' in v) {
           reply({ error: v.errors });

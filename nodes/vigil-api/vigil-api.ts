@@ -1,5 +1,5 @@
 /**
- * vigil-api: the reference app's websocket/HTTP API (docs/camera-alarm.md §8) for one
+ * vigil-api: the camera alarm's websocket/HTTP API (docs/camera-alarm.md §8) for one
  * vigil-system, on its own port or mounted on Node-RED's server. Thin adapter over
  * lib/api/server.ts.
  */
@@ -32,7 +32,7 @@ function joinPath(root: string, p: string): string {
   return a + b || '/';
 }
 
-/** The reference's `flags`, describing this Node-RED honestly: no config file, no flags; its log level. */
+/** The `flags` section (docs/camera-alarm.md §1.1), describing this Node-RED honestly: no config file, no flags; its log level. */
 function flagsOf(RED: NodeAPI): ApiFlags {
   const level = (RED.settings as unknown as { logging?: { console?: { level?: unknown } } }).logging?.console?.level;
   return { ...DEFAULT_FLAGS, log_level: typeof level === 'string' && level !== '' ? level : DEFAULT_FLAGS.log_level };

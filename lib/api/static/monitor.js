@@ -54,7 +54,7 @@
     document.body.dataset.state = last.state;
     $('state').textContent = last.state;
     var since = $('since');
-    // Like the reference UI: the time since the initial alarm, while under 30 minutes.
+    // The time since the initial alarm, while under 30 minutes (docs/camera-alarm.md §5.4).
     if (last.initialAlarm > 0 && now - last.initialAlarm < 1800) {
       since.hidden = false;
       since.textContent = 'initial alarm ' + fmt(now - last.initialAlarm) + ' ago';
