@@ -20,6 +20,7 @@ import type { NodeAPI } from 'node-red';
 import { RECOMMENDED_TEMPLATES } from '../lib/halo/decode';
 import { HaloSimState } from '../lib/halo/sim';
 import { expandTemplate } from '../lib/halo/template';
+import { freePort } from '../test/helpers/ports';
 
 const MESSAGES = 40_000;
 const DEADLINE_MS = 60_000;
@@ -77,16 +78,6 @@ async function write(s: net.Socket, data: Buffer): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(a.port));
-    });
-  });
-}
 
 export async function run(): Promise<void> {
   const { helper, nodeModule } = await import('../test/helpers/nodered');

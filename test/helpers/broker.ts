@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports';
 
 export interface Broker {
   readonly kind: 'mosquitto' | 'aedes';
@@ -24,17 +25,6 @@ function mosquittoPath(): string | undefined {
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
-/** A port the OS just handed out (mosquitto cannot report one it bound itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function waitForPort(port: number, child: ChildProcess, lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -46,23 +46,8 @@ export function nodeModule(type: string): unknown {
   return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
 }
 
-/**
- * A TCP port on 127.0.0.1 where nothing listens (the OS picks it, then it is released): for
- * "connection refused" tests only. It is a race to listen there later — a server under test
- * listens on port 0 and reports its port instead.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port nobody listens on, for "connection refused" tests only (test/helpers/ports.ts). */
+export { freePort } from './ports';
 
 /**
  * Load `flow` with the node module `mod` and keep the runtime API it registered with
