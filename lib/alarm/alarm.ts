@@ -59,7 +59,7 @@ export function toSection(s: AlarmSettings): ConfigSection {
   };
 }
 
-/** pydantic-v1-like int coercion: integers, integral numeric strings. */
+/** Int coercion as docs/camera-alarm.md §8.2 describes: integers, integral numeric strings. */
 function asInt(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
   if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return Number(v);

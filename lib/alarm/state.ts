@@ -1,6 +1,6 @@
 /**
  * The alarm state machine (docs/camera-alarm.md §5): states on/off/alarm/silenced, the
- * reference's transition table with its two refusals (InvalidStartState, ConditionsNotMet)
+ * transition table of §5.2 with its two refusals (InvalidStartState, ConditionsNotMet)
  * and their wording, hysteresis, initial-alarm clusters and the silence timer. Time comes
  * from an injected clock. Fixes from §12: `silencedTill` is null outside `silenced` (#7),
  * detection updates are ignored while off (#16), a turn-off cancels a pending unsilence.

@@ -2,7 +2,7 @@
  * The Telegram alerter's transport (docs/camera-alarm.md §6.4): Bot API `sendMessage` (or
  * `sendPhoto` with the latest frame, or `sendVideo` with an alarm clip) to every chat id, HTML text `<b>title</b>` CRLF
  * message, numeric ids as numbers and `@names` as strings. Three tries 3 s / 6 s apart
- * (the shared `retry`), and — unlike the reference — a retry only resends to the chats that
+ * (the shared `retry`), and — unlike docs/camera-alarm.md §6.4 — a retry only resends to the chats that
  * failed. Uses Node's built-in `fetch`.
  */
 import { Clock, systemClock } from '../common/clock';
