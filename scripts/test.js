@@ -46,7 +46,29 @@ function mochaCounts(out, code) {
   const reasons = distinct(out, /\[vigil skip\] (.+)$/gm);
   if (skipped > 0 && reasons.length === 0) reasons.push('no reason given (use test/helpers/skip.ts)');
   const browser = distinct(out, /\[vigil browser\] (.+)$/gm);
-  return { passed, failed, skipped, reasons: skipped > 0 ? reasons : [], notes: browser };
+  return { passed, failed, skipped, reasons: skipped > 0 ? reasons : [], notes: browser, failures: mochaFailures(out) };
+}
+
+/**
+ * The failing tests of a mocha report, one line each (titles and the first line of the error),
+ * so that the closing summary — the last lines of a CI log — names what failed.
+ */
+function mochaFailures(out) {
+  const at = out.search(/^\s*\d+ failing\s*$/m);
+  if (at < 0) return [];
+  const chunks = out.slice(at).split(/^\s{0,4}\d+\) /m).slice(1);
+  return chunks.slice(0, 20).map((c) => {
+    const lines = c.split('\n').map((l) => l.trim()).filter(Boolean);
+    const title = [];
+    let i = 0;
+    for (; i < lines.length && title.length < 4; i++) {
+      title.push(lines[i].replace(/:$/, ''));
+      if (lines[i].endsWith(':')) break;
+    }
+    const error = lines[i + 1] || '';
+    const text = `${title.join(' › ')} — ${error}`;
+    return text.length > 300 ? `${text.slice(0, 297)}…` : text;
+  });
 }
 
 /** The tests that run ffmpeg (the `ffmpeg` suite, on request). */
@@ -92,6 +114,7 @@ async function main() {
     const notes = (r.notes || []).length ? ` — ${r.notes.join('; ')}` : '';
     const why = r.skipped ? ` (${(r.reasons || []).join('; ')})` : '';
     console.log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.name}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped${why}` : ''}${notes}`);
+    for (const x of r.failures || []) console.log(`       ✗ ${x}`);
     p += r.passed;
     f += r.failed;
     k += r.skipped;
@@ -103,5 +126,5 @@ async function main() {
   process.exit(bad ? 1 : 0);
 }
 
-module.exports = { run, mochaCounts };
+module.exports = { run, mochaCounts, mochaFailures };
 if (require.main === module) main();
