@@ -14,7 +14,8 @@
  *   VigilEditor.expand(type)  turns the `data-vigil-row` placeholders of a type's edit template
  *                       into ordinary Node-RED form rows; runs by itself for every type
  *                       registered after this script (the editor's registry:node-type-added)
- *   VigilEditor.fillSelect(node, key, values, prefix)  a select's options from catalog labels
+ *   VigilEditor.fillSelect(node, key, prefix)  a select's options (the setting's V.oneOf list)
+ *                       from catalog labels
  *   VigilEditor.value(node, key)  a setting as typed in the open edit dialog, else the node's
  *
  * CONTRIBUTING.md ("Editor") documents the row attributes. No build step: plain browser
@@ -87,10 +88,13 @@
   }
 
   /** One of the listed values. */
+  /** One of `list`; the validator keeps the list as `choices` for fillSelect. */
   function oneOf(list) {
-    return function (v) {
+    var check = function (v) {
       return list.indexOf(v) >= 0;
     };
+    check.choices = list;
+    return check;
   }
 
   /** Blank is fine, anything else must pass `check`. */
@@ -201,10 +205,12 @@
   };
 
   /**
-   * Fill the select of setting `key` with one option per value, each labelled by the node's
-   * catalog entry `<prefix><value>`, and select the node's value (else the first). Returns the select.
+   * Fill the select of setting `key` with one option per choice of its `V.oneOf` validator (the
+   * list lives once, in `defaults`), each labelled by the node's catalog entry `<prefix><value>`,
+   * and select the node's value (else the first). Returns the select.
    */
-  function fillSelect(node, key, values, prefix) {
+  function fillSelect(node, key, prefix) {
+    var values = node._def.defaults[key].validate.choices;
     var sel = $('#node-input-' + key);
     if (!sel.length) sel = $('#node-config-input-' + key);
     values.forEach(function (v) {
