@@ -40,6 +40,7 @@ import path from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import readline from 'node:readline';
 import { DEFAULT_MOTION_SETTINGS } from '../lib/motion/detector';
+import { env } from '../test/helpers/nodered-env';
 import { embedNodeRed } from './lib/embedded-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -142,17 +143,6 @@ async function startSim(): Promise<SimChild> {
   return { url: `${url}/stream.mjpg`, child };
 }
 
-function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
 
 // ------------------------------------------------------------------ Vigil side (child process)
 
@@ -542,7 +532,7 @@ export async function run(): Promise<void> {
     const ratio = v && p ? `${(perCore(v) / perCore(p)).toFixed(1)}×` : 'n/a';
     console.log(`cameras: vigil keeps up with ${vs}, python reference with ${ps}, ratio ${ratio} per core`);
   } finally {
-    await stopChild(sim.child);
+    await env.stopChild(sim.child, { killAfterMs: 10_000 });
   }
 }
 

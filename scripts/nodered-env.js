@@ -127,6 +127,23 @@ function demoSims() {
 }
 
 /**
+ * Stop a child process: `signal` (default SIGTERM), then SIGKILL if it is still running after
+ * `killAfterMs` (default 5 s). Resolves with its exit code (null when a signal ended it) once it
+ * has exited; at once if it already had.
+ */
+function stopChild(child, { signal = 'SIGTERM', killAfterMs = 5000 } = {}) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+    child.kill(signal);
+  });
+}
+
+/**
  * The simulators listed in scripts/demo-sims.json, as child processes. `{editorPort}` in their
  * arguments becomes `opts.editorPort` (the Node-RED the demo runs in; default 1880), so the
  * HALO simulator's HTTP push reaches the demo's endpoint on whatever port it was started.
@@ -151,20 +168,7 @@ function startSims(opts = {}) {
   return {
     children,
     stop() {
-      return Promise.all(
-        children.map(
-          ({ child }) =>
-            new Promise((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-              child.once('exit', () => {
-                clearTimeout(t);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      return Promise.all(children.map(({ child }) => stopChild(child, { killAfterMs: 3000 })));
     },
   };
 }
@@ -318,17 +322,9 @@ function startNodeRed(o) {
     },
     ready,
     stop() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        const t = setTimeout(() => child.kill('SIGKILL'), 15000);
-        child.once('exit', (code) => {
-          clearTimeout(t);
-          resolve(code);
-        });
-        child.kill('SIGINT');
-      });
+      return stopChild(child, { signal: 'SIGINT', killAfterMs: 15000 });
     },
   };
 }
 
-module.exports = { root, pkg, demoFlows, splitCredentials, exampleFiles, prepareUserDir, demoSims, simArgs, startSims, startNodeRed, simListenPorts, flowPorts, movePorts, startSimsOnFreePorts };
+module.exports = { root, pkg, stopChild, demoFlows, splitCredentials, exampleFiles, prepareUserDir, demoSims, simArgs, startSims, startNodeRed, simListenPorts, flowPorts, movePorts, startSimsOnFreePorts };

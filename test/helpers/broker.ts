@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { env } from './nodered-env';
 import { freePort } from './ports';
 
 export interface Broker {
@@ -43,18 +44,6 @@ function waitForPort(port: number, child: ChildProcess, lines: string[]): Promis
       });
     };
     attempt();
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }
 
@@ -111,11 +100,11 @@ export async function startBroker(log: (s: string) => void = () => undefined, op
       return port;
     },
     async restart() {
-      await stopChild(child);
+      await env.stopChild(child);
       await launch();
     },
     async stop() {
-      await stopChild(child);
+      await env.stopChild(child);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

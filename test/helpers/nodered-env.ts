@@ -25,6 +25,8 @@ export interface NodeRedEnv {
   flowPorts(text: string): Set<number>;
   movePorts(text: string, map: Map<number, number>): string;
   startSimsOnFreePorts(o: { editorPort: number; targets?: Map<number, number>; log?: (s: string) => void }): Promise<{ stop(): Promise<void>; ports: Map<number, number> }>;
+  /** SIGTERM (or `signal`), SIGKILL after `killAfterMs` (5 s); resolves with the exit code once it has exited. */
+  stopChild(child: ChildProcess, o?: { signal?: NodeJS.Signals; killAfterMs?: number }): Promise<number | null>;
   startNodeRed(o: { dir: string; port: number; log?: (s: string) => void; redJs?: string; nodeBin?: string }): RunningNodeRed;
 }
 
