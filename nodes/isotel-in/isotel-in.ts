@@ -5,8 +5,8 @@
  * request timeout. Thin adapter over the isotel-service config node.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
-import { configNode, refuse, scope } from '../kit';
+import type { IsotelUser } from '../isotel-service/service-types';
+import { useService } from '../isotel-service/use';
 
 interface InDef extends NodeDef {
   service?: string;
@@ -21,21 +21,17 @@ interface IsotelRef {
 export = function (RED: NodeAPI): void {
   function IsotelInNode(this: Node, config: InDef): void {
     RED.nodes.createNode(this, config);
-    const service = configNode<IsotelServiceNode>(RED, config.service);
-    if (!service) return refuse(this, RED._('isotel-in.errors.noService'), RED._('isotel-in.status.noService'));
-    const s = scope(RED, this);
     const user: IsotelUser = {
       id: this.id,
       onStatus: (st) => this.status(st),
       onRequest: (req) => {
-        const ref: IsotelRef = { service: service.id, id: req.id, epoch: req.epoch };
+        const ref: IsotelRef = { service: config.service ?? '', id: req.id, epoch: req.epoch };
         const msg: NodeMessage & { _isotel: IsotelRef } = { payload: req.body === undefined ? '' : req.body, _isotel: ref };
         if (req.action !== undefined) msg.topic = req.action;
         this.send(msg);
       },
     };
-    service.register(user);
-    s.defer(() => service.deregister(user));
+    useService(RED, this, config.service, 'isotel-in', user);
   }
 
   RED.nodes.registerType('isotel-in', IsotelInNode);

@@ -5,8 +5,9 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NotifyBody } from '../../lib/isotel/codec';
-import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
-import { configNode, refuse, scope, type Done, type Send } from '../kit';
+import type { IsotelUser } from '../isotel-service/service-types';
+import { useService } from '../isotel-service/use';
+import type { Done, Send } from '../kit';
 
 interface NotifyDef extends NodeDef {
   service?: string;
@@ -30,13 +31,10 @@ function fieldsOf(p: unknown): Record<string, unknown> {
 export = function (RED: NodeAPI): void {
   function IsotelNotifyNode(this: Node, config: NotifyDef): void {
     RED.nodes.createNode(this, config);
-    const service = configNode<IsotelServiceNode>(RED, config.service);
-    if (!service) return refuse(this, RED._('isotel-notify.errors.noService'), RED._('isotel-notify.status.noService'));
-    const s = scope(RED, this);
-    let sent = 0;
     const user: IsotelUser = { id: this.id, onStatus: (st) => this.status(st) };
-    service.register(user);
-    s.defer(() => service.deregister(user));
+    const service = useService(RED, this, config.service, 'isotel-notify', user);
+    if (!service) return;
+    let sent = 0;
 
     this.on('input', (msg, _send: Send, done: Done) => {
       const fields = fieldsOf(msg.payload);

@@ -27,8 +27,7 @@ export = function (RED: NodeAPI): void {
     let replied = 0;
     const user: IsotelUser = { id: this.id, onStatus: (st) => this.status(st) };
     if (own) {
-      own.register(user);
-      s.defer(() => own.deregister(user));
+      s.defer(own.register(user));
     } else {
       this.status({ fill: 'grey', shape: 'ring', text: RED._('isotel-reply.status.fromMessage') });
     }

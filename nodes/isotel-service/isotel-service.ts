@@ -90,23 +90,24 @@ export = function (RED: NodeAPI): void {
 
     const hasRequestUser = (): boolean => [...users].some((u) => u.onRequest);
 
+    const deregister = (user: IsotelUser): void => {
+      users.delete(user);
+      client.unsubscribeAll(user.id);
+      if (!hasRequestUser()) client.off('request', onRequest);
+    };
     this.register = (user) => {
       users.add(user);
       if (user.onRequest && client.listenerCount('request') === 0) client.on('request', onRequest);
       if (badConfig) {
         user.onStatus?.({ fill: 'red', shape: 'ring', text: RED._('isotel-service.status.badConfig') }, client.state);
-        return;
+      } else {
+        user.onStatus?.(render(client.state), client.state);
+        if (!started) {
+          started = true;
+          client.connect();
+        }
       }
-      user.onStatus?.(render(client.state), client.state);
-      if (!started) {
-        started = true;
-        client.connect();
-      }
-    };
-    this.deregister = (user) => {
-      users.delete(user);
-      client.unsubscribeAll(user.id);
-      if (!hasRequestUser()) client.off('request', onRequest);
+      return () => deregister(user);
     };
 
     if (badConfig) this.error(badConfig);

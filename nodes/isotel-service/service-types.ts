@@ -23,9 +23,11 @@ export interface IsotelServiceNode extends Node {
   serviceName: string;
   /** Why the link cannot open (host/port not set), or ''. */
   configError: string;
-  register(user: IsotelUser): void;
-  /** Forget `user`: its subscriptions end (DISCONNECT for URIs no other node wants). */
-  deregister(user: IsotelUser): void;
+  /**
+   * Add `user`; returns its deregistration (for `s.defer`), which forgets it: its subscriptions
+   * end (DISCONNECT for URIs no other node wants).
+   */
+  register(user: IsotelUser): () => void;
   /** The current link state as a node status. */
   currentStatus(): NodeStatus;
 }

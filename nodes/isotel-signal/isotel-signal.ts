@@ -7,8 +7,9 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { isValidUri, normalizeUri, type ConnectOptions } from '../../lib/isotel/codec';
-import type { IsotelServiceNode, IsotelUser } from '../isotel-service/service-types';
-import { configNode, readNumber, refuse, scope, type Done, type Send } from '../kit';
+import type { IsotelUser } from '../isotel-service/service-types';
+import { useService } from '../isotel-service/use';
+import { readNumber, type Done, type Send } from '../kit';
 
 interface SignalDef extends NodeDef {
   service?: string;
@@ -20,9 +21,6 @@ interface SignalDef extends NodeDef {
 export = function (RED: NodeAPI): void {
   function IsotelSignalNode(this: Node, config: SignalDef): void {
     RED.nodes.createNode(this, config);
-    const service = configNode<IsotelServiceNode>(RED, config.service);
-    if (!service) return refuse(this, RED._('isotel-signal.errors.noService'), RED._('isotel-signal.status.noService'));
-    const s = scope(RED, this);
     const debounce = config.debounceTime === undefined || config.debounceTime === '' ? undefined : readNumber(config.debounceTime, 0, { min: 0, max: 86_400_000, integer: true });
     const sendData = config.sendData !== false;
     let options: ConnectOptions | undefined;
@@ -70,7 +68,9 @@ export = function (RED: NodeAPI): void {
         this.error(RED._('isotel-signal.errors.refused', { uri, body: why }), { topic: uri, payload: body ?? null });
       },
     };
-    service.register(user);
+    // Deregistered at close, which unsubscribes: DISCONNECT <uri> for URIs no other node wants.
+    const service = useService(RED, this, config.service, 'isotel-signal', user);
+    if (!service) return;
 
     const add = (uri: string): void => {
       const u = normalizeUri(uri);
@@ -123,9 +123,6 @@ export = function (RED: NodeAPI): void {
       }
       done();
     });
-
-    // deregister unsubscribes (DISCONNECT <uri> for URIs no other node wants).
-    s.defer(() => service.deregister(user));
   }
 
   RED.nodes.registerType('isotel-signal', IsotelSignalNode);
