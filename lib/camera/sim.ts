@@ -106,14 +106,7 @@ export function startCameraSim(opts: CameraSimOptions): Promise<CameraSim> {
 
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
-    if (auth) {
-      const verdict = auth.check(req.method ?? 'GET', req.headers.authorization);
-      if (verdict !== 'ok') {
-        res.writeHead(401, { 'WWW-Authenticate': auth.challenges(verdict === 'stale'), 'Content-Type': 'text/plain' });
-        res.end('unauthorised\n');
-        return;
-      }
-    }
+    if (auth && !auth.admit(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' });
       res.end();

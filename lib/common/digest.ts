@@ -4,6 +4,7 @@
  * (used by the simulator) issues challenges and verifies answers.
  */
 import crypto from 'node:crypto';
+import type http from 'node:http';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
 
@@ -248,6 +249,18 @@ export class ServerAuth {
     }
     if (this.o.mode === 'basic' || this.o.mode === 'any') out.push(`Basic realm=${quote(this.o.realm)}`);
     return out;
+  }
+
+  /**
+   * Check a request's `Authorization`: true when it may go on; otherwise `res` is answered 401
+   * with fresh challenges (`stale=true` for an expired nonce) and false returned.
+   */
+  admit(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const verdict = this.check(req.method ?? 'GET', req.headers.authorization);
+    if (verdict === 'ok') return true;
+    res.writeHead(401, { 'WWW-Authenticate': this.challenges(verdict === 'stale'), 'Content-Type': 'text/plain' });
+    res.end('Unauthorized\n');
+    return false;
   }
 
   /** `ok`, or `stale` (digest with an expired nonce), or `denied`. */

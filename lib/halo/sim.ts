@@ -581,15 +581,7 @@ export class HaloSim {
   private serveEventData(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests++;
     req.resume();
-    const auth = this.auth;
-    if (auth) {
-      const verdict = auth.check(req.method ?? 'GET', req.headers.authorization);
-      if (verdict !== 'ok') {
-        res.writeHead(401, { 'WWW-Authenticate': auth.challenges(verdict === 'stale'), 'Content-Type': 'text/plain' });
-        res.end('Unauthorized\n');
-        return;
-      }
-    }
+    if (this.auth && !this.auth.admit(req, res)) return;
     const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
     let body: unknown;
     if (path === '/api/config/gstate/event_state') body = this.state.eventStateJson();
