@@ -121,32 +121,30 @@ function slidingBody(k: number, load: string, step: string, store: (sum: string)
   return b;
 }
 
-function horizontalKernel(k: number): HorizontalKernel {
-  let fn = hKernels.get(k);
+/** The kernel of size `k` from `cache`, compiled from `body(r)` (r = its radius) the first time. */
+function compiled<F>(cache: Map<number, F>, k: number, params: string[], body: (r: number) => string): F {
+  let fn = cache.get(k);
   if (!fn) {
-    const r = (k - 1) >> 1;
-    const body =
-      'for (let row = 0; row < size; row += width) {\n const end = row + width;\n' +
-      slidingBody(k, `let i = row + ${k - 1}, c = row + ${r}`, 'i < end; i++, c++', (sum) => `out[c] = ${sum};`, (j) => `row + ${j}`) +
-      '}';
-    fn = new Function('src', 'out', 'width', 'size', body) as HorizontalKernel;
-    hKernels.set(k, fn);
+    fn = new Function(...params, body((k - 1) >> 1)) as F;
+    cache.set(k, fn);
   }
   return fn;
 }
 
+function horizontalKernel(k: number): HorizontalKernel {
+  return compiled(hKernels, k, ['src', 'out', 'width', 'size'], (r) =>
+    'for (let row = 0; row < size; row += width) {\n const end = row + width;\n' +
+    slidingBody(k, `let i = row + ${k - 1}, c = row + ${r}`, 'i < end; i++, c++', (sum) => `out[c] = ${sum};`, (j) => `row + ${j}`) +
+    '}',
+  );
+}
+
 function verticalKernel(k: number): VerticalKernel {
-  let fn = vKernels.get(k);
-  if (!fn) {
-    const r = (k - 1) >> 1;
-    const body =
-      'const end = height * width;\nfor (let x = 0; x < width; x++) {\n' +
-      slidingBody(k, `let i = ${k - 1} * width + x, c = ${r} * width + x`, 'i < end; i += width, c += width', (sum) => `out[c] = (${sum} + 32768) >>> 16;`, (j) => `${j} * width + x`) +
-      '}';
-    fn = new Function('src', 'out', 'width', 'height', body) as VerticalKernel;
-    vKernels.set(k, fn);
-  }
-  return fn;
+  return compiled(vKernels, k, ['src', 'out', 'width', 'height'], (r) =>
+    'const end = height * width;\nfor (let x = 0; x < width; x++) {\n' +
+    slidingBody(k, `let i = ${k - 1} * width + x, c = ${r} * width + x`, 'i < end; i += width, c += width', (sum) => `out[c] = (${sum} + 32768) >>> 16;`, (j) => `${j} * width + x`) +
+    '}',
+  );
 }
 
 /**
