@@ -41,6 +41,22 @@ export function tempDir(prefix = 'vigil-cam-'): { dir: string; cleanup: () => vo
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Hooks for a describe block: before each test a new temporary folder is handed to `use`;
+ * after it the folder is removed (after the afterEach hooks registered before this call).
+ */
+export function eachTestInTempDir(prefix: string, use: (dir: string) => void): void {
+  let cleanup = (): void => undefined;
+  beforeEach(function () {
+    const t = tempDir(prefix);
+    cleanup = t.cleanup;
+    use(t.dir);
+  });
+  afterEach(function () {
+    cleanup();
+  });
+}
+
 /** A lossless-as-possible grey JPEG (quality 100, no chroma) of a grey frame. */
 export function greyJpeg(grey: Uint8Array, width: number, height: number): Promise<Buffer> {
   return sharp(Buffer.from(grey.buffer, grey.byteOffset, grey.byteLength), { raw: { width, height, channels: 1 } })

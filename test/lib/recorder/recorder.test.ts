@@ -6,7 +6,7 @@ import { FakeClock } from '../../../lib/common/clock';
 import { findFfmpeg } from '../../../lib/common/ffmpeg';
 import { Recorder, type ClipResult, type RecorderOptions } from '../../../lib/recorder/recorder';
 import { ClipFolder } from '../../../lib/recorder/store';
-import { clip, tempDir } from '../../helpers/clips';
+import { clip, eachTestInTempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
 
 const T0 = new Date(2026, 11, 6, 3, 0, 0).getTime();
@@ -25,20 +25,16 @@ interface Rig {
 describe('Recorder', function () {
   this.timeout(60_000);
   let dir: string;
-  let cleanup: () => void;
   const open: Recorder[] = [];
   let frames: Buffer[];
 
   before(async function () {
     frames = await clip('moving', { width: 320, height: 240, frames: 60 });
   });
-  beforeEach(function () {
-    ({ dir, cleanup } = tempDir('vigil-rec-'));
-  });
   afterEach(async function () {
     for (const r of open.splice(0)) await r.close(0);
-    cleanup();
   });
+  eachTestInTempDir('vigil-rec-', (d) => (dir = d)); // removed after the recorders closed
 
   function rig(o: Partial<RecorderOptions> = {}): Rig {
     const clock = new FakeClock(T0);
@@ -338,13 +334,7 @@ describe('Recorder', function () {
 
 describe('ClipFolder retention and lookup', function () {
   let dir: string;
-  let cleanup: () => void;
-  beforeEach(function () {
-    ({ dir, cleanup } = tempDir('vigil-rec-'));
-  });
-  afterEach(function () {
-    cleanup();
-  });
+  eachTestInTempDir('vigil-rec-', (d) => (dir = d));
 
   function make(name: string, bytes: number, mtime: number): void {
     const p = path.join(dir, name);
