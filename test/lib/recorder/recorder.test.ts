@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FakeClock } from '../../../lib/common/clock';
 import { findFfmpeg } from '../../../lib/common/ffmpeg';
-import { Recorder, type ClipResult, type RecorderOptions } from '../../../lib/recorder/recorder';
+import { Recorder, type AlarmOutcome, type ClipResult, type RecorderOptions } from '../../../lib/recorder/recorder';
 import { ClipFolder } from '../../../lib/recorder/store';
 import { clip, eachTestInTempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
@@ -20,6 +20,8 @@ interface Rig {
   frames: Buffer[];
   /** Feed `seconds` of frames at `fps`, advancing the clock between them. */
   feed(seconds: number, fps?: number): void;
+  /** `before` seconds of frames, an alarm, `after` seconds of frames; the alarm's outcome. */
+  alarmBetween(before: number, after: number): AlarmOutcome;
 }
 
 describe('Recorder', function () {
@@ -53,6 +55,12 @@ describe('Recorder', function () {
           clock.advance(1000 / fps);
           rec.frame(frames[i % frames.length]);
         }
+      },
+      alarmBetween(before, after) {
+        r.feed(before);
+        const outcome = rec.alarm();
+        r.feed(after);
+        return outcome;
       },
     };
     rec.on('clip', (c: ClipResult) => r.clips.push(c));
@@ -128,9 +136,7 @@ describe('Recorder', function () {
   it('a second alarm while recording extends the clip (one file, never an overwrite)', async function () {
     const r = rig({ postSeconds: 10 });
     await r.rec.start();
-    r.feed(4);
-    assert.equal(r.rec.alarm(), 'started');
-    r.feed(8);
+    assert.equal(r.alarmBetween(4, 8), 'started');
     assert.equal(r.rec.alarm(), 'extended');
     r.feed(12);
     await r.rec.idle();
@@ -145,9 +151,7 @@ describe('Recorder', function () {
   it('two alarms 10 s apart with a 10 s tail: one extended clip or two distinct files, never an overwrite', async function () {
     const r = rig({ postSeconds: 10 });
     await r.rec.start();
-    r.feed(4);
-    r.rec.alarm();
-    r.feed(10);
+    r.alarmBetween(4, 10);
     const second = r.rec.alarm();
     r.feed(12);
     await r.rec.idle();
@@ -162,9 +166,7 @@ describe('Recorder', function () {
   it('clips starting in the same second get distinct names', async function () {
     const r = rig({ preSeconds: 0, postSeconds: 0.2 });
     await r.rec.start();
-    r.feed(1);
-    r.rec.alarm();
-    r.feed(0.3);
+    r.alarmBetween(1, 0.3);
     await r.rec.idle();
     r.rec.alarm();
     r.feed(0.3);
@@ -191,9 +193,7 @@ describe('Recorder', function () {
   it('a clip longer than maxClipSeconds goes on in a new file', async function () {
     const r = rig({ postSeconds: 10, maxClipSeconds: 8, preSeconds: 1 });
     await r.rec.start();
-    r.feed(2);
-    r.rec.alarm();
-    r.feed(12);
+    r.alarmBetween(2, 12);
     await r.rec.idle();
     assert.equal(r.clips.length, 2);
     assert.equal(r.clips[0].durationS, 8);
@@ -204,9 +204,7 @@ describe('Recorder', function () {
   it('the pre-roll is bounded by memory, with a warning when it is shorter than asked', async function () {
     const r = rig({ preSeconds: 60, maxBufferBytes: frames[0].length * 20 });
     await r.rec.start();
-    r.feed(5);
-    r.rec.alarm();
-    r.feed(3);
+    r.alarmBetween(5, 3);
     await r.rec.idle();
     assert.equal(r.clips.length, 1);
     assert.ok(r.clips[0].durationS < 5, String(r.clips[0].durationS));
@@ -227,9 +225,7 @@ describe('Recorder', function () {
   it('a stopped camera is not recorded as a frozen picture', async function () {
     const r = rig({ postSeconds: 20 });
     await r.rec.start();
-    r.feed(4);
-    r.rec.alarm();
-    r.feed(1);
+    r.alarmBetween(4, 1);
     r.clock.advance(25_000); // the camera stops sending
     await r.rec.idle();
     assert.equal(r.clips.length, 1);
@@ -244,9 +240,7 @@ describe('Recorder', function () {
     await r.rec.start();
     assert.equal(r.rec.state.phase, 'error');
     assert.match(String(r.rec.state.error), /cannot be written.*ENOTDIR/);
-    r.feed(4);
-    assert.equal(r.rec.alarm(), 'started');
-    r.feed(3);
+    assert.equal(r.alarmBetween(4, 3), 'started');
     await r.rec.idle();
     assert.deepEqual(r.clips, []);
     assert.ok(r.errors.length >= 2, r.errors.map((e) => e.message).join('\n'));
@@ -271,9 +265,7 @@ describe('Recorder', function () {
         const r = rig({ folder: mnt, format, ffmpeg: findFfmpeg().path });
         await r.rec.start();
         assert.equal(r.rec.state.phase, 'idle');
-        r.feed(4);
-        assert.equal(r.rec.alarm(), 'started');
-        r.feed(3);
+        assert.equal(r.alarmBetween(4, 3), 'started');
         await r.rec.idle();
         assert.deepEqual(r.clips, []);
         assert.equal(r.rec.state.phase, 'error');
@@ -298,9 +290,7 @@ describe('Recorder', function () {
     assert.equal(r.rec.state.format, 'avi');
     assert.match(String(r.rec.state.fallback), /not found/);
     assert.match(r.warnings.join('\n'), /format mp4: ffmpeg not found.*MJPEG-in-AVI/);
-    r.feed(4);
-    r.rec.alarm();
-    r.feed(3);
+    r.alarmBetween(4, 3);
     await r.rec.idle();
     assert.equal(r.clips[0].format, 'avi');
   });
@@ -308,9 +298,7 @@ describe('Recorder', function () {
   it('close() during a clip keeps what was recorded; nothing half-written stays', async function () {
     const r = rig({ postSeconds: 30, format: 'mp4', ffmpeg: findFfmpeg().path });
     await r.rec.start();
-    r.feed(4);
-    r.rec.alarm();
-    r.feed(2);
+    r.alarmBetween(4, 2);
     await r.rec.close();
     assert.equal(r.clips.length, 1);
     // 3 s before the alarm to the close, the frame that arrived at the close shown once
