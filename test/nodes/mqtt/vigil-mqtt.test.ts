@@ -12,7 +12,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { Outgoing } from '../../../lib/mqtt/site';
 import { validateDiscovery } from '../../helpers/ha-discovery';
-import { calls, helper, nodeModule, settle, until } from '../../helpers/nodered';
+import { calls, eachTestOnFakeClock, helper, nodeModule, settle, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const mqttModule = nodeModule('vigil-mqtt') as Mod;
@@ -31,16 +31,7 @@ const haloEvent = (kind: 'set' | 'reset', event: string, value: number) => ({ pa
 
 describe('vigil-mqtt node', function () {
   let clock: FakeClock;
-  beforeEach(async () => {
-    clock = new FakeClock(T0);
-    helper.settings({ vigilClock: clock } as never);
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-  });
+  eachTestOnFakeClock(T0, (c) => (clock = c));
 
   describe('site', () => {
     const flow = [

@@ -16,7 +16,7 @@ import { TelegramSim } from '../../../lib/alarm/sim';
 import { FakeClock } from '../../../lib/common/clock';
 import { clip, tempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
-import { freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { eachTestOnFakeClock, freePort, helper, nodeModule, until } from '../../helpers/nodered';
 
 type Mod = (RED: NodeAPI) => void;
 const systemModule = nodeModule('vigil-system') as Mod;
@@ -58,20 +58,12 @@ const lastStatus = (node: Node): { fill?: string; shape?: string; text?: string 
  */
 function perTest(prefix: string, use: (dir: string, clock: FakeClock) => void): void {
   let cleanup = (): void => undefined;
-  beforeEach(async () => {
+  eachTestOnFakeClock(T0, (clock) => {
     const t = tempDir(prefix);
     cleanup = t.cleanup;
-    const clock = new FakeClock(T0);
     use(t.dir, clock);
-    helper.settings({ vigilClock: clock } as never);
-    await helper.startServer();
   });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    helper.settings({});
-    cleanup();
-  });
+  afterEach(() => cleanup()); // after the flow is unloaded
 }
 
 describe('vigil-recorder node', function () {
