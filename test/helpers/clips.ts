@@ -9,6 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { ClipKind, generateClip } from '../../lib/camera/testclips';
 import { findFfmpeg } from '../../lib/common/ffmpeg';
+import type { MotionEngine } from '../../lib/motion/engine';
 
 const cache = new Map<string, Promise<Buffer[]>>();
 
@@ -71,4 +72,15 @@ export function squareFrame(width: number, height: number, background: number, s
     for (let y = y0; y < y0 + 40; y++) for (let x = x0; x < x0 + 40; x++) g[y * width + x] = 200;
   }
   return g;
+}
+
+/** The engine's changed-pixel count for each frame in turn; the engine is closed afterwards. */
+export async function countsOf(engine: MotionEngine, frames: Buffer[]): Promise<number[]> {
+  try {
+    const out: number[] = [];
+    for (const f of frames) out.push((await engine.process(f)).count);
+    return out;
+  } finally {
+    await engine.close();
+  }
 }

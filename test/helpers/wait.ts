@@ -22,3 +22,14 @@ export async function until(predicate: () => boolean, what = 'condition', tries 
 export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
+
+/** Whether `p` is still pending after a turn of the event loop (its callbacks had their chance). */
+export async function stillPending(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setImmediate(r));
+  return !settled;
+}

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
+import type { ClipKind } from '../../../lib/camera/testclips';
 import { FakeClock } from '../../../lib/common/clock';
 import { EngineResult, EngineSettings, FrameError, MotionEngine } from '../../../lib/motion/engine';
 import { createEngine } from '../../../lib/motion/engines';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { accumulateDiffCount } from '../../../lib/motion/pipeline';
 import { SharpEngine } from '../../../lib/motion/sharp';
-import { clip, greyJpeg, squareFrame } from '../../helpers/clips';
+import { clip, countsOf, greyJpeg, squareFrame } from '../../helpers/clips';
+import { stillPending } from '../../helpers/wait';
 import { skipBecause } from '../../helpers/skip';
 
 const W = 640;
@@ -20,15 +22,8 @@ const engines: Array<[string, Factory | undefined]> = [
   ['sharp', (s) => new SharpEngine(s)],
 ];
 
-async function counts(factory: Factory, frames: Buffer[], settings: Partial<EngineSettings> = {}): Promise<number[]> {
-  const e = factory({ ...base, ...settings });
-  try {
-    const out: number[] = [];
-    for (const f of frames) out.push((await e.process(f)).count);
-    return out;
-  } finally {
-    await e.close();
-  }
+function counts(factory: Factory, frames: Buffer[], settings: Partial<EngineSettings> = {}): Promise<number[]> {
+  return countsOf(factory({ ...base, ...settings }), frames);
 }
 
 /** Within 2% (or 40 px): JPEG quality 100 is not lossless at the square's edges. */
@@ -153,10 +148,14 @@ describe('motion engines', function () {
     const workerOf = (e: SharpEngine): Worker | undefined => (e as unknown as { worker?: Worker }).worker;
     const exited = (w: Worker): Promise<void> => new Promise((r) => w.once('exit', () => r()));
 
-    it('a worker that dies fails the frame in flight, and the next frame waits the back-off and gets a fresh worker', async () => {
+    /** A sharp engine on a FakeClock (its back-off waits), and the frames of a test clip. */
+    async function onFakeClock(kind: ClipKind, frames: number): Promise<{ clock: FakeClock; frames: Buffer[]; e: SharpEngine }> {
       const clock = new FakeClock(0);
-      const frames = await clip('moving', { frames: 4 });
-      const e = new SharpEngine({ ...base }, { clock });
+      return { clock, frames: await clip(kind, { frames }), e: new SharpEngine({ ...base }, { clock }) };
+    }
+
+    it('a worker that dies fails the frame in flight, and the next frame waits the back-off and gets a fresh worker', async () => {
+      const { clock, frames, e } = await onFakeClock('moving', 4);
       try {
         assert.equal((await e.process(frames[0])).count, 0);
         assert.ok((await e.process(frames[1])).count > 0);
@@ -165,10 +164,8 @@ describe('motion engines', function () {
         await w.terminate();
         await assert.rejects(inFlight, (err: Error) => !(err instanceof FrameError) && /worker exited with code 1; a new worker starts in 1 s/.test(err.message));
         // the next frame waits for the back-off on the injected clock
-        let settled = false;
-        const next = e.process(frames[3]).finally(() => (settled = true));
-        await new Promise((r) => setImmediate(r));
-        assert.equal(settled, false);
+        const next = e.process(frames[3]);
+        assert.equal(await stillPending(next), true);
         assert.equal(e.workersStarted, 1);
         clock.advance(1000);
         const r = await next;
@@ -181,9 +178,7 @@ describe('motion engines', function () {
     });
 
     it('the back-off doubles while the worker keeps dying, and is 1 s again after a good frame', async () => {
-      const clock = new FakeClock(0);
-      const frames = await clip('still', { frames: 1 });
-      const e = new SharpEngine({ ...base }, { clock });
+      const { clock, frames, e } = await onFakeClock('still', 1);
       /** Kill the current worker with a frame in flight; the frame's error message. */
       const killDuringFrame = async (): Promise<string> => {
         const w = workerOf(e)!;
@@ -216,9 +211,7 @@ describe('motion engines', function () {
     });
 
     it('close during the back-off wait rejects the waiting frame and leaves no worker', async () => {
-      const clock = new FakeClock(0);
-      const frames = await clip('still', { frames: 1 });
-      const e = new SharpEngine({ ...base }, { clock });
+      const { frames, e } = await onFakeClock('still', 1);
       const w = workerOf(e)!;
       const gone = exited(w);
       await w.terminate();

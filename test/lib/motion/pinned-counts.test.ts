@@ -14,6 +14,7 @@ import { EngineSettings, MotionEngine } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { EnginePool, PooledEngine } from '../../../lib/motion/pool';
 import { SharpEngine } from '../../../lib/motion/sharp';
+import { countsOf } from '../../helpers/clips';
 import { skipBecause } from '../../helpers/skip';
 
 const PINNED: Record<string, Record<string, number[]>> = {
@@ -29,15 +30,6 @@ const PINNED: Record<string, Record<string, number[]>> = {
   },
 };
 
-async function counts(engine: MotionEngine, frames: Buffer[]): Promise<number[]> {
-  try {
-    const out: number[] = [];
-    for (const f of frames) out.push((await engine.process(f)).count);
-    return out;
-  } finally {
-    await engine.close();
-  }
-}
 
 describe('motion engines: pinned counts on realistic frames', function () {
   this.timeout(120000);
@@ -62,9 +54,9 @@ describe('motion engines: pinned counts on realistic frames', function () {
       if (!factory) skipBecause(this, `OpenCV engine: ${opencv.reason}`);
       const s: EngineSettings = { ...DEFAULT_MOTION_SETTINGS };
       const pinned = PINNED[name.split(' ')[0]];
-      assert.deepEqual(await counts(factory!(s), vga), pinned.vga, '640×480, default settings');
-      assert.deepEqual(await counts(factory!({ ...s, dilationIterations: 2 }), vga), pinned.vgaDilate2, '640×480, two dilations');
-      assert.deepEqual(await counts(factory!(s), hd), pinned.hd, '1280×720 → 640 wide');
+      assert.deepEqual(await countsOf(factory!(s), vga), pinned.vga, '640×480, default settings');
+      assert.deepEqual(await countsOf(factory!({ ...s, dilationIterations: 2 }), vga), pinned.vgaDilate2, '640×480, two dilations');
+      assert.deepEqual(await countsOf(factory!(s), hd), pinned.hd, '1280×720 → 640 wide');
     });
   }
 });

@@ -9,6 +9,7 @@ import { EngineSettings, FrameError } from '../../../lib/motion/engine';
 import { OpenCvEngine, loadOpenCv } from '../../../lib/motion/opencv';
 import { EnginePool, PooledEngine } from '../../../lib/motion/pool';
 import { clip } from '../../helpers/clips';
+import { stillPending } from '../../helpers/wait';
 
 const base: EngineSettings = { avgWeighting: 0.5, fixedLvlThreshold: 5, gaussKsize: 13, dilationIterations: 0, resizeWidth: 640 };
 
@@ -63,10 +64,8 @@ describe('engine worker-process pool', function () {
       const inFlight = e.process(frames[2]);
       process.kill(pool.pids[0], 'SIGKILL');
       await assert.rejects(inFlight, (err: Error) => !(err instanceof FrameError) && /worker exited \(SIGKILL\); a new worker starts in 1 s/.test(err.message));
-      let settled = false;
-      const next = e.process(frames[3]).finally(() => (settled = true));
-      await new Promise((r) => setImmediate(r));
-      assert.equal(settled, false);
+      const next = e.process(frames[3]);
+      assert.equal(await stillPending(next), true);
       assert.equal(pool.started, 1);
       clock.advance(1000);
       assert.equal((await next).count, 0, 'the fresh worker starts without a background model');
