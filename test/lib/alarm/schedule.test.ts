@@ -10,34 +10,18 @@ describe('lib/alarm/schedule', () => {
     assert.equal(localTimeOfDay(at('2026-01-15T23:59:59Z'), 'Europe/Ljubljana'), '00:59:59');
   });
 
-  it('docs/camera-alarm.md §4 / §11.11: start 17:30, end 08:00 (overnight, inclusive minutes)', () => {
-    const s = new Schedule('17:30', '08:00', 'UTC');
-    const cases: Array<[string, boolean]> = [
-      ['17:00:00', false],
-      ['22:00:00', true],
-      ['04:00:00', true],
-      ['09:00:00', false],
-      ['08:00:59', true],
-      ['08:01:00', false],
-      ['17:30:00', true],
-      ['17:29:59', false],
-      ['00:00:00', true],
-    ];
-    for (const [t, want] of cases) assert.equal(s.isScheduled(at(`2026-06-01T${t}Z`)), want, t);
-  });
-
-  it('a same-day window really is a window (the reference was always on)', () => {
-    const s = new Schedule('08:00', '12:00', 'UTC');
-    const cases: Array<[string, boolean]> = [
-      ['07:59:59', false],
-      ['08:00:00', true],
-      ['10:00:00', true],
-      ['12:00:59', true],
-      ['12:01:00', false],
-      ['23:00:00', false],
-    ];
-    for (const [t, want] of cases) assert.equal(s.isScheduled(at(`2026-06-01T${t}Z`)), want, t);
-  });
+  // [title, start, end, times (UTC) in the window, times outside it]
+  const windows: Array<[string, string, string, string[], string[]]> = [
+    ['docs/camera-alarm.md §4 / §11.11: start 17:30, end 08:00 (overnight, inclusive minutes)', '17:30', '08:00', ['22:00:00', '04:00:00', '08:00:59', '17:30:00', '00:00:00'], ['17:00:00', '09:00:00', '08:01:00', '17:29:59']],
+    ['a same-day window really is a window (the reference was always on)', '08:00', '12:00', ['08:00:00', '10:00:00', '12:00:59'], ['07:59:59', '12:01:00', '23:00:00']],
+  ];
+  for (const [title, start, end, inside, outside] of windows) {
+    it(title, () => {
+      const s = new Schedule(start, end, 'UTC');
+      for (const t of inside) assert.equal(s.isScheduled(at(`2026-06-01T${t}Z`)), true, t);
+      for (const t of outside) assert.equal(s.isScheduled(at(`2026-06-01T${t}Z`)), false, t);
+    });
+  }
 
   it('start == end, or start one minute after end, is always on', () => {
     const a = new Schedule('16:55', '16:55', 'UTC');

@@ -55,6 +55,11 @@ async function botServer(): Promise<{ server: http.Server; base: string; bodies:
 }
 
 const alwaysOn = { startTime: '00:00', endTime: '00:00', timezone: 'UTC' };
+/** An always-on alarm whose state output goes to the helper node 'st'. */
+const stateFlow = [
+  { id: 'al', type: 'vigil-alarm', ...alwaysOn, wires: [['st'], []] },
+  { id: 'st', type: 'helper' },
+];
 
 describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
   let clock: FakeClock;
@@ -112,11 +117,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
   });
 
   it('silence and unsilence by command message; silence from off is refused with the reference message', async () => {
-    const flow = [
-      { id: 'al', type: 'vigil-alarm', ...alwaysOn, wires: [['st'], []] },
-      { id: 'st', type: 'helper' },
-    ];
-    await helper.load([alarmModule], flow);
+    await helper.load([alarmModule], stateFlow);
     const st = collect('st');
     const al = helper.getNode('al');
     al.receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 30 } } } as never);
@@ -243,15 +244,11 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
   });
 
   it('state survives a redeploy with no context store configured', async () => {
-    const flow = [
-      { id: 'al', type: 'vigil-alarm', ...alwaysOn, wires: [['st'], []] },
-      { id: 'st', type: 'helper' },
-    ];
-    await helper.load([alarmModule], flow);
+    await helper.load([alarmModule], stateFlow);
     let st = collect('st');
     helper.getNode('al').receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 120 } } } as never);
     await until(() => st.some((m) => m.payload.state === 'silenced'), 'silenced');
-    await helper.setFlows(flow as never, 'full');
+    await helper.setFlows(stateFlow as never, 'full');
     st = collect('st');
     clock.advance(1000);
     await until(() => st.length > 0, 'status after redeploy');
@@ -370,7 +367,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     assert.equal(warned.filter((w) => /vigil-alarm/.test(w)).length, 1, warned.join(' | '));
     assert.equal(warned.filter((w) => /vigil-system/.test(w)).length, 1, warned.join(' | '));
     // a redeploy changes nothing in settings.js: no second warning
-    await helper.setFlows(flow as never, 'full');
+    await helper.setFlows(stateFlow as never, 'full');
     assert.equal(notPersistent().length, 2, notPersistent().join(' | '));
     await helper.unload();
 
