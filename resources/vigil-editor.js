@@ -9,7 +9,9 @@
  * stylesheet (vigil-editor.css) to the page once.
  *
  *   VigilEditor.validate  validators for `defaults[…].validate` (numbers, ports, hosts, times, …)
- *   VigilEditor.defaults  common `defaults` entries (name, the vigil-system select, alerters)
+ *   VigilEditor.defaults  common `defaults` entries (name, the vigil-system and isotel-service
+ *                       selects, alerters)
+ *   VigilEditor.credentials.login()  the username/password credentials of HTTP auth
  *   VigilEditor.labelStyle  italic label when the node has a name
  *   VigilEditor.expand(type)  turns the `data-vigil-row` placeholders of a type's edit template
  *                       into ordinary Node-RED form rows; runs by itself for every type
@@ -194,6 +196,10 @@
     system: function (required) {
       return { system: { value: '', type: 'vigil-system', required: !!required } };
     },
+    /** `service`, the isotel-service config select (required or not). */
+    service: function (required) {
+      return { service: { value: '', type: 'isotel-service', required: !!required } };
+    },
     /** What every alerter node has: name, system, alerterName, enabled, testGroup. */
     alerter: function (alerterName) {
       return $.extend(defaults.name(), defaults.system(false), {
@@ -201,6 +207,15 @@
         enabled: { value: true },
         testGroup: { value: true },
       });
+    },
+  };
+
+  // ---- common `credentials` entries ----
+
+  var credentials = {
+    /** `username` and `password` of HTTP Basic/Digest auth (halo-in, halo-sensor, vigil-camera). */
+    login: function () {
+      return { username: { type: 'text' }, password: { type: 'password' } };
     },
   };
 
@@ -335,6 +350,7 @@
     fillSelect: fillSelect,
     labelStyle: labelStyle,
     defaults: defaults,
+    credentials: credentials,
     expand: expand,
     validate: {
       int: int,
