@@ -264,3 +264,19 @@ export function readNumber(value: unknown, fallback: number, limits?: NumberLimi
   const c = Math.min(limits.max ?? Infinity, Math.max(limits.min ?? -Infinity, n));
   return limits.integer ? Math.round(c) : c;
 }
+
+/** A node's editor settings for lib settings `T`: each may be missing, a number may come as text. */
+export type EditorSettings<T> = { [K in keyof T]?: T[K] extends number ? number | string : T[K] };
+
+/**
+ * `defaults` with each numeric setting read from `config` by readNumber, as typed (not clamped:
+ * the lib's validation reports it); other settings stay the defaults, for the caller to read.
+ */
+export function readNumbers<T extends object>(config: EditorSettings<T>, defaults: T): T {
+  const out = { ...defaults };
+  for (const key of Object.keys(defaults) as Array<keyof T>) {
+    const fallback = defaults[key];
+    if (typeof fallback === 'number') out[key] = readNumber(config[key], fallback) as T[keyof T];
+  }
+  return out;
+}

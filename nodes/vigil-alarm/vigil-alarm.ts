@@ -10,17 +10,10 @@ import type { StateSnapshot } from '../../lib/alarm/state';
 import { COMMANDS, describeErrors, validateData } from '../../lib/common/commands';
 import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
 import type { AlarmStatus, CommandName, CommandReply } from '../../lib/system/types';
-import { type Done, type Send, contextSlot, errorMessage, readNumber, refuse, scope, systemHub } from '../kit';
+import { type Done, type EditorSettings, type Send, contextSlot, errorMessage, readNumbers, refuse, scope, systemHub } from '../kit';
 
-interface AlarmDef extends NodeDef {
+interface AlarmDef extends NodeDef, EditorSettings<AlarmSettings> {
   system?: string;
-  startTime?: string;
-  endTime?: string;
-  timezone?: string;
-  alertTimeS?: number | string;
-  minMovementS?: number | string;
-  initialAlarmDurationM?: number | string;
-  alarmHysteresisS?: number | string;
   contextStore?: string;
 }
 
@@ -28,13 +21,10 @@ interface AlarmDef extends NodeDef {
 function settingsFrom(config: AlarmDef): AlarmSettings {
   const d = DEFAULT_ALARM_SETTINGS;
   return {
+    ...readNumbers(config, d),
     startTime: (config.startTime ?? d.startTime).trim(),
     endTime: (config.endTime ?? d.endTime).trim(),
     timezone: (config.timezone ?? '').trim(),
-    alertTimeS: readNumber(config.alertTimeS, d.alertTimeS),
-    minMovementS: readNumber(config.minMovementS, d.minMovementS),
-    initialAlarmDurationM: readNumber(config.initialAlarmDurationM, d.initialAlarmDurationM),
-    alarmHysteresisS: readNumber(config.alarmHysteresisS, d.alarmHysteresisS),
   };
 }
 

@@ -10,35 +10,16 @@ import type { EngineChoice } from '../../lib/motion/engine';
 import type { EngineSelection } from '../../lib/motion/engines';
 import { processingSection } from '../../lib/motion/section';
 import type { AlarmStatus, DetectorMetrics } from '../../lib/system/types';
-import { type Done, errorMessage, flowClock, readNumber, refuse, scope, type Send, systemHub } from '../kit';
+import { type Done, type EditorSettings, errorMessage, flowClock, readNumbers, refuse, scope, type Send, systemHub } from '../kit';
 
-interface MotionDef extends NodeDef {
+interface MotionDef extends NodeDef, EditorSettings<MotionSettings> {
   system?: string;
-  fps?: number | string;
-  avgWeighting?: number | string;
-  dilationIterations?: number | string;
-  fixedLvlThreshold?: number | string;
-  gaussKsize?: number | string;
-  pixelThresholdLo?: number | string;
-  pixelThresholdHi?: number | string;
-  resizeWidth?: number | string;
-  engine?: string;
 }
 
 /** Editor values as they come (not clamped): validation reports them. */
 function settingsFrom(c: MotionDef): MotionSettings {
   const d = DEFAULT_MOTION_SETTINGS;
-  return {
-    fps: readNumber(c.fps, d.fps),
-    avgWeighting: readNumber(c.avgWeighting, d.avgWeighting),
-    dilationIterations: readNumber(c.dilationIterations, d.dilationIterations),
-    fixedLvlThreshold: readNumber(c.fixedLvlThreshold, d.fixedLvlThreshold),
-    gaussKsize: readNumber(c.gaussKsize, d.gaussKsize),
-    pixelThresholdLo: readNumber(c.pixelThresholdLo, d.pixelThresholdLo),
-    pixelThresholdHi: readNumber(c.pixelThresholdHi, d.pixelThresholdHi),
-    resizeWidth: readNumber(c.resizeWidth, d.resizeWidth),
-    engine: (c.engine || d.engine) as EngineChoice,
-  };
+  return { ...readNumbers(c, d), engine: (c.engine || d.engine) as EngineChoice };
 }
 
 export = function (RED: NodeAPI): void {

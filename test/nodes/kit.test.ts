@@ -1,7 +1,7 @@
 /**
  * nodes/kit.ts in a Node-RED runtime: the scope frees listeners and timers and awaits its
  * cleanups at close, refuse, the typed system hub, mountRoute/unmount on the Express of the
- * Node-RED under test (4, or 5 for test:nr5), the context slot, readNumber.
+ * Node-RED under test (4, or 5 for test:nr5), the context slot, readNumber / readNumbers.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -198,5 +198,11 @@ describe('nodes/kit', function () {
     assert.equal(kit.readNumber(500, 5, { min: 1, max: 120 }), 120);
     assert.equal(kit.readNumber(-3, 5, { min: 1, max: 120 }), 1);
     assert.equal(kit.readNumber(Infinity, 5, {}), 5);
+  });
+
+  it('readNumbers: every numeric setting of the defaults read as typed, the rest left to the caller', () => {
+    const defaults = { fps: 2, weight: 0.5, engine: 'auto' };
+    assert.deepEqual(kit.readNumbers({ fps: ' 5 ', engine: 'sharp' }, defaults), { fps: 5, weight: 0.5, engine: 'auto' });
+    assert.ok(Number.isNaN(kit.readNumbers({ weight: 'x' }, defaults).weight), 'as typed, for validation to report');
   });
 });
