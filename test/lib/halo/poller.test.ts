@@ -308,7 +308,8 @@ describe('halo Event Data URL client and poller against halo-sim', () => {
 describe('halo poller: thresholds path errors', () => {
   const EVENTS_JSON = { Vape: { val: 7, rawval: 7, log_set: 1 } };
 
-  function rig(): {
+  /** A poller whose requests fail as `failing` says (changeable later through `fail`), after its first poll. */
+  async function firstPoll(failing: { thresholds?: HaloHttpError; events?: HaloHttpError }): Promise<{
     p: HaloPoller;
     clock: FakeClock;
     warnings: string[];
@@ -317,9 +318,9 @@ describe('halo poller: thresholds path errors', () => {
     asked: { thresholds: number; events: number };
     fail: { thresholds?: HaloHttpError; events?: HaloHttpError };
     tick(ms: number): Promise<void>;
-  } {
+  }> {
     const clock = new FakeClock(0);
-    const fail: { thresholds?: HaloHttpError; events?: HaloHttpError } = {};
+    const fail: { thresholds?: HaloHttpError; events?: HaloHttpError } = { ...failing };
     const asked = { thresholds: 0, events: 0 };
     const source = {
       label: 'halo:443',
@@ -346,16 +347,15 @@ describe('halo poller: thresholds path errors', () => {
       clock.advance(ms);
       await new Promise((r) => setImmediate(r));
     };
+    p.start();
+    await tick(0);
     return { p, clock, warnings, errors, snaps, asked, fail, tick };
   }
 
   const threshold = (m: HaloOutMessage | undefined): unknown => (m?.payload.events as Record<string, { threshold?: number }> | undefined)?.Vape.threshold;
 
   it('401/403 or another HTTP error on the thresholds path: warned once per reason, events still polled', async () => {
-    const { p, warnings, errors, snaps, asked, fail, tick } = rig();
-    fail.thresholds = new HaloHttpError('auth', 'HTTP 403 from halo:443', 403);
-    p.start();
-    await tick(0);
+    const { p, warnings, errors, snaps, asked, fail, tick } = await firstPoll({ thresholds: new HaloHttpError('auth', 'HTTP 403 from halo:443', 403) });
     assert.deepEqual(warnings, ['auth:403']);
     assert.deepEqual(errors, [], 'not a failing poll');
     assert.equal(snaps.length, 1);
@@ -383,10 +383,7 @@ describe('halo poller: thresholds path errors', () => {
   });
 
   it('bad JSON on the thresholds path: warned, events still polled', async () => {
-    const { p, warnings, errors, snaps, fail, tick } = rig();
-    fail.thresholds = new HaloHttpError('json', 'not JSON');
-    p.start();
-    await tick(0);
+    const { p, warnings, errors, snaps } = await firstPoll({ thresholds: new HaloHttpError('json', 'not JSON') });
     assert.deepEqual(warnings, ['json']);
     assert.deepEqual(errors, []);
     assert.equal(snaps.length, 1);
@@ -394,11 +391,7 @@ describe('halo poller: thresholds path errors', () => {
   });
 
   it('events fail as well (e.g. a wrong password): one poll error, no thresholds warning, thresholds retried next poll', async () => {
-    const { p, warnings, errors, snaps, asked, fail, tick } = rig();
-    fail.thresholds = new HaloHttpError('auth', 'HTTP 401', 401);
-    fail.events = new HaloHttpError('auth', 'HTTP 401', 401);
-    p.start();
-    await tick(0);
+    const { p, warnings, errors, snaps, asked, fail, tick } = await firstPoll({ thresholds: new HaloHttpError('auth', 'HTTP 401', 401), events: new HaloHttpError('auth', 'HTTP 401', 401) });
     assert.deepEqual(errors, ['auth:401']);
     assert.deepEqual(warnings, []);
     fail.thresholds = undefined;
@@ -412,10 +405,7 @@ describe('halo poller: thresholds path errors', () => {
   });
 
   it('an unreachable HALO (refused / timeout) on the thresholds request is the poll\'s failure', async () => {
-    const { p, warnings, errors, asked, fail, tick } = rig();
-    fail.thresholds = new HaloHttpError('timeout', 'no answer');
-    p.start();
-    await tick(0);
+    const { p, warnings, errors, asked } = await firstPoll({ thresholds: new HaloHttpError('timeout', 'no answer') });
     assert.deepEqual(errors, ['timeout']);
     assert.deepEqual(warnings, []);
     assert.equal(asked.events, 0, 'no second wait for the events request');
