@@ -265,6 +265,15 @@ export function readNumber(value: unknown, fallback: number, limits?: NumberLimi
   return limits.integer ? Math.round(c) : c;
 }
 
+/** The username/password credentials of HTTP Basic/Digest auth (halo-in, halo-sensor, vigil-camera). */
+export interface LoginCredentials {
+  username?: string;
+  password?: string;
+}
+
+/** Their declaration: `RED.nodes.registerType(type, Ctor, { credentials: LOGIN_CREDENTIALS })`. */
+export const LOGIN_CREDENTIALS = { username: { type: 'text' }, password: { type: 'password' } } as const;
+
 /** A node's editor settings for lib settings `T`: each may be missing, a number may come as text. */
 export type EditorSettings<T> = { [K in keyof T]?: T[K] extends number ? number | string : T[K] };
 

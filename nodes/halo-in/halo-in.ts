@@ -11,7 +11,7 @@ import { RECOMMENDED_TEMPLATES, type HaloFormat } from '../../lib/halo/decode';
 import { HaloCredentials, haloHttpHandler, type HaloHttpHandler } from '../../lib/halo/httpin';
 import { HaloInput, templatesSplitByFraming, type HaloInputOptions, type HaloOutMessage, type HaloTransport, type HaloWarning } from '../../lib/halo/input';
 import type { HaloFraming } from '../../lib/halo/receiver';
-import { errorMessage, flowClock, hasHttpNode, mountRoute, readNumber, refuse, scope } from '../kit';
+import { errorMessage, flowClock, hasHttpNode, LOGIN_CREDENTIALS, type LoginCredentials, mountRoute, readNumber, refuse, scope } from '../kit';
 
 interface InDef extends NodeDef {
   transport?: string;
@@ -34,17 +34,12 @@ interface InDef extends NodeDef {
 }
 
 /** Node-RED credentials: the access key and secret a HALO must send (HTTP transport). */
-interface InCredentials {
-  username?: string;
-  password?: string;
-}
-
 function oneOf<T extends string>(v: unknown, options: readonly T[], fallback: T): T {
   return options.includes(v as T) ? (v as T) : fallback;
 }
 
 export = function (RED: NodeAPI): void {
-  function HaloIn(this: Node<InCredentials>, config: InDef): void {
+  function HaloIn(this: Node<LoginCredentials>, config: InDef): void {
     RED.nodes.createNode(this, config);
     const transport = oneOf<HaloTransport>(config.transport, ['tcp', 'udp', 'http'], 'tcp');
     // An explicit 0 lets the OS pick a free port, shown in the status (how tests avoid a port
@@ -156,7 +151,7 @@ export = function (RED: NodeAPI): void {
     s.track(
       core.start().then(() => {
         // The bound port (the OS's pick for 0), for whoever holds the node object: tests.
-        (this as Node<InCredentials> & { boundPort?: number }).boundPort = core.port;
+        (this as Node<LoginCredentials> & { boundPort?: number }).boundPort = core.port;
         render();
       }, (e: unknown) => {
         listenError = RED._('halo-in.status.listenFailed', { port });
@@ -166,7 +161,7 @@ export = function (RED: NodeAPI): void {
     );
   }
 
-  RED.nodes.registerType<Node<InCredentials>, InDef, unknown, InCredentials>('halo-in', HaloIn, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  RED.nodes.registerType<Node<LoginCredentials>, InDef, unknown, LoginCredentials>('halo-in', HaloIn, {
+    credentials: LOGIN_CREDENTIALS,
   });
 };

@@ -6,8 +6,8 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { systemClock } from '../../lib/common/clock';
 import { HaloHttpClient, type HaloAuthMode } from '../../lib/halo/client';
-import { flowClock, readNumber } from '../kit';
-import type { HaloSensorNode, SensorCredentials } from './sensor-types';
+import { flowClock, LOGIN_CREDENTIALS, type LoginCredentials, readNumber } from '../kit';
+import type { HaloSensorNode } from './sensor-types';
 
 interface SensorDef extends NodeDef {
   host?: string;
@@ -56,10 +56,7 @@ export = function (RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType<HaloSensorNode, SensorDef, unknown, SensorCredentials>('halo-sensor', HaloSensor, {
-    credentials: {
-      username: { type: 'text' },
-      password: { type: 'password' },
-    },
+  RED.nodes.registerType<HaloSensorNode, SensorDef, unknown, LoginCredentials>('halo-sensor', HaloSensor, {
+    credentials: LOGIN_CREDENTIALS,
   });
 };

@@ -3,14 +3,10 @@
  */
 import type { Node } from 'node-red';
 import type { HaloHttpClient } from '../../lib/halo/client';
-
-export interface SensorCredentials {
-  username?: string;
-  password?: string;
-}
+import type { LoginCredentials } from '../kit';
 
 /** What halo-poll uses from its sensor. */
-export interface HaloSensorNode extends Node<SensorCredentials> {
+export interface HaloSensorNode extends Node<LoginCredentials> {
   client: HaloHttpClient;
   deviceName: string;
   eventsPath: string;

@@ -12,7 +12,7 @@ import { splitArgs } from '../../lib/common/cli';
 import type { FoundBinary } from '../../lib/common/ffmpeg';
 import { RateLimitedWarner } from '../../lib/common/warn';
 import type { FrameInfo } from '../../lib/system/types';
-import { type Done, errorMessage, readNumber, scope, type Send, systemHub } from '../kit';
+import { type Done, errorMessage, LOGIN_CREDENTIALS, type LoginCredentials, readNumber, scope, type Send, systemHub } from '../kit';
 
 interface CameraDef extends NodeDef {
   system?: string;
@@ -25,13 +25,8 @@ interface CameraDef extends NodeDef {
   ffmpegArgs?: string;
 }
 
-interface CameraCredentials {
-  username?: string;
-  password?: string;
-}
-
 export = function (RED: NodeAPI): void {
-  function VigilCameraNode(this: Node<CameraCredentials>, config: CameraDef): void {
+  function VigilCameraNode(this: Node<LoginCredentials>, config: CameraDef): void {
     RED.nodes.createNode(this, config);
     const creds = this.credentials ?? {};
     const settings: CameraSettings = {
@@ -170,7 +165,7 @@ export = function (RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType<Node<CameraCredentials>, CameraDef, unknown, CameraCredentials>('vigil-camera', VigilCameraNode, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  RED.nodes.registerType<Node<LoginCredentials>, CameraDef, unknown, LoginCredentials>('vigil-camera', VigilCameraNode, {
+    credentials: LOGIN_CREDENTIALS,
   });
 };
