@@ -16,9 +16,10 @@
  *   VigilEditor.expand(type)  turns the `data-vigil-row` placeholders of a type's edit template
  *                       into ordinary Node-RED form rows; runs by itself for every type
  *                       registered after this script (the editor's registry:node-type-added)
- *   VigilEditor.fillSelect(node, key, prefix)  a select's options (the setting's V.oneOf list)
- *                       from catalog labels
  *   VigilEditor.value(node, key)  a setting as typed in the open edit dialog, else the node's
+ *                       saved value
+ *   VigilEditor.watch(node, keys, update)  update(values) now and whenever one of those
+ *                       settings changes in the open dialog (rows that follow other settings)
  *
  * CONTRIBUTING.md ("Editor") documents the row attributes. No build step: plain browser
  * JavaScript, linted by ESLint with the browser globals.
@@ -38,12 +39,36 @@
     document.head.appendChild(link);
   }
 
+  /** The input of setting `key` in the open edit dialog (node or config node); may be empty. */
+  function inputOf(key) {
+    var el = $('#node-input-' + key);
+    return el.length ? el : $('#node-config-input-' + key);
+  }
+
   /** A setting as typed in the open edit dialog (node or config node), else the node's saved value. */
   function value(node, key) {
-    var el = $('#node-input-' + key);
-    if (!el.length) el = $('#node-config-input-' + key);
+    var el = inputOf(key);
     if (!el.length) return node ? node[key] : undefined;
     return el.is(':checkbox') ? el.is(':checked') : el.val();
+  }
+
+  /**
+   * Run `update(values)` now and again whenever one of the settings `keys` changes in the open
+   * edit dialog (`values[key]` as value() reads it): rows shown, hidden or re-labelled by other
+   * settings, in `oneditprepare`.
+   */
+  function watch(node, keys, update) {
+    function run() {
+      var values = {};
+      keys.forEach(function (k) {
+        values[k] = value(node, k);
+      });
+      update(values);
+    }
+    keys.forEach(function (k) {
+      inputOf(k).on('change input', run);
+    });
+    run();
   }
 
   function blank(v) {
@@ -90,7 +115,7 @@
   }
 
   /** One of the listed values. */
-  /** One of `list`; the validator keeps the list as `choices` for fillSelect. */
+  /** One of `list`; the validator keeps the list as `choices` (a select row's options). */
   function oneOf(list) {
     var check = function (v) {
       return list.indexOf(v) >= 0;
@@ -219,21 +244,6 @@
     },
   };
 
-  /**
-   * Fill the select of setting `key` with one option per choice of its `V.oneOf` validator (the
-   * list lives once, in `defaults`), each labelled by the node's catalog entry `<prefix><value>`,
-   * and select the node's value (else the first). Returns the select.
-   */
-  function fillSelect(node, key, prefix) {
-    var values = node._def.defaults[key].validate.choices;
-    var sel = $('#node-input-' + key);
-    if (!sel.length) sel = $('#node-config-input-' + key);
-    values.forEach(function (v) {
-      sel.append($('<option></option>').val(v).text(node._(prefix + v)));
-    });
-    return sel.val(node[key] || values[0]);
-  }
-
   function labelStyle() {
     return this.name ? 'node_label_italic' : '';
   }
@@ -242,11 +252,27 @@
 
   var ICONS = { name: 'tag', system: 'video-camera', service: 'plug', sensor: 'server' };
 
+  /**
+   * One option per choice of the setting's `V.oneOf([...])` validator (the list is written once,
+   * in `defaults`), labelled by the catalog entry `<type>.<key>.<value>`.
+   */
+  function choiceOptions(type, key) {
+    var def = RED.nodes.getType(type);
+    var setting = def && def.defaults && def.defaults[key];
+    var choices = (setting && setting.validate && setting.validate.choices) || [];
+    return choices.map(function (v) {
+      return $('<option>').val(v).attr('data-i18n', type + '.' + key + '.' + v);
+    });
+  }
+
   /** An input, select, textarea or checkbox for one setting, with the i18n/placeholder/size the row asks for. */
   function control(row, type, id, key) {
     var kind = row.attr('data-input') || 'text';
     var el;
-    if (kind === 'select') el = $('<select>').append(row.children('option'));
+    if (kind === 'select') {
+      el = $('<select>').append(row.children('option'));
+      if (!el.children().length) el.append(choiceOptions(type, key));
+    }
     else if (kind === 'textarea') el = $('<textarea>').attr('rows', row.attr('data-rows') || 4);
     else el = $('<input>').attr('type', kind);
     el.attr('id', id);
@@ -347,7 +373,7 @@
 
   window.VigilEditor = {
     value: value,
-    fillSelect: fillSelect,
+    watch: watch,
     labelStyle: labelStyle,
     defaults: defaults,
     credentials: credentials,

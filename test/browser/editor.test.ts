@@ -123,7 +123,15 @@ describe('editor (Node-RED + Chromium)', function () {
         if (n.type === 'isotel-service') n.port = '6020';
       }
       RED.view.importNodes(flow, { generateIds: false });
-      const out: Array<{ type: string; left: number; rows: number; css: boolean; valid: boolean | undefined }> = [];
+      // Rows that follow a select (VigilEditor.watch): shown with the default, hidden after picking `value`.
+      const follows: Record<string, [string, string, string]> = {
+        'halo-in': ['transport', 'http', '.halo-in-net'],
+        'vigil-api': ['listen', 'node-red', '.vigil-api-port-row'],
+        'vigil-camera': ['source', 'input', '.vigil-camera-url'],
+        'vigil-mqtt': ['role', 'central', '.vigil-mqtt-site'],
+        'vigil-recorder': ['format', 'avi', '.vigil-recorder-ffmpeg'],
+      };
+      const out: Array<{ type: string; left: number; rows: number; css: boolean; valid: boolean | undefined; badSelects: string[]; follow: string }> = [];
       for (const t of types) {
         const n = RED.nodes.node(`vigil-edit-${t}`);
         if (RED.nodes.getType(t).category === 'config') RED.editor.editConfig('', t, n.id);
@@ -134,10 +142,30 @@ describe('editor (Node-RED + Chromium)', function () {
         const left = form ? form.querySelectorAll('[data-vigil-row]').length : -1;
         const rows = form ? form.querySelectorAll('.form-row').length : 0;
         const css = !!document.getElementById('vigil-editor-css') && !!w.VigilEditor;
+        // Every select has options, each labelled from the catalog (not left empty or as its key).
+        const badSelects = form
+          ? Array.from(form.querySelectorAll('select'))
+              .filter((sel) => sel.options.length === 0 || Array.from(sel.options).some((o) => !o.text.trim() || /^[\w-]+(\.[\w-]+)+$/.test(o.text.trim())))
+              .map((sel) => sel.id)
+          : [];
+        let follow = '';
+        if (follows[t] && form) {
+          const [key, pick, rowSel] = follows[t];
+          const sel = form.querySelector(`#node-input-${key}`) as HTMLSelectElement;
+          const row = form.querySelector(rowSel) as HTMLElement;
+          const was = sel.value;
+          const shownBefore = row.offsetParent !== null;
+          sel.value = pick;
+          sel.dispatchEvent(new Event('change', { bubbles: true }));
+          const hiddenAfter = row.offsetParent === null;
+          sel.value = was;
+          sel.dispatchEvent(new Event('change', { bubbles: true }));
+          if (!shownBefore || !hiddenAfter || row.offsetParent === null) follow = `${rowSel} does not follow ${key}`;
+        }
         (tray?.querySelector('#node-dialog-ok, #node-config-dialog-ok') as HTMLElement | null)?.click();
         await sleep(400);
         RED.editor.validateNode(n);
-        out.push({ type: t, left, rows, css, valid: RED.nodes.node(n.id).valid });
+        out.push({ type: t, left, rows, css, valid: RED.nodes.node(n.id).valid, badSelects, follow });
       }
       RED.nodes.dirty(false); // nothing to deploy: the next test reloads the editor
       return out;
@@ -147,6 +175,8 @@ describe('editor (Node-RED + Chromium)', function () {
       assert.ok(r.rows > 0, `${r.type}: no form rows`);
       assert.ok(r.css, `${r.type}: the shared editor script or stylesheet is missing`);
       assert.equal(r.valid, true, `${r.type}: not valid after Done with its defaults`);
+      assert.deepEqual(r.badSelects, [], `${r.type}: selects without options or with unlabelled options`);
+      assert.equal(r.follow, '', r.type);
     }
     assert.deepEqual(pageErrors, [], 'editor exceptions');
   });
