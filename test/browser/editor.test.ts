@@ -108,6 +108,11 @@ describe('editor (Node-RED + Chromium)', function () {
       };
       const RED = w.RED;
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      // Poll for what the editor builds asynchronously (a loaded machine may take seconds), up to 30 s.
+      const until = async (ok: () => boolean) => {
+        for (let i = 0; i < 300 && !ok(); i++) await sleep(100);
+      };
+      const trays = () => document.querySelectorAll('.red-ui-tray').length;
       const flow: Array<Record<string, unknown>> = [];
       for (const t of types) {
         const def = RED.nodes.getType(t);
@@ -134,9 +139,15 @@ describe('editor (Node-RED + Chromium)', function () {
       const out: Array<{ type: string; left: number; rows: number; css: boolean; valid: boolean | undefined; badSelects: string[]; follow: string }> = [];
       for (const t of types) {
         const n = RED.nodes.node(`vigil-edit-${t}`);
+        const before = trays();
         if (RED.nodes.getType(t).category === 'config') RED.editor.editConfig('', t, n.id);
         else RED.editor.edit(n);
-        await sleep(600);
+        const formOf = () => document.querySelector('.red-ui-tray:last-child')?.querySelector('#dialog-form, #node-config-dialog-edit-form');
+        // Open = built and done animating: Node-RED raises the editor stack's z-index to 13 as
+        // the last step of opening a tray (and lowers it when one closes). Closing a tray that is
+        // still opening makes the editor throw from its pending resize.
+        const stackRaised = () => (document.getElementById('red-ui-editor-stack') as HTMLElement | null)?.style.zIndex === '13';
+        await until(() => trays() > before && stackRaised() && !!formOf()?.querySelector('.form-row') && !formOf()?.querySelector('[data-vigil-row]'));
         const tray = document.querySelector('.red-ui-tray:last-child');
         const form = tray?.querySelector('#dialog-form, #node-config-dialog-edit-form');
         const left = form ? form.querySelectorAll('[data-vigil-row]').length : -1;
@@ -163,7 +174,7 @@ describe('editor (Node-RED + Chromium)', function () {
           if (!shownBefore || !hiddenAfter || row.offsetParent === null) follow = `${rowSel} does not follow ${key}`;
         }
         (tray?.querySelector('#node-dialog-ok, #node-config-dialog-ok') as HTMLElement | null)?.click();
-        await sleep(400);
+        await until(() => trays() === before);
         RED.editor.validateNode(n);
         out.push({ type: t, left, rows, css, valid: RED.nodes.node(n.id).valid, badSelects, follow });
       }
@@ -208,16 +219,18 @@ describe('editor (Node-RED + Chromium)', function () {
       // Imported nodes are attached to the mouse; drop them.
       await page.mouse.click(400, 300);
       await page.locator('#red-ui-header-button-deploy').click();
+      // Either the deploy goes through, or the editor asks to confirm it (a warning: a failure
+      // below). Whichever comes first, however long a loaded machine takes.
       const confirm = page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy');
+      const started = waitForLine(nr, mark, /Started flows|Waiting for missing types/, 'Started flows');
+      const asked = confirm.waitFor({ state: 'visible', timeout: 60000 }).then(() => true, () => false);
+      started.catch(() => undefined);
       let warning = '';
-      try {
-        await confirm.waitFor({ state: 'visible', timeout: 1500 });
+      if (await Promise.race([started.then(() => false, () => false), asked])) {
         warning = (await page.locator('.red-ui-notification').last().innerText()).replace(/\s+/g, ' ');
         await confirm.click();
-      } catch {
-        /* no deploy warning: good */
       }
-      await waitForLine(nr, mark, /Started flows|Waiting for missing types/, 'Started flows');
+      await started;
       // Let the example run a little so runtime errors show up.
       await new Promise((res) => setTimeout(res, 2500));
       const shot = path.join(results, 'examples', `${file.replace(/[\\/]/g, '__').replace(/\.json$/, '')}.png`);

@@ -33,7 +33,6 @@ export const CHROMIUM_ARGS = [
 
 interface SparticuzChromium {
   executablePath(input?: string): Promise<string>;
-  args: string[];
 }
 
 function systemPath(env: NodeJS.ProcessEnv): string {
@@ -50,7 +49,11 @@ async function bundled(): Promise<BrowserChoice> {
     throw new Error(`no system Chromium and the npm package ${BUNDLED_BROWSER_PACKAGE} does not load (${(err as Error).message.split('\n')[0]}): run \`npm install\`, or apt-get install -y chromium`);
   }
   const executablePath = await mod.executablePath();
-  return { kind: 'bundled', executablePath, args: mod.args, describe: `Chromium ${executablePath} (bundled, ${BUNDLED_BROWSER_PACKAGE})` };
+  // Not the package's own `args`: they are made for AWS Lambda and include `--single-process`,
+  // under which closing a second page takes the whole browser down (a test then hangs or fails
+  // with "Target page, context or browser has been closed"), and `--disable-web-security`. The
+  // binary runs headless with the same flags as the system Chromium.
+  return { kind: 'bundled', executablePath, args: CHROMIUM_ARGS, describe: `Chromium ${executablePath} (bundled, ${BUNDLED_BROWSER_PACKAGE})` };
 }
 
 /** Which Chromium to run (see the module comment). */
