@@ -147,6 +147,7 @@ function stopChild(child, { signal = 'SIGTERM', killAfterMs = 5000 } = {}) {
  * The simulators listed in scripts/demo-sims.json, as child processes. `{editorPort}` in their
  * arguments becomes `opts.editorPort` (the Node-RED the demo runs in; default 1880), so the
  * HALO simulator's HTTP push reaches the demo's endpoint on whatever port it was started.
+ * A simulator that exits before `stop()` is reported through `opts.onExit` (default: the log).
  */
 function startSims(opts = {}) {
   const list = opts.list || demoSims();
@@ -163,11 +164,17 @@ function startSims(opts = {}) {
     prefixLines(child.stdout, `[${sim.name}] `, log);
     prefixLines(child.stderr, `[${sim.name}] `, log);
     child.on('error', (e) => log(`[${sim.name}] failed to start: ${e.message}`));
+    // A simulator that ends on its own is a finding (the demo, or a test, loses its peer): say so.
+    child.on('exit', (code, signal) => {
+      if (!stopping) (opts.onExit || log)(`[${sim.name}] exited unexpectedly (${signal || `code ${code}`})`);
+    });
     children.push({ name: sim.name, child });
   }
+  let stopping = false;
   return {
     children,
     stop() {
+      stopping = true;
       return Promise.all(children.map(({ child }) => stopChild(child, { killAfterMs: 3000 })));
     },
   };
@@ -235,11 +242,19 @@ async function startSimsOnFreePorts(o) {
   });
   const log = o.log || (() => {});
   const reports = [];
+  const recent = [];
   const sink = (line) => {
     for (const r of reports) r(line);
+    recent.push(line);
+    if (recent.length > 200) recent.shift();
     log(line);
   };
-  const running = startSims({ list: sims, log: sink, editorPort: o.editorPort });
+  // Quiet while they run; a simulator that dies is printed with its last lines.
+  const onExit = (line) => {
+    const prefix = line.slice(0, line.indexOf('] ') + 2);
+    console.error([line, ...recent.filter((l) => l.startsWith(prefix)).slice(-20).map((l) => `  ${l}`)].join('\n'));
+  };
+  const running = startSims({ list: sims, log: sink, onExit, editorPort: o.editorPort });
   for (const l of listen) {
     const re = SIM_REPORTS[path.basename(list.find((s) => s.name === l.sim).bin, '.js')][l.flag];
     waiting.push(
