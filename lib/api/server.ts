@@ -16,7 +16,8 @@
  * (`handleRequest` / `handleUpgrade`, e.g. Node-RED's `RED.server` + `RED.httpNode`).
  * Beyond §8: optional bearer token on every route, ping/pong reaping of dead
  * clients, and a per-client send-buffer cap (a slow client drops broadcasts; counted).
- * `/config` is the hub's document with its secrets masked (lib/system/secrets.ts) plus the
+ * `/config` is the hub's document (every top section: a member's, or the stand-in the hub was
+ * given for one no node owns, docs/camera-alarm.md §8.1) with its secrets masked (lib/system/secrets.ts) plus the
  * `flags` of §1.1 (describing this process, never acted on) and `monitoring: null` (§8.1).
  * No exception escapes a request, upgrade or message handler: it becomes an `error` event.
  */

@@ -14,6 +14,11 @@
  *   adapter persists `exportOverrides()` and hands them back through `importOverrides()` after
  *   a restart; when the member registers again with the same editor settings the runtime
  *   value is re-applied, and when the editor settings changed (a deploy) the editor wins.
+ * - Stand-ins: a top section with no member (a system without a camera, whose activity comes
+ *   from another sensor) is served as the settings its owning node would have by default, handed
+ *   in by the node adapter (`standIns`): the reference's clients require every top section
+ *   (docs/camera-alarm.md §8.1, §8.6). A `config_update` may send a stand-in back unchanged,
+ *   never changed.
  * - Run state: the API's `shutdown` stops the camera and detector (`shutdown` event); a member
  *   registering again — one of the system's nodes deployed — or `start()` (the camera's
  *   "start" message) starts the whole system again (`start` event).
@@ -43,8 +48,18 @@ export { SECRET_MASK, isPlainObject };
 
 /** The document's top-level sections, in the order of docs/camera-alarm.md §1.2. */
 export const TOP_SECTIONS = ['server', 'camera', 'processing', 'alerting'] as const;
+export type TopSection = (typeof TOP_SECTIONS)[number];
 
-/** The assembled document: top sections present when a member owns them; `alerters` always. */
+/** The node type that owns each top section (named in the error a changed stand-in gets). */
+const SECTION_OWNERS: Record<TopSection, string> = { server: 'vigil-api', camera: 'vigil-camera', processing: 'vigil-motion', alerting: 'vigil-alarm' };
+
+/**
+ * What a top section with no member is served as: the settings its owning node would have
+ * with its defaults. The node adapter hands them in (lib/system must not know the areas).
+ */
+export type StandIns = Partial<Record<TopSection, ConfigSection>>;
+
+/** The assembled document: a top section when a member owns it or it has a stand-in; `alerters` always. */
 export interface ConfigDocument {
   server?: ConfigSection;
   camera?: ConfigSection;
@@ -63,6 +78,8 @@ export type Overrides = Record<string, SectionOverride>;
 export interface SystemHubOptions {
   clock?: Clock;
   name?: string;
+  /** Served for top sections that have no member (see {@link StandIns}); none by default. */
+  standIns?: StandIns;
 }
 
 /** Why the hub shut down: `command` = the API's `shutdown` (the node may exit the process). */
@@ -87,6 +104,17 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether a section sent back for a stand-in changes it. Left out (or null) it does not; as
+ * for a member's section (see `applySection`), key order, a key left out or null and a key
+ * the section does not have (docs/camera-alarm.md §1.2: unknown keys are ignored) change nothing.
+ */
+function standInChanged(standIn: ConfigSection, sent: unknown): boolean {
+  if (sent === undefined || sent === null) return false;
+  if (!isPlainObject(sent)) return true;
+  return Object.keys(standIn).some((k) => sent[k] !== undefined && sent[k] !== null && !deepEqual(sent[k], standIn[k]));
+}
+
 function clone<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
@@ -109,11 +137,13 @@ export class SystemHub extends EventEmitter {
   private _metrics?: DetectorMetrics;
   private _frame?: { jpeg: Buffer; info: FrameInfo };
   private _clipStore?: ClipStore;
+  private readonly standIns: StandIns;
 
   constructor(opts: SystemHubOptions = {}) {
     super();
     this.clock = opts.clock ?? systemClock;
     this.name = opts.name ?? '';
+    this.standIns = clone(opts.standIns ?? {});
     // Many API clients and members listen; the default 10 would warn needlessly.
     this.setMaxListeners(0);
   }
@@ -153,7 +183,10 @@ export class SystemHub extends EventEmitter {
     return [...top, ...alerters];
   }
 
-  /** The configuration document (docs/camera-alarm.md §1.2) assembled from the members' live settings. */
+  /**
+   * The configuration document (docs/camera-alarm.md §1.2) assembled from the members' live
+   * settings; a top section without a member is its stand-in, if it has one.
+   */
   getConfig(opts: { maskSecrets?: boolean } = {}): ConfigDocument {
     const doc: ConfigDocument = { alerters: {} };
     for (const section of this.sections()) {
@@ -161,7 +194,11 @@ export class SystemHub extends EventEmitter {
       let value = clone(member.get());
       if (opts.maskSecrets) value = maskSection(member, value);
       if (section.startsWith('alerters.')) doc.alerters[section.slice('alerters.'.length)] = value;
-      else doc[section as (typeof TOP_SECTIONS)[number]] = value;
+      else doc[section as TopSection] = value;
+    }
+    for (const section of TOP_SECTIONS) {
+      const standIn = this.standIns[section];
+      if (!this.members.has(section) && standIn) doc[section] = clone(standIn);
     }
     return doc;
   }
@@ -281,6 +318,12 @@ export class SystemHub extends EventEmitter {
     // `monitoring` are accepted and ignored: nothing is read or written at a path a client chose.
     const alerters = doc.alerters;
     if (alerters !== undefined && alerters !== null && !isPlainObject(alerters)) errors.push(notDict(['alerters']));
+    for (const section of TOP_SECTIONS) {
+      const standIn = this.standIns[section];
+      if (!this.members.has(section) && standIn && standInChanged(standIn, doc[section])) {
+        errors.push(valueError([section], `this system has no ${SECTION_OWNERS[section]} node: the ${section} settings cannot be changed here`));
+      }
+    }
     for (const section of this.sections()) {
       const member = this.members.get(section) as SectionMember;
       const isAlerter = section.startsWith('alerters.');

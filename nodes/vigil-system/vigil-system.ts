@@ -1,10 +1,14 @@
 /**
  * vigil-system (config node): one monitored camera system. Owns a SystemHub
  * (lib/system/hub.ts) that joins the camera, motion, alarm, alerter and API nodes that
- * select it, and persists runtime configuration changes in its node context.
+ * select it, serves defaults for the sections no node owns (STAND_INS) and persists runtime
+ * configuration changes in its node context.
  */
 import type { NodeAPI, NodeDef } from 'node-red';
-import { type Overrides, SystemHub, type ShutdownInfo } from '../../lib/system/hub';
+import { DEFAULT_ALARM_SETTINGS, toSection as alertingToSection } from '../../lib/alarm/alarm';
+import { DEFAULT_MOTION_SETTINGS } from '../../lib/motion/detector';
+import { processingToSection } from '../../lib/motion/section';
+import { type Overrides, type StandIns, SystemHub, type ShutdownInfo } from '../../lib/system/hub';
 import { PERSISTENT_STORE_EXAMPLE, storeWarningDue } from '../../lib/system/store';
 import { type VigilSystemNode, contextSlot, errorMessage, scope } from '../kit';
 
@@ -12,6 +16,18 @@ interface SystemDef extends NodeDef {
   allowExit?: boolean;
   contextStore?: string;
 }
+
+/**
+ * The sections of a system without a camera, detector or alarm node (activity from another
+ * sensor, say): what those nodes would serve with their defaults, so `/config` always has the
+ * top sections the reference's clients require (docs/camera-alarm.md §8.1). `camera.url` is ""
+ * — there is no camera.
+ */
+const STAND_INS: StandIns = {
+  camera: { url: '' },
+  processing: processingToSection(DEFAULT_MOTION_SETTINGS),
+  alerting: alertingToSection(DEFAULT_ALARM_SETTINGS),
+};
 
 export = function (RED: NodeAPI): void {
   // Node-RED deletes a node's context at every redeploy when no persistent store is
@@ -23,7 +39,7 @@ export = function (RED: NodeAPI): void {
   function VigilSystemNodeImpl(this: VigilSystemNode, config: SystemDef): void {
     RED.nodes.createNode(this, config);
     const s = scope(RED, this);
-    const hub = new SystemHub({ clock: s.clock, name: config.name || config.id });
+    const hub = new SystemHub({ clock: s.clock, name: config.name || config.id, standIns: STAND_INS });
     this.hub = hub;
     const store = (config.contextStore || '').trim() || undefined;
     const slot = contextSlot<Overrides>(this, memory, 'overrides', store);

@@ -48,6 +48,61 @@ describe('lib/system/hub', () => {
     hub.register(member('camera', { url: 'x' }));
   });
 
+  describe('stand-ins for top sections without a member', () => {
+    const standIns = { camera: { url: '' }, processing: { fps: 2, engine: 'auto' }, alerting: { start_time: '19:00', alert_time_s: 180 } };
+    const noCamera = 'this system has no vigil-camera node: the camera settings cannot be changed here';
+
+    it('are served where no member is, as copies, and give way to a member', () => {
+      const hub = new SystemHub({ standIns });
+      hub.register(member('alerting', { start_time: '00:00', alert_time_s: 45 }));
+      const doc = hub.getConfig();
+      assert.deepEqual(doc, { alerters: {}, camera: { url: '' }, processing: { fps: 2, engine: 'auto' }, alerting: { start_time: '00:00', alert_time_s: 45 } });
+      doc.camera!.url = 'mutated';
+      assert.deepEqual(hub.getConfig().camera, { url: '' }, 'served as a copy');
+      assert.deepEqual(hub.sections(), ['alerting'], 'a stand-in is no member');
+      const off = hub.register(member('camera', { url: 'http://cam/x' }));
+      assert.deepEqual(hub.getConfig().camera, { url: 'http://cam/x' });
+      off();
+      assert.deepEqual(hub.getConfig().camera, { url: '' });
+      assert.deepEqual(Object.keys(new SystemHub().getConfig()), ['alerters'], 'none by default');
+    });
+
+    it('sent back left out, unchanged, reordered or with keys left out: accepted and ignored', () => {
+      const hub = new SystemHub({ standIns });
+      const a = member('alerting', { start_time: '19:00', alert_time_s: 180 });
+      hub.register(a);
+      const events: unknown[] = [];
+      hub.on('config', (d) => events.push(d));
+      assert.deepEqual(hub.applyConfig(hub.getConfig()), []);
+      assert.deepEqual(hub.applyConfig({ alerting: { start_time: '19:00', alert_time_s: 180 } }), [], 'left out');
+      assert.deepEqual(hub.applyConfig({ camera: null, processing: { engine: 'auto', fps: 2 }, alerting: a.get() }), [], 'null, key order');
+      assert.deepEqual(hub.applyConfig({ processing: { fps: 2, engine: null, unknown: 1 }, alerting: a.get() }), [], 'a key null or unknown');
+      assert.deepEqual(events, []);
+      assert.deepEqual(a.applied, []);
+    });
+
+    it('changed: the whole update is refused, in the reference error shape, naming the missing node', () => {
+      const hub = new SystemHub({ standIns });
+      const a = member('alerting', { start_time: '19:00', alert_time_s: 180 });
+      hub.register(a);
+      const doc = { ...hub.getConfig(), camera: { url: 'rtsp://elsewhere/' }, processing: 'fast', alerting: { start_time: '20:00', alert_time_s: 180 } };
+      assert.deepEqual(hub.applyConfig(doc), [
+        { loc: ['camera'], msg: noCamera, type: 'value_error' },
+        { loc: ['processing'], msg: 'this system has no vigil-motion node: the processing settings cannot be changed here', type: 'value_error' },
+      ]);
+      assert.deepEqual(a.applied, [], 'nothing applied');
+      assert.deepEqual(hub.getConfig().camera, { url: '' });
+    });
+
+    it('through the command queue: loc from the command', async () => {
+      const hub = new SystemHub({ standIns });
+      hub.register(member('alerting', { alert_time_s: 180 }));
+      const reply = await hub.command('config_update', { config: { ...hub.getConfig(), camera: { url: 'x' } } });
+      assert.deepEqual(reply, { error: [{ loc: ['data', 'config', 'camera'], msg: noCamera, type: 'value_error' }] });
+      assert.deepEqual(await hub.command('config_update', { config: hub.getConfig() }), { status: 'OK' });
+    });
+  });
+
   it('applies all or nothing, ignores flags, keeps masked secrets, emits config', () => {
     const hub = new SystemHub();
     const p = hub.register(member('processing', { fps: 2 })) && hub.member('processing');

@@ -231,11 +231,13 @@ describe('vigil-api node', function () {
       return { base: `http://127.0.0.1:${port}`, ws, hub: (helper.getNode('s1') as unknown as { hub: SystemHub }).hub };
     }
 
-    it('/config has all seven sections with the reference types; the served document round-trips through config_update', async function () {
-      const { base, ws } = await wholeSystem();
-      const doc = (await (await fetch(`${base}/config`)).json()) as Record<string, Record<string, unknown> | null>;
+    type Doc = Record<string, Record<string, unknown> | null>;
+    const types = (o: Record<string, unknown> | null): Record<string, string> => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v]));
+
+    /** GET /config and check it against the reference clients' model: every required section, with its types. */
+    async function referenceConfig(base: string): Promise<Doc> {
+      const doc = (await (await fetch(`${base}/config`)).json()) as Doc;
       assert.deepEqual(Object.keys(doc), ['server', 'camera', 'flags', 'processing', 'alerting', 'alerters', 'monitoring']);
-      const types = (o: Record<string, unknown> | null): Record<string, string> => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k, v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v]));
       assert.deepEqual(types(doc.flags), { config_path: 'string', silent: 'boolean', log_level: 'string', test: 'boolean', file: 'null' });
       // Node-RED's own console log level (the test helper runs with logging 'off')
       assert.deepEqual(doc.flags, { config_path: '', silent: false, log_level: 'off', test: false, file: null });
@@ -244,9 +246,16 @@ describe('vigil-api node', function () {
       for (const k of ['fps', 'avg_weighting', 'dilation_iterations', 'fixed_lvl_threshold', 'gauss_ksize', 'pixel_threshold_lo', 'pixel_threshold_hi']) assert.equal(types(doc.processing)[k], 'number', k);
       for (const k of ['start_time', 'end_time']) assert.equal(types(doc.alerting)[k], 'string', k);
       for (const k of ['alert_time_s', 'min_movement_s', 'initial_alarm_duration_m', 'alarm_hysteresis_s']) assert.equal(types(doc.alerting)[k], 'number', k);
+      assert.ok(doc.alerters !== null && typeof doc.alerters === 'object' && !Array.isArray(doc.alerters), 'alerters is a table');
+      assert.equal(doc.monitoring, null);
+      return doc;
+    }
+
+    it('/config has all seven sections with the reference types; the served document round-trips through config_update', async function () {
+      const { base, ws } = await wholeSystem();
+      const doc = await referenceConfig(base);
       assert.deepEqual(types((doc.alerters as Record<string, Record<string, unknown>>).telegram).api_key, 'string');
       assert.equal((doc.alerters as Record<string, Record<string, unknown>>).telegram.api_key, '********');
-      assert.equal(doc.monitoring, null);
       // The reference UI's round trip: GET, send back whole (flags included), OK, nothing changed.
       assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: doc } }), { status: 'OK' });
       assert.deepEqual(await (await fetch(`${base}/config`)).json(), doc);
@@ -254,6 +263,71 @@ describe('vigil-api node', function () {
       const flagged = { ...doc, flags: { config_path: '/etc/passwd', silent: true, log_level: 'trace', test: true, file: '/etc/shadow' } };
       assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: flagged } }), { status: 'OK' });
       assert.deepEqual(await (await fetch(`${base}/config`)).json(), doc);
+    });
+
+    it('a system without camera and detector (activity from another sensor): stand-ins keep /config whole; sent back unchanged OK, changed refused', async function () {
+      const flow = [
+        { id: 'tab', type: 'tab', label: 'api' },
+        { id: 's1', type: 'vigil-system', name: 'door', allowExit: false },
+        { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', alertTimeS: 45, wires: [[], []] },
+        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
+      ];
+      await helper.load([nodeModule('vigil-system') as Mod, nodeModule('vigil-alarm') as Mod, apiModule], flow);
+      const api = helper.getNode('a1');
+      await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      const base = `http://127.0.0.1:${boundPort(api) ?? 0}`;
+      const ws = new Client(`ws://${base.slice('http://'.length)}/`);
+      clients.push(ws);
+      await ws.open();
+
+      const doc = await referenceConfig(base);
+      assert.deepEqual(doc.camera, { url: '' }, 'there is no camera');
+      // vigil-motion's and vigil-alarm's defaults (the alarm's own section where it is a member)
+      assert.deepEqual(doc.processing, { fps: 2, avg_weighting: 0.5, dilation_iterations: 0, fixed_lvl_threshold: 5, gauss_ksize: 13, pixel_threshold_hi: 10000, pixel_threshold_lo: 0, resize_width: 640, engine: 'auto' });
+      assert.equal(doc.alerting?.alert_time_s, 45);
+      assert.deepEqual(doc.alerters, {});
+
+      // The reference UI's round trip, then a change to the alarm's own section: both OK.
+      assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: doc } }), { status: 'OK' });
+      assert.deepEqual(await (await fetch(`${base}/config`)).json(), doc);
+      const later = { ...doc, alerting: { ...doc.alerting, alarm_hysteresis_s: 90 } };
+      assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: later } }), { status: 'OK' });
+      const served = await referenceConfig(base);
+      assert.equal(served.alerting?.alarm_hysteresis_s, 90);
+
+      // A changed stand-in refuses the whole update (the alerting change with it); the socket stays open.
+      const changed = { ...served, camera: { url: 'rtsp://127.0.0.1:1/cam' }, processing: { ...served.processing, fps: 5 }, alerting: { ...served.alerting, alarm_hysteresis_s: 30 } };
+      assert.deepEqual(await ws.ask({ command: 'config_update', data: { config: changed } }), {
+        error: [
+          { loc: ['data', 'config', 'camera'], msg: 'this system has no vigil-camera node: the camera settings cannot be changed here', type: 'value_error' },
+          { loc: ['data', 'config', 'processing'], msg: 'this system has no vigil-motion node: the processing settings cannot be changed here', type: 'value_error' },
+        ],
+      });
+      assert.equal(ws.ws.readyState, WebSocket.OPEN);
+      assert.deepEqual(await (await fetch(`${base}/config`)).json(), served, 'nothing changed');
+      assert.deepEqual(await ws.ask({ command: 'test', data: { excluded: [] } }), { status: 'OK' }, 'the socket still answers');
+    });
+
+    it('the stand-ins are what vigil-camera, vigil-motion and vigil-alarm serve with their defaults (url aside: there is no camera)', async function () {
+      const flow = [
+        { id: 'tab', type: 'tab', label: 'api' },
+        { id: 's1', type: 'vigil-system', name: 'bare', allowExit: false },
+        { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
+        { id: 's2', type: 'vigil-system', name: 'defaults', allowExit: false },
+        { id: 'cam', z: 'tab', type: 'vigil-camera', system: 's2', source: 'input', wires: [[]] },
+        { id: 'mo', z: 'tab', type: 'vigil-motion', system: 's2', wires: [[], []] },
+        { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's2', wires: [[], []] },
+      ];
+      const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm'].map((t) => nodeModule(t) as Mod);
+      await helper.load([...mods, apiModule], flow);
+      const api = helper.getNode('a1');
+      await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
+      const doc = await referenceConfig(`http://127.0.0.1:${boundPort(api) ?? 0}`);
+      const members = (helper.getNode('s2') as unknown as { hub: SystemHub }).hub.getConfig();
+      assert.deepEqual(doc.camera, { url: '' });
+      assert.deepEqual(Object.keys(doc.camera ?? {}), Object.keys(members.camera ?? {}));
+      assert.deepEqual(doc.processing, members.processing);
+      assert.deepEqual(doc.alerting, members.alerting);
     });
 
     it('a command in a binary frame (UTF-8 JSON) is answered like a text one', async function () {
