@@ -367,7 +367,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     assert.equal(warned.filter((w) => /vigil-alarm/.test(w)).length, 1, warned.join(' | '));
     assert.equal(warned.filter((w) => /vigil-system/.test(w)).length, 1, warned.join(' | '));
     // a redeploy changes nothing in settings.js: no second warning
-    await helper.setFlows(stateFlow as never, 'full');
+    await helper.setFlows(flow as never, 'full');
     assert.equal(notPersistent().length, 2, notPersistent().join(' | '));
     await helper.unload();
 
