@@ -73,6 +73,27 @@ function checkPackageLists() {
   if (!same(pkg.bin, want.bin)) console.warn(`[vigil build] package.json "bin" does not match bin/: it should be ${JSON.stringify(want.bin)} (edit it by hand, then npm install to update the lock)`);
 }
 
+/**
+ * Compiled output whose TypeScript source is gone (a module renamed or removed): deleted, so an
+ * updated checkout never loads or tests a module that no longer exists. Only files tsc wrote
+ * (a `.js` with its `.js.map`) are touched; copied assets are left alone.
+ */
+function pruneStale() {
+  const walk = (dir, rel) => {
+    for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+      const out = path.join(dir, e.name);
+      if (e.isDirectory()) walk(out, path.join(rel, e.name));
+      else if (e.name.endsWith('.js.map')) {
+        const base = e.name.slice(0, -'.js.map'.length);
+        if (fs.existsSync(path.join(root, rel, `${base}.ts`))) continue;
+        for (const f of [`${base}.js`, `${base}.js.map`, `${base}.d.ts`]) fs.rmSync(path.join(dir, f), { force: true });
+        log(`removed stale ${path.join('dist', rel, `${base}.js`)} (its source is gone)`);
+      }
+    }
+  };
+  for (const dir of ['lib', 'nodes', 'bin', 'test', 'bench']) walk(path.join(dist, dir), dir);
+}
+
 function main() {
   checkPackageLists();
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -91,6 +112,7 @@ function main() {
     copyTree(src, path.join(dist, 'nodes', t), notTs);
   }
   placeIcons(nodesDir);
+  pruneStale();
   const binOut = path.join(dist, 'bin');
   for (const f of fs.existsSync(binOut) ? fs.readdirSync(binOut) : []) {
     if (f.endsWith('.js')) fs.chmodSync(path.join(binOut, f), 0o755);
