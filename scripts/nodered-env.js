@@ -147,7 +147,7 @@ function stopChild(child, { signal = 'SIGTERM', killAfterMs = 5000 } = {}) {
  * The simulators listed in scripts/demo-sims.json, as child processes. `{editorPort}` in their
  * arguments becomes `opts.editorPort` (the Node-RED the demo runs in; default 1880), so the
  * HALO simulator's HTTP push reaches the demo's endpoint on whatever port it was started.
- * A simulator that exits before `stop()` is reported through `opts.onExit` (default: the log).
+ * A simulator that fails before `stop()` (a non-zero code, a kill) is reported through `opts.onExit` (default: the log).
  */
 function startSims(opts = {}) {
   const list = opts.list || demoSims();
@@ -164,9 +164,11 @@ function startSims(opts = {}) {
     prefixLines(child.stdout, `[${sim.name}] `, log);
     prefixLines(child.stderr, `[${sim.name}] `, log);
     child.on('error', (e) => log(`[${sim.name}] failed to start: ${e.message}`));
-    // A simulator that ends on its own is a finding (the demo, or a test, loses its peer): say so.
+    // A simulator that fails on its own is a finding (the demo, or a test, loses its peer): say so.
+    // A clean exit (code 0, or the Ctrl-C / SIGTERM the terminal sent the whole group) is not.
     child.on('exit', (code, signal) => {
-      if (!stopping) (opts.onExit || log)(`[${sim.name}] exited unexpectedly (${signal || `code ${code}`})`);
+      const clean = code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
+      if (!stopping && !clean) (opts.onExit || log)(`[${sim.name}] exited unexpectedly (${signal || `code ${code}`})`);
     });
     children.push({ name: sim.name, child });
   }
