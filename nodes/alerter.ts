@@ -1,7 +1,7 @@
 /**
  * What the alerter nodes (vigil-telegram, vigil-siren) share as Node-RED adapters
  * (docs/camera-alarm.md §6): the `alerters.<name>` section and the alerter registration on the
- * vigil-system hub, the idle status, the input handling (which alerts run, §6.2), the retry
+ * vigil-system hub, the idle status, the input handling (which alerts run, docs/camera-alarm.md §6.2), the retry
  * status/log lines and the close. Each alerter node gives only its own settings and
  * transport. Not a node type (no folder of its own); the framework-free parts are in
  * lib/alarm/alerter.ts.

@@ -7,7 +7,7 @@
  * - `status` (AlarmStatus): every second and at once on every change (docs/camera-alarm.md §12 #6)
  * - `alert` (Alert): a real alarm ("Alarm") or a test ("Test, Test")
  * - `reenable` (): an off→on transition (and a start inside the window): alerters disabled
- *   at run time go back to enabled (docs/camera-alarm.md §6.2, kept as the reference's safety feature, §12 #15;
+ *   at run time go back to enabled (docs/camera-alarm.md §6.2, kept as the reference's safety feature, docs/camera-alarm.md §12 #15;
  *   which alerters that is, is the system's business: `SystemHub.runtimeDisabledAlerters`)
  * - `persist` (StateSnapshot): the state changed; store it to survive a restart
  */
@@ -161,7 +161,7 @@ export class AlarmEngine extends EventEmitter {
     if (opts.snapshot) this.machine.restore(opts.snapshot);
     this.machine.on('change', (status, prev: AlarmState) => {
       if (prev === 'off' && status.state === 'on') {
-        this.history.reset(); // §12 #14: no stale history after a pause
+        this.history.reset(); // docs/camera-alarm.md §12 #14: no stale history after a pause
         this._verdict = false;
         this.emit('reenable');
       }
@@ -240,7 +240,7 @@ export class AlarmEngine extends EventEmitter {
     return this._verdict;
   }
 
-  /** Send a test alert (works in every state, §6.2). */
+  /** Send a test alert (works in every state, docs/camera-alarm.md §6.2). */
   test(excluded: string[] = []): void {
     this.emit('alert', { message: 'Test, Test', test: true, excluded: [...excluded] } satisfies Alert);
   }

@@ -2,17 +2,17 @@
  * The sustained-motion rule (docs/camera-alarm.md §3): per-second motion verdicts go into a
  * fixed-length history of `alertTimeS` entries; the alarm verdict is true when movement has
  * gone on for about `alertTimeS` seconds with no pause of `minMovementS` quiet seconds.
- * Whether a detection second is a motion second (the band-pass of §3.1) is decided before
+ * Whether a detection second is a motion second (the band-pass of docs/camera-alarm.md §3.1) is decided before
  * this, in lib/motion/seconds.ts (`inBand`, `bandpass`, `motionSecond`).
  */
 
 /**
  * The rule over a history indexed newest first (h[0] newest, h[L−1] oldest), m = min_movement_s.
  * - m < L: true iff there is no run of m consecutive quiet seconds within h[0 … L−2]
- *   (the oldest entry is never looked at, kept for parity: §12 #5).
+ *   (the oldest entry is never looked at, kept for parity: docs/camera-alarm.md §12 #5).
  * - m == L: true iff any entry is 1.
  * - m > L: always true; m == 0: always false (docs/camera-alarm.md §3.3 edge behaviour; the settings
- *   validation keeps 1 ≤ m ≤ L, §12 #4).
+ *   validation keeps 1 ≤ m ≤ L, docs/camera-alarm.md §12 #4).
  */
 export function sustained(history: ArrayLike<number | boolean>, m: number): boolean {
   const L = history.length;

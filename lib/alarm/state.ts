@@ -1,8 +1,8 @@
 /**
  * The alarm state machine (docs/camera-alarm.md §5): states on/off/alarm/silenced, the
- * transition table of §5.2 with its two refusals (InvalidStartState, ConditionsNotMet)
+ * transition table of docs/camera-alarm.md §5.2 with its two refusals (InvalidStartState, ConditionsNotMet)
  * and their wording, hysteresis, initial-alarm clusters and the silence timer. Time comes
- * from an injected clock. Fixes from §12: `silencedTill` is null outside `silenced` (#7),
+ * from an injected clock. Fixes from docs/camera-alarm.md §12: `silencedTill` is null outside `silenced` (#7),
  * detection updates are ignored while off (#16), a turn-off cancels a pending unsilence.
  * The silence timer is a long timer (lib/common/timer.ts): a silence of 30 days lasts 30 days.
  */

@@ -1,5 +1,5 @@
 /**
- * `GET /clips` and `GET /clips/<name>`: the system's alarm clips (the recorder registers its
+ * `GET /clips` and `GET /clips/<name>` (docs/camera-alarm.md §8.1): the system's alarm clips (the recorder registers its
  * folder with the hub as a `ClipStore`; the API never looks at the disk itself).
  *
  * - `/clips`: JSON array, newest first, items `{ name, start, end, bytes, durationS }`
@@ -23,7 +23,7 @@ export type ByteRange = { start: number; end: number };
 /**
  * The one range a `Range` header asks for, for a file of `size` bytes: a range, `'unsatisfiable'`
  * (answer 416), or undefined (no header, another unit, several ranges or malformed: answer the
- * whole file, which RFC 9110 §14.2 allows).
+ * whole file: a server may ignore a range, docs/camera-alarm.md §8.1).
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (typeof header !== 'string') return undefined;

@@ -5,7 +5,7 @@
  * docs/camera-alarm.md §8.2:
  *  - a JSON syntax error or a refused text → `{ error: "<reason>" }` (a string),
  *  - a validation error  → `{ error: [ { loc, msg, type }, … ] }` (a list of loc/msg/type objects),
- *  - a non-object body, a missing or unknown `command` (§12 #9: the reference closed the
+ *  - a non-object body, a missing or unknown `command` (docs/camera-alarm.md §12 #9: the reference closed the
  *    connection there) → a validation-error list too; the socket stays open.
  * Text frames and binary frames (UTF-8 JSON bytes, what several websocket libraries send by
  * default) are both commands. Every body is read through the one bounded JSON reader

@@ -1,6 +1,6 @@
 /**
  * The nine `/metrics` fields (docs/camera-alarm.md §8.7), computed for a Node-RED process.
- * §8.7 describes two processes (main + detection); in Node-RED both live in one
+ * docs/camera-alarm.md §8.7 describes two processes (main + detection); in Node-RED both live in one
  * process, so the fields mean:
  *
  * | field               | here                                                                 |

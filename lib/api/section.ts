@@ -1,7 +1,7 @@
 /**
  * The API's own configuration section, `server` (docs/camera-alarm.md §1.2), as a hub member.
  * Host and port do not change while running (docs/camera-alarm.md §8.6): a `config_update`
- * may carry them (a client sends the whole document back, §8.6) and they are checked
+ * may carry them (a client sends the whole document back, docs/camera-alarm.md §8.6) and they are checked
  * for type, but the listening socket stays where the node's settings put it.
  */
 import { missing, notInt, notStr } from '../common/commands';

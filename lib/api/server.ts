@@ -7,18 +7,18 @@
  *                           goes out before any status broadcast the command caused
  *  - websocket `/metrics`   the nine metrics fields, one per detector heartbeat (about 1 Hz while frames flow)
  *  - websocket `/raw-video` one binary JPEG per message
- *  - HTTP `/health`, `/snapshot`, `/config` with the codes, bodies and headers of §8.1
+ *  - HTTP `/health`, `/snapshot`, `/config` with the codes, bodies and headers of docs/camera-alarm.md §8.1
  *  - HTTP `/` (plain GET, not an upgrade) the monitor page, and `/static/*` its script, style and
  *    images (public: a `<script src>` cannot carry the token; HTML only through `/`)
  *  - HTTP `/clips`, `/clips/<name>` the system's alarm clips (clips.ts), when it has a recorder
  *
  * It either owns an HTTP server (`listen`) or is mounted on someone else's
  * (`handleRequest` / `handleUpgrade`, e.g. Node-RED's `RED.server` + `RED.httpNode`).
- * Beyond §8: optional bearer token on every route, ping/pong reaping of dead
+ * Beyond docs/camera-alarm.md §8: optional bearer token on every route, ping/pong reaping of dead
  * clients, and a per-client send-buffer cap (a slow client drops broadcasts; counted).
  * `/config` is the hub's document (every top section: a member's, or the stand-in the hub was
  * given for one no node owns, docs/camera-alarm.md §8.1) with its secrets masked (lib/system/secrets.ts) plus the
- * `flags` of §1.1 (describing this process, never acted on) and `monitoring: null` (§8.1).
+ * `flags` of docs/camera-alarm.md §1.1 (describing this process, never acted on) and `monitoring: null` (docs/camera-alarm.md §8.1).
  * No exception escapes a request, upgrade or message handler: it becomes an `error` event.
  */
 import { EventEmitter } from 'node:events';

@@ -1,13 +1,13 @@
 /**
  * The commands of a camera-alarm system and their `data` (docs/camera-alarm.md §8.2–§8.6):
- * the one place that validates command data and builds the error objects of §8.2
+ * the one place that validates command data and builds the error objects of docs/camera-alarm.md §8.2
  * (`{ loc, msg, type }`, with the wording and coercion rules written there). The API's envelope (lib/api/envelope.ts), the
  * hub (lib/system/hub.ts), the alarm (lib/alarm/alarm.ts) and the `vigil-alarm` node's wire
  * commands all validate through {@link validateData}, so a command means the same whichever
  * way it arrives. Framework-free, no I/O.
  *
  * Durations from outside (`silenceFor`, `shutdownIn`) are refused above
- * `MAX_DURATION_MS` (366 days, lib/common/timer.ts) with a `not_le` error in the §8.2 shape:
+ * `MAX_DURATION_MS` (366 days, lib/common/timer.ts) with a `not_le` error in the docs/camera-alarm.md §8.2 shape:
  * a timer longer than a Node.js timer holds must never fire at once.
  */
 import { MAX_DURATION_MS, durationProblem } from './timer';

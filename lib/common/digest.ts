@@ -1,5 +1,5 @@
 /**
- * HTTP Digest access authentication (RFC 7616) with MD5 and SHA-256 (and their `-sess`
+ * HTTP Digest access authentication (docs/glossary.md, "Digest") with MD5 and SHA-256 (and their `-sess`
  * variants), `qop=auth`, plus Basic. The client side answers a challenge; the server side
  * (used by the simulator) issues challenges and verifies answers.
  */

@@ -1,5 +1,5 @@
 /**
- * HTTP(S) client for a HALO's Event Data URL (docs/halo.md §6): Basic and Digest (RFC 7616,
+ * HTTP(S) client for a HALO's Event Data URL (docs/halo.md §6): Basic and Digest (docs/glossary.md,
  * MD5 / SHA-256) authentication, an "accept self-signed certificates" option, a
  * per-request timeout, single-flight requests and a ceiling of one request per second
  * per HALO however many callers ask (the documented maximum polling rate).

@@ -98,7 +98,7 @@ export interface AlerterMember {
   enabled: boolean;
   testGroup: boolean;
   /**
-   * Change `enabled` at run time, persisted like a config_update (the off→on re-enable of §6.2,
+   * Change `enabled` at run time, persisted like a config_update (the off→on re-enable of docs/camera-alarm.md §6.2,
    * for alerters disabled at run time: see `SystemHub.runtimeDisabledAlerters`).
    */
   setEnabled(enabled: boolean): void;

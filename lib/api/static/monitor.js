@@ -15,7 +15,8 @@
     return u.toString();
   }
 
-  /* A socket that reconnects (1 s → 5 s) and, for the root, when status goes quiet for 3 s. */
+  /* A socket that reconnects (1 s → 5 s) and, for the root, when status goes quiet for 3 s: the
+   * time after which the reference UI shows the system offline (docs/camera-alarm.md §5.4). */
   function keep(route, handlers, quietMs) {
     var ws = null, delay = 1000, lastMsg = 0, timer = null;
     function open() {
