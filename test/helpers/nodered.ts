@@ -20,10 +20,13 @@ export { settle, until } from './wait';
  * A core node module (e.g. `core/common/25-catch.js`) from the Node-RED under test — not
  * from the devDependency — so test:nr5 registers Node-RED 5's own catch/status nodes.
  */
-export function coreNode(rel: string): unknown {
+/** A node module as Node-RED loads it (what `helper.load` takes). */
+export type RedModule = (RED: NodeAPI) => void;
+
+export function coreNode(rel: string): RedModule {
   const file = require.resolve(`@node-red/nodes/${rel}`, { paths: [path.dirname(redPath)] });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a core node file of the Node-RED under test
-  return require(file);
+  return require(file) as RedModule;
 }
 
 /**
@@ -41,9 +44,9 @@ export function redExpress(): () => import('node:http').RequestListener {
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 /** Require a built node module by type, e.g. `nodeModule('halo-in')`. */
-export function nodeModule(type: string): unknown {
+export function nodeModule(type: string): RedModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built node file, by type
-  return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`));
+  return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`)) as RedModule;
 }
 
 /** A port nobody listens on, for "connection refused" tests only (test/helpers/ports.ts). */

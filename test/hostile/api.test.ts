@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { NodeAPI } from 'node-red';
 import sharp from 'sharp';
 import { WebSocket } from 'ws';
 import { ENVELOPE_LIMITS, parseEnvelope } from '../../lib/api/envelope';
@@ -23,8 +22,7 @@ import { assertLoopDelay, deepArray, deepObject, noUncaught, prng, randomBytes, 
 import { boundPort, helper, nodeModule, until } from '../helpers/nodered';
 import { Client, isReply, isStatus } from '../lib/api/helpers';
 
-type Mod = (RED: NodeAPI) => void;
-const MODULES = ['vigil-system', 'vigil-alarm', 'vigil-api', 'vigil-telegram', 'vigil-siren', 'vigil-camera'].map((t) => nodeModule(t) as Mod);
+const MODULES = ['vigil-system', 'vigil-alarm', 'vigil-api', 'vigil-telegram', 'vigil-siren', 'vigil-camera'].map((t) => nodeModule(t));
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 const DAY_S = 86_400;
 

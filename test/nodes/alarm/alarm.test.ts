@@ -11,17 +11,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { AlarmStatus } from '../../../lib/system/types';
-import { coreNode, eachTestOnFakeClock, helper, nodeModule, until } from '../../helpers/nodered';
+import { coreNode, eachTestOnFakeClock, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
 
-type Mod = (RED: NodeAPI) => void;
-const systemModule = nodeModule('vigil-system') as Mod;
-const alarmModule = nodeModule('vigil-alarm') as Mod;
-const telegramModule = nodeModule('vigil-telegram') as Mod;
-const catchModule = coreNode('core/common/25-catch.js') as Mod;
+const systemModule = nodeModule('vigil-system');
+const alarmModule = nodeModule('vigil-alarm');
+const telegramModule = nodeModule('vigil-telegram');
+const catchModule = coreNode('core/common/25-catch.js');
 
 interface RedNodes {
   loadContextsPlugin(): Promise<void>;
@@ -206,7 +205,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
   it('state survives a restart with a file-backed context store', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ctx-'));
     const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ctx2-'));
-    const useFileStore: Mod = () => redNodes().loadContextsPlugin() as unknown as void;
+    const useFileStore: RedModule = () => redNodes().loadContextsPlugin() as unknown as void;
     try {
       helper.settings(({ vigilClock: clock, contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir, flushInterval: 3600 } } } }) as never);
       const flow = [

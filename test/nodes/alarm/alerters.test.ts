@@ -5,17 +5,16 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node } from 'node-red';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { ed25519KeyPair } from '../../../lib/alarm/sim';
 import { coreNode, eachTestOnFakeClock, helper, nodeModule, until } from '../../helpers/nodered';
 
-type Mod = (RED: NodeAPI) => void;
-const telegramModule = nodeModule('vigil-telegram') as Mod;
-const sirenModule = nodeModule('vigil-siren') as Mod;
+const telegramModule = nodeModule('vigil-telegram');
+const sirenModule = nodeModule('vigil-siren');
 // Node-RED's core Catch node, from the Node-RED under test (4.x, or 5.x for test:nr5)
-const catchModule = coreNode('core/common/25-catch.js') as Mod;
+const catchModule = coreNode('core/common/25-catch.js');
 
 type Msg = { payload: Record<string, unknown>; error?: { message: string } };
 function collect(id: string): Msg[] {

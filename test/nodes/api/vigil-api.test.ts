@@ -10,15 +10,14 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { WebSocket } from 'ws';
 import { FakeClock } from '../../../lib/common/clock';
 import { SystemHub } from '../../../lib/system/hub';
-import { boundPort, helper, nodeModule, until } from '../../helpers/nodered';
+import { boundPort, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
 import { Client, isReply, isStatus } from '../../lib/api/helpers';
 
-type Mod = (RED: NodeAPI) => void;
-const apiModule = nodeModule('vigil-api') as Mod;
+const apiModule = nodeModule('vigil-api');
 
 /** A stand-in `vigil-system` (the real config node lives in the alarm area): it only holds a hub. */
 const hubs: SystemHub[] = [];
-const systemStub: Mod = (RED) => {
+const systemStub: RedModule = (RED) => {
   RED.nodes.registerType('vigil-system', function (this: Node & { hub: SystemHub }, config: NodeDef) {
     RED.nodes.createNode(this, config);
     this.hub = new SystemHub({ name: config.name });
@@ -105,7 +104,7 @@ describe('vigil-api node', function () {
 
   it('node-red mode: mounted on RED.server under httpNodeRoot + path; close removes the upgrade handler and the routes', async function () {
     let captured: NodeAPI | undefined;
-    const capture: Mod = (RED) => {
+    const capture: RedModule = (RED) => {
       captured = RED;
       apiModule(RED);
     };
@@ -155,7 +154,7 @@ describe('vigil-api node', function () {
         { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', alertTimeS: 45, minMovementS: 2, initialAlarmDurationM: 60, alarmHysteresisS: 30, wires: [[], []] },
         { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
       ];
-      await helper.load([nodeModule('vigil-system') as Mod, nodeModule('vigil-alarm') as Mod, apiModule], flow);
+      await helper.load([nodeModule('vigil-system'), nodeModule('vigil-alarm'), apiModule], flow);
       const api = helper.getNode('a1');
       await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
       const port = boundPort(api) ?? 0; // given port 0: the OS picked this one
@@ -219,7 +218,7 @@ describe('vigil-api node', function () {
         { id: 'tg', z: 'tab', type: 'vigil-telegram', system: 's1', chatIds: '1', apiBase: 'http://127.0.0.1:1' },
         { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
       ];
-      const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm', 'vigil-telegram'].map((t) => nodeModule(t) as Mod);
+      const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm', 'vigil-telegram'].map((t) => nodeModule(t));
       await helper.load([...mods, apiModule], flow, { tg: { apiKey: '1:secret' } });
       const api = helper.getNode('a1');
       await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
@@ -272,7 +271,7 @@ describe('vigil-api node', function () {
         { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's1', startTime: '00:00', endTime: '00:00', timezone: 'UTC', alertTimeS: 45, wires: [[], []] },
         { id: 'a1', z: 'tab', type: 'vigil-api', system: 's1', listen: 'port', host: '127.0.0.1', port: 0 },
       ];
-      await helper.load([nodeModule('vigil-system') as Mod, nodeModule('vigil-alarm') as Mod, apiModule], flow);
+      await helper.load([nodeModule('vigil-system'), nodeModule('vigil-alarm'), apiModule], flow);
       const api = helper.getNode('a1');
       await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');
       const base = `http://127.0.0.1:${boundPort(api) ?? 0}`;
@@ -318,7 +317,7 @@ describe('vigil-api node', function () {
         { id: 'mo', z: 'tab', type: 'vigil-motion', system: 's2', wires: [[], []] },
         { id: 'al', z: 'tab', type: 'vigil-alarm', system: 's2', wires: [[], []] },
       ];
-      const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm'].map((t) => nodeModule(t) as Mod);
+      const mods = ['vigil-system', 'vigil-camera', 'vigil-motion', 'vigil-alarm'].map((t) => nodeModule(t));
       await helper.load([...mods, apiModule], flow);
       const api = helper.getNode('a1');
       await until(() => (api.status as unknown as sinon.SinonSpy).lastCall?.args[0]?.fill === 'green', 'listening');

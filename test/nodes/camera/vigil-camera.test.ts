@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node } from 'node-red';
 import { CameraSim, startCameraSim } from '../../../lib/camera/sim';
 import { FakeClock } from '../../../lib/common/clock';
 import { findFfmpeg } from '../../../lib/common/ffmpeg';
@@ -18,10 +18,9 @@ import type { FrameInfo } from '../../../lib/system/types';
 import { clip, tempDir, videoFile } from '../../helpers/clips';
 import { helper, nodeModule, settle, until, untilClock } from '../../helpers/nodered';
 
-type Mod = (RED: NodeAPI) => void;
-const cameraModule = nodeModule('vigil-camera') as Mod;
-const systemModule = nodeModule('vigil-system') as Mod;
-const motionModule = nodeModule('vigil-motion') as Mod;
+const cameraModule = nodeModule('vigil-camera');
+const systemModule = nodeModule('vigil-system');
+const motionModule = nodeModule('vigil-motion');
 
 type FrameMsg = { payload: Buffer; frame: FrameInfo; topic: string };
 

@@ -6,7 +6,7 @@
  * system's processing section, and frames reaching a detector stopped by the system's shutdown.
  */
 import assert from 'node:assert/strict';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node } from 'node-red';
 import { startCameraSim } from '../../../lib/camera/sim';
 import type { ClipKind } from '../../../lib/camera/testclips';
 import { FakeClock } from '../../../lib/common/clock';
@@ -15,12 +15,11 @@ import type { DetectorMetrics } from '../../../lib/system/types';
 import { clip } from '../../helpers/clips';
 import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
 
-type Mod = (RED: NodeAPI) => void;
-const motionModule = nodeModule('vigil-motion') as Mod;
-const systemModule = nodeModule('vigil-system') as Mod;
-const cameraModule = nodeModule('vigil-camera') as Mod;
-const completeModule = coreNode('core/common/24-complete.js') as Mod;
-const catchModule = coreNode('core/common/25-catch.js') as Mod;
+const motionModule = nodeModule('vigil-motion');
+const systemModule = nodeModule('vigil-system');
+const cameraModule = nodeModule('vigil-camera');
+const completeModule = coreNode('core/common/24-complete.js');
+const catchModule = coreNode('core/common/25-catch.js');
 
 type Msg = { topic?: string; payload: unknown; counts?: number[]; error?: { message: string } };
 type Spy = { called: boolean; args: unknown[][] };

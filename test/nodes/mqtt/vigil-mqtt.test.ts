@@ -8,15 +8,14 @@
  * Hostile input from `mqtt in`: deep and huge payloads, forbidden commands — warnings, rate-limited.
  */
 import assert from 'node:assert/strict';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { Outgoing } from '../../../lib/mqtt/site';
 import { validateDiscovery } from '../../helpers/ha-discovery';
 import { calls, eachTestOnFakeClock, helper, nodeModule, settle, until } from '../../helpers/nodered';
 
-type Mod = (RED: NodeAPI) => void;
-const mqttModule = nodeModule('vigil-mqtt') as Mod;
-const alarmModule = nodeModule('vigil-alarm') as Mod;
+const mqttModule = nodeModule('vigil-mqtt');
+const alarmModule = nodeModule('vigil-alarm');
 
 type Msg = { topic?: string; payload: unknown; qos?: number; retain?: boolean };
 const T0 = Date.parse('2026-06-01T12:00:00Z');

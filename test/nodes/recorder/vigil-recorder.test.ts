@@ -16,14 +16,13 @@ import { TelegramSim } from '../../../lib/alarm/sim';
 import { FakeClock } from '../../../lib/common/clock';
 import { clip, tempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
-import { eachTestOnFakeClock, freePort, helper, nodeModule, until } from '../../helpers/nodered';
+import { eachTestOnFakeClock, freePort, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
 
-type Mod = (RED: NodeAPI) => void;
-const systemModule = nodeModule('vigil-system') as Mod;
-const cameraModule = nodeModule('vigil-camera') as Mod;
-const alarmModule = nodeModule('vigil-alarm') as Mod;
-const recorderModule = nodeModule('vigil-recorder') as Mod;
-const apiModule = nodeModule('vigil-api') as Mod;
+const systemModule = nodeModule('vigil-system');
+const cameraModule = nodeModule('vigil-camera');
+const alarmModule = nodeModule('vigil-alarm');
+const recorderModule = nodeModule('vigil-recorder');
+const apiModule = nodeModule('vigil-api');
 const ALL = [systemModule, cameraModule, alarmModule, recorderModule, apiModule];
 
 interface ClipMsg {
@@ -152,7 +151,7 @@ describe('vigil-recorder node', function () {
     const name = '2026-06-01T11-00-00_Ward-B.avi';
     fs.writeFileSync(path.join(dir, name), Buffer.from(Array.from({ length: 500 }, (_, i) => i % 256)));
     let captured: NodeAPI | undefined;
-    const capture: Mod = (RED) => {
+    const capture: RedModule = (RED) => {
       captured = RED;
       apiModule(RED);
     };
@@ -298,7 +297,7 @@ describe('vigil-recorder node', function () {
 
 describe('vigil-recorder → vigil-telegram (sendVideo)', function () {
   this.timeout(60_000);
-  const telegramModule = nodeModule('vigil-telegram') as Mod;
+  const telegramModule = nodeModule('vigil-telegram');
   let server: http.Server;
   let base: string;
   const got: Array<{ url: string; type: string; body: Buffer }> = [];
