@@ -22,9 +22,18 @@ export function segment(name: unknown): string {
   return s === '' ? '_' : s;
 }
 
+/**
+ * An event id as its topic segment: like {@link segment}, and an event called `state` becomes
+ * `_state`, so it can never publish into the device's retained state topic.
+ */
+export function eventSegment(event: unknown): string {
+  const s = segment(event);
+  return s === 'state' ? '_state' : s;
+}
+
 export const topics = {
   online: (site: string): string => `${ROOT}/${segment(site)}/online`,
-  haloEvent: (site: string, device: string, event: string): string => `${ROOT}/${segment(site)}/halo/${segment(device)}/${segment(event)}`,
+  haloEvent: (site: string, device: string, event: string): string => `${ROOT}/${segment(site)}/halo/${segment(device)}/${eventSegment(event)}`,
   haloState: (site: string, device: string): string => `${ROOT}/${segment(site)}/halo/${segment(device)}/state`,
   alarmStatus: (site: string, system: string): string => `${ROOT}/${segment(site)}/alarm/${segment(system)}/status`,
   alarmCommand: (site: string, system: string): string => `${ROOT}/${segment(site)}/alarm/${segment(system)}/command`,

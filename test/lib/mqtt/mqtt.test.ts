@@ -11,6 +11,9 @@ describe('mqtt topics', () => {
   it('builds and parses the scheme; names cannot escape their segment', () => {
     assert.equal(topics.haloEvent('north', 'Hall/2F', 'Vape'), 'vigil/north/halo/Hall_2F/Vape');
     assert.equal(topics.online('a+b'), 'vigil/a_b/online');
+    // an event called "state" cannot land on the device's retained state topic
+    assert.equal(topics.haloEvent('north', 'Hall', 'state'), 'vigil/north/halo/Hall/_state');
+    assert.deepEqual(parseTopic(topics.haloEvent('n', 'd', 'state')), { kind: 'halo-event', site: 'n', device: 'd', event: '_state' });
     assert.equal(segment('#'), '_');
     assert.equal(segment(''), '_');
     assert.equal(segment('$SYS'), '_SYS');
