@@ -14,8 +14,9 @@
  *
  * The close frees listeners and timers first, then runs the deferred cleanups, awaits what
  * they return and every `track`ed promise (at most CLOSE_WAIT_MS), clears the status and
- * calls Node-RED's done. CONTRIBUTING.md has a whole node. `mountRoute` is the one place that knows Express router internals;
+ * calls Node-RED's done. `mountRoute` is the one place that knows Express router internals;
  * `contextSlot` is the one persisted-state helper; `readNumber` the one numeric setting reader.
+ * CONTRIBUTING.md has a whole node.
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { type Clock, type TimerHandle, systemClock } from '../lib/common/clock';

@@ -114,7 +114,6 @@
     };
   }
 
-  /** One of the listed values. */
   /** One of `list`; the validator keeps the list as `choices` (a select row's options). */
   function oneOf(list) {
     var check = function (v) {
