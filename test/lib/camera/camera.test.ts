@@ -238,16 +238,6 @@ describe('camera', function () {
         src.stop();
         await src.whenStopped();
         assert.throws(() => process.kill(pid, 0), 'ffmpeg has exited when whenStopped resolves');
-        for (let i = 0; i < 200; i++) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            break;
-          }
-          // Real time: whether another process has exited is only seen by polling the OS.
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        assert.throws(() => process.kill(pid, 0), 'ffmpeg is gone after stop');
         // A file source on a video goes through ffmpeg, looped.
         const fsrc = new FileSource(video, {});
         assert.equal((await frames(fsrc, 3)).length, 3);
