@@ -54,10 +54,6 @@ export function parseTime(value: unknown, field: 'start' | 'end'): { time: HourM
   return { time: { hour, minute } };
 }
 
-export function formatTime(t: HourMinute): string {
-  return `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
-}
-
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The local wall-clock hour and minute of `ms` in `tz`. */

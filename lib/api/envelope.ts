@@ -15,7 +15,6 @@ import { readJson, type JsonLimits } from '../common/json';
 import { API_COMMANDS, type ApiCommand, badCommand, isPlainObject, missing, notDict, validateData } from '../common/commands';
 import type { CommandReply } from '../system/types';
 
-export type { ApiCommand };
 
 /** A parsed, validated command, with `data` normalised to camelCase keys. */
 export interface ParsedCommand {

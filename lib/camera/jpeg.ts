@@ -1,9 +1,8 @@
 /**
- * Just enough JPEG parsing for a frame source: is this a JPEG, how big is it (lib/common/jpeg.ts,
- * shared with the detector and the recorder), and where does each JPEG end in a byte stream of
- * concatenated JPEGs.
+ * JPEG parsing a frame source needs beyond lib/common/jpeg.ts (which tells whether a buffer is a
+ * JPEG and how big it is, shared with the detector and the recorder): where each JPEG ends in a
+ * byte stream of concatenated JPEGs.
  */
-export { isJpeg, jpegSize, type JpegSize } from '../common/jpeg';
 
 /**
  * The end (exclusive) of the JPEG that starts at `start`, found by walking its segments

@@ -13,7 +13,8 @@ import { Clock, TimerHandle, systemClock } from '../common/clock';
 import { DigestSession } from '../common/digest';
 import { FfmpegNotFoundError, FoundBinary, findFfmpeg } from '../common/ffmpeg';
 import { CameraAuth, GetHandle, httpGet } from './http';
-import { isJpeg, splitJpegs } from './jpeg';
+import { isJpeg } from '../common/jpeg';
+import { splitJpegs } from './jpeg';
 import { MjpegParser, boundaryFromContentType } from './mjpeg';
 
 export interface FrameSource extends EventEmitter {

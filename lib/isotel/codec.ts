@@ -379,7 +379,4 @@ export class IsotelDecoder {
     return this.framer.buffered;
   }
 
-  reset(): void {
-    this.framer.reset();
-  }
 }

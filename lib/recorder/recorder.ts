@@ -445,10 +445,6 @@ export class Recorder extends EventEmitter {
     return this.pruning;
   }
 
-  /** Clips being recorded or finished right now. */
-  get busy(): boolean {
-    return this.active !== undefined || this.finishing.size > 0;
-  }
 
   /** Resolves when no clip is being recorded or finished (for tests and close). */
   async idle(): Promise<void> {

@@ -27,7 +27,7 @@ import { EventEmitter } from 'node:events';
 import { Clock, systemClock } from '../common/clock';
 import { type LongTimer, longTimeout } from '../common/timer';
 import { COMMANDS, isPlainObject, notDict, missing, validateData, valueError } from '../common/commands';
-import { SECRET_MASK, maskSection, unmaskSection } from './secrets';
+import { maskSection, unmaskSection } from './secrets';
 import {
   AlarmStatus,
   AlertEvent,
@@ -42,9 +42,6 @@ import {
   FrameInfo,
   SectionMember,
 } from './types';
-
-/** What a secret looks like when served (`/config`); see lib/system/secrets.ts for when it is restored. */
-export { SECRET_MASK, isPlainObject };
 
 /** The document's top-level sections, in the order of docs/camera-alarm.md §1.2. */
 export const TOP_SECTIONS = ['server', 'camera', 'processing', 'alerting'] as const;

@@ -63,7 +63,7 @@ interface UrlParts {
 }
 
 /** Split `scheme://[userinfo@]hostport[rest]`; undefined for anything else. */
-export function parseUrl(url: string): UrlParts | undefined {
+function parseUrl(url: string): UrlParts | undefined {
   const m = /^\s*([a-z][a-z0-9+.-]*):\/\/(.*)$/is.exec(url);
   if (!m) return undefined;
   const after = m[2];

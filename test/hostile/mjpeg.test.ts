@@ -7,7 +7,7 @@
  * frames, a bad part is reported and the stream goes on, the loop is never held.
  */
 import assert from 'node:assert/strict';
-import { isJpeg } from '../../lib/camera/jpeg';
+import { isJpeg } from '../../lib/common/jpeg';
 import { boundaryFromContentType, MjpegParser, type MjpegParserOptions } from '../../lib/camera/mjpeg';
 import { assertLoopDelay, prng, randomBytes, splitRandom, underAttack } from '../helpers/hostile';
 

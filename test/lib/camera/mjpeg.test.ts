@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { jpegEnd, jpegSize, splitJpegs } from '../../../lib/camera/jpeg';
+import { jpegEnd, splitJpegs } from '../../../lib/camera/jpeg';
+import { jpegSize } from '../../../lib/common/jpeg';
 import { MjpegParser, boundaryFromContentType } from '../../../lib/camera/mjpeg';
 import { startCameraSim } from '../../../lib/camera/sim';
 import { clip } from '../../helpers/clips';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../lib/common/clock';
-import { SECRET_MASK, SystemHub } from '../../../lib/system/hub';
+import { SystemHub } from '../../../lib/system/hub';
+import { SECRET_MASK } from '../../../lib/system/secrets';
 import { AlarmStatus, ConfigError, ConfigSection, SectionMember } from '../../../lib/system/types';
 
 /** A member holding a section, with a simple validator: numbers must be ≥ 0. */
