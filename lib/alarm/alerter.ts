@@ -5,6 +5,8 @@
  */
 import { Backoff } from '../common/backoff';
 import { Clock, systemClock } from '../common/clock';
+import { missing, notBool, notStr } from '../common/commands';
+import type { ConfigError } from '../system/types';
 import type { Alert } from './alarm';
 
 export interface AlerterFlags {
@@ -96,20 +98,20 @@ export async function retry<T>(attempt: (n: number) => Promise<T>, opts: RetryOp
 }
 
 /** Errors for the `enabled` / `test_grp` keys every alerter section has (docs/camera-alarm.md §6.1). */
-export function validateAlerterFlags(p: Record<string, unknown>, prefix: Array<string | number>): Array<{ loc: Array<string | number>; msg: string; type: string }> {
-  const errors: Array<{ loc: Array<string | number>; msg: string; type: string }> = [];
+export function validateAlerterFlags(p: Record<string, unknown>, prefix: Array<string | number>): ConfigError[] {
+  const errors: ConfigError[] = [];
   for (const k of ['enabled', 'test_grp']) {
-    if (p[k] === undefined || p[k] === null) errors.push({ loc: [...prefix, k], msg: 'field required', type: 'value_error.missing' });
-    else if (typeof p[k] !== 'boolean') errors.push({ loc: [...prefix, k], msg: 'value could not be parsed to a boolean', type: 'type_error.bool' });
+    if (p[k] === undefined || p[k] === null) errors.push(missing([...prefix, k]));
+    else if (typeof p[k] !== 'boolean') errors.push(notBool([...prefix, k]));
   }
   return errors;
 }
 
 /** Optional string keys: present → must be a string. */
-export function validateStrings(p: Record<string, unknown>, keys: string[], prefix: Array<string | number>): Array<{ loc: Array<string | number>; msg: string; type: string }> {
+export function validateStrings(p: Record<string, unknown>, keys: string[], prefix: Array<string | number>): ConfigError[] {
   return keys
     .filter((k) => p[k] !== undefined && p[k] !== null && typeof p[k] !== 'string')
-    .map((k) => ({ loc: [...prefix, k], msg: 'str type expected', type: 'type_error.str' }));
+    .map((k) => notStr([...prefix, k]));
 }
 
 /** An alerter name usable as `alerters.<name>`. */

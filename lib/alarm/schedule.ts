@@ -9,6 +9,7 @@
  * forward) or a repeated hour (fall back) simply gives the answer for the wall-clock time
  * it is: a start time inside a skipped hour starts the window at the jump.
  */
+import { valueError } from '../common/commands';
 import type { ConfigError } from '../system/types';
 
 export interface HourMinute {
@@ -116,11 +117,11 @@ export class Schedule {
   static errors(start: unknown, end: unknown, timezone: unknown, prefix: Array<string | number>): ConfigError[] {
     const errors: ConfigError[] = [];
     const s = parseTime(start, 'start');
-    if ('msg' in s) errors.push({ loc: [...prefix, 'start_time'], msg: s.msg, type: s.type });
+    if ('msg' in s) errors.push(valueError([...prefix, 'start_time'], s.msg, s.type));
     const e = parseTime(end, 'end');
-    if ('msg' in e) errors.push({ loc: [...prefix, 'end_time'], msg: e.msg, type: e.type });
+    if ('msg' in e) errors.push(valueError([...prefix, 'end_time'], e.msg, e.type));
     if (timezone !== undefined && timezone !== '' && !isValidTimezone(timezone)) {
-      errors.push({ loc: [...prefix, 'timezone'], msg: `Unknown timezone "${String(timezone)}"`, type: 'value_error' });
+      errors.push(valueError([...prefix, 'timezone'], `Unknown timezone "${String(timezone)}"`));
     }
     return errors;
   }

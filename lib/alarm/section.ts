@@ -3,6 +3,7 @@
  * keys (after `enabled` / `test_grp`, see alerter.ts), how they are checked and applied.
  * The node adapters (nodes/vigil-telegram, nodes/vigil-siren) only map editor settings.
  */
+import { notBool, notList, valueError } from '../common/commands';
 import type { ConfigError, ConfigSection } from '../system/types';
 import { validateStrings } from './alerter';
 import { isValidChatId } from './telegram';
@@ -53,14 +54,14 @@ export const telegramSection: AlerterSection<TelegramSettings> = {
   validate: (p, prefix) => {
     const errors: ConfigError[] = validateStrings(p, ['api_key', 'title', 'api_base'], prefix);
     if (p.chat_ids !== undefined && p.chat_ids !== null) {
-      if (!Array.isArray(p.chat_ids)) errors.push({ loc: [...prefix, 'chat_ids'], msg: 'value is not a valid list', type: 'type_error.list' });
+      if (!Array.isArray(p.chat_ids)) errors.push(notList([...prefix, 'chat_ids']));
       else
         p.chat_ids.forEach((c: unknown, i: number) => {
-          if (!isValidChatId(c)) errors.push({ loc: [...prefix, 'chat_ids', i], msg: 'not a Telegram chat id (a number or @name)', type: 'value_error' });
+          if (!isValidChatId(c)) errors.push(valueError([...prefix, 'chat_ids', i], 'not a Telegram chat id (a number or @name)'));
         });
     }
-    if (typeof p.api_base === 'string' && !isValidApiBase(p.api_base.trim())) errors.push({ loc: [...prefix, 'api_base'], msg: 'not an http(s) URL', type: 'value_error.url' });
-    if (p.send_photo !== undefined && typeof p.send_photo !== 'boolean') errors.push({ loc: [...prefix, 'send_photo'], msg: 'value could not be parsed to a boolean', type: 'type_error.bool' });
+    if (typeof p.api_base === 'string' && !isValidApiBase(p.api_base.trim())) errors.push(valueError([...prefix, 'api_base'], 'not an http(s) URL', 'value_error.url'));
+    if (p.send_photo !== undefined && typeof p.send_photo !== 'boolean') errors.push(notBool([...prefix, 'send_photo']));
     return errors;
   },
   apply: (p, l) => {
@@ -90,12 +91,12 @@ export const sirenSection: AlerterSection<SirenSettings> = {
   validate: (p, prefix) => {
     const errors: ConfigError[] = validateStrings(p, ['ssh_host', 'ssh_user', 'command', 'host_fingerprint'], prefix);
     if (p.ssh_port !== undefined && !(Number.isInteger(p.ssh_port) && (p.ssh_port as number) >= 1 && (p.ssh_port as number) <= 65535)) {
-      errors.push({ loc: [...prefix, 'ssh_port'], msg: 'a port number 1–65535', type: 'value_error' });
+      errors.push(valueError([...prefix, 'ssh_port'], 'a port number 1–65535'));
     }
     if (p.timeout_s !== undefined && !(typeof p.timeout_s === 'number' && p.timeout_s >= 1 && p.timeout_s <= 600)) {
-      errors.push({ loc: [...prefix, 'timeout_s'], msg: 'a number of seconds 1–600', type: 'value_error' });
+      errors.push(valueError([...prefix, 'timeout_s'], 'a number of seconds 1–600'));
     }
-    if (typeof p.command === 'string' && p.command.trim() === '') errors.push({ loc: [...prefix, 'command'], msg: 'the command must not be empty', type: 'value_error' });
+    if (typeof p.command === 'string' && p.command.trim() === '') errors.push(valueError([...prefix, 'command'], 'the command must not be empty'));
     return errors;
   },
   apply: (p, l) => {

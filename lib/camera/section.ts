@@ -4,12 +4,13 @@
  * where they may go (lib/system/secrets.ts); a URL may change at run time only within
  * {@link runtimeUrlProblem}'s rules (never to a local path).
  */
+import { missing, notStr, valueError } from '../common/commands';
 import type { ConfigError, ConfigSection, SectionMember } from '../system/types';
 import { runtimeUrlProblem } from './sources';
 
 export function validateCameraSection(p: ConfigSection): ConfigError[] {
   if (typeof p.url === 'string') return [];
-  return [{ loc: ['camera', 'url'], msg: p.url === undefined ? 'field required' : 'str type expected', type: p.url === undefined ? 'value_error.missing' : 'type_error.str' }];
+  return [(p.url === undefined ? missing : notStr)(['camera', 'url'])];
 }
 
 export interface CameraSectionOptions {
@@ -30,7 +31,7 @@ export function cameraSection(url: () => string, setUrl: (url: string) => void, 
       const errors = validateCameraSection(p);
       if (errors.length > 0) return errors;
       const problem = runtimeUrlProblem(opts.source, url(), String(p.url));
-      return problem ? [{ loc: ['camera', 'url'], msg: problem, type: 'value_error.url' }] : [];
+      return problem ? [valueError(['camera', 'url'], problem, 'value_error.url')] : [];
     },
     apply: (p) => {
       const next = String(p.url ?? '').trim();

@@ -30,6 +30,7 @@ export const notDict = (loc: Array<string | number>): ConfigError => ({ loc, msg
 export const notList = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'value is not a valid list', type: 'type_error.list' });
 export const notStr = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'str type expected', type: 'type_error.str' });
 export const notFloat = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'value is not a valid float', type: 'type_error.float' });
+export const notBool = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'value could not be parsed to a boolean', type: 'type_error.bool' });
 export const notInt = (loc: Array<string | number>): ConfigError => ({ loc, msg: 'value is not a valid integer', type: 'type_error.integer' });
 export const notGe = (loc: Array<string | number>, limit: number): ConfigError => ({ loc, msg: `ensure this value is greater than or equal to ${limit}`, type: 'value_error.number.not_ge' });
 export const notLe = (loc: Array<string | number>, limit: number): ConfigError => ({ loc, msg: `ensure this value is less than or equal to ${limit}`, type: 'value_error.number.not_le' });

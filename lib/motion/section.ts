@@ -3,6 +3,7 @@
  * snake_case keys plus our two extra ones (`resize_width`, `engine`), how a proposed section
  * is checked (types first, then the detector's own rules) and applied.
  */
+import { missing, notFloat, notInt, valueError } from '../common/commands';
 import type { ConfigError, ConfigSection, SectionMember } from '../system/types';
 import { type MotionSettings, validateMotionSettings } from './detector';
 
@@ -35,25 +36,25 @@ export function processingFromSection(p: ConfigSection, current: MotionSettings)
   for (const [snake, camel] of SECTION_KEYS) {
     const v = p[snake];
     if (v === undefined || v === null) {
-      if (REQUIRED.has(snake)) errors.push({ loc: ['processing', snake], msg: 'field required', type: 'value_error.missing' });
+      if (REQUIRED.has(snake)) errors.push(missing(['processing', snake]));
       continue;
     }
     if (snake === 'engine') {
       // The engine is created once, at deploy: a changed value here would be stored and
       // reported by /config while the old engine kept running.
-      if (v !== current.engine) errors.push({ loc: ['processing', 'engine'], msg: `the engine cannot change through config_update (it is ${String(current.engine)}); change it in the node and redeploy`, type: 'value_error' });
+      if (v !== current.engine) errors.push(valueError(['processing', 'engine'], `the engine cannot change through config_update (it is ${String(current.engine)}); change it in the node and redeploy`));
       continue;
     }
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
     if (!Number.isFinite(n)) {
-      errors.push({ loc: ['processing', snake], msg: INTEGER.has(snake) ? 'value is not a valid integer' : 'value is not a valid float', type: INTEGER.has(snake) ? 'type_error.integer' : 'type_error.float' });
+      errors.push((INTEGER.has(snake) ? notInt : notFloat)(['processing', snake]));
       continue;
     }
     rec[camel] = n;
   }
   if (errors.length === 0) {
     const camelToSnake = new Map(SECTION_KEYS.map(([s, c]) => [c, s]));
-    for (const [field, msg] of validateMotionSettings(next)) errors.push({ loc: ['processing', camelToSnake.get(field) ?? field], msg, type: 'value_error' });
+    for (const [field, msg] of validateMotionSettings(next)) errors.push(valueError(['processing', camelToSnake.get(field) ?? field], msg));
   }
   return { settings: next, errors };
 }
