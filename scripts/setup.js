@@ -70,14 +70,18 @@ function ensureInstalled(retryOpenCv) {
   const current = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8') : '';
   const skip = !!process.env.VIGIL_SKIP_OPENCV && process.env.VIGIL_SKIP_OPENCV !== '0';
   const cv = skip ? null : systemOpenCv();
-  if (!fresh && current !== stamp && installedMatchesLock()) fs.writeFileSync(stampFile, stamp);
-  else if (fresh || current !== stamp) {
+  if (fresh || current !== stamp) {
+    // Whether or not anything needs installing: a lock that disagrees with package.json is
+    // stopped here (an install would not carry the missing dependency either).
     const drift = require('./lint-package.js').lockProblems(root);
     if (drift.length) {
       console.error(`[vigil setup] package.json and package-lock.json disagree:\n  ${drift.join('\n  ')}`);
       console.error('[vigil setup] run `npm install` (it updates the lock), then commit both files.');
       process.exit(1);
     }
+  }
+  if (!fresh && current !== stamp && installedMatchesLock()) fs.writeFileSync(stampFile, stamp);
+  else if (fresh || current !== stamp) {
     if (!npmRun(['ci', '--no-audit', '--no-fund'], false)) {
       say('npm ci failed (see above).');
       process.exit(1);
