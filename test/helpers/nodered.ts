@@ -49,6 +49,13 @@ export function nodeModule(type: string): RedModule {
   return require(path.join(repoRoot, 'dist', 'nodes', type, `${type}.js`)) as RedModule;
 }
 
+/** Every message node `id` receives from now on (typically a `helper` node behind the node under test). */
+export function collect<T>(id: string): T[] {
+  const out: T[] = [];
+  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as T));
+  return out;
+}
+
 /** A port nobody listens on, for "connection refused" tests only (test/helpers/ports.ts). */
 export { freePort } from './ports';
 

@@ -11,11 +11,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Node } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { AlarmStatus } from '../../../lib/system/types';
-import { coreNode, eachTestOnFakeClock, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
+import { collect, coreNode, eachTestOnFakeClock, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
 
 const systemModule = nodeModule('vigil-system');
 const alarmModule = nodeModule('vigil-alarm');
@@ -32,11 +31,6 @@ type Msg = { topic?: string; payload: Record<string, unknown> };
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function collect(id: string): Msg[] {
-  const out: Msg[] = [];
-  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as Msg));
-  return out;
-}
 
 /** A stand-in Bot API: records sendMessage bodies. */
 async function botServer(): Promise<{ server: http.Server; base: string; bodies: Array<Record<string, unknown>> }> {
@@ -75,8 +69,8 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       { id: 'alerts', type: 'helper' },
     ];
     await helper.load([alarmModule], flow);
-    const st = collect('st');
-    const alerts = collect('alerts');
+    const st = collect<Msg>('st');
+    const alerts = collect<Msg>('alerts');
     const al = helper.getNode('al');
     clock.advance(0);
     await until(() => st.length >= 1, 'first status');
@@ -117,7 +111,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
 
   it('silence and unsilence by command message; silence from off is refused with the reference message', async () => {
     await helper.load([alarmModule], stateFlow);
-    const st = collect('st');
+    const st = collect<Msg>('st');
     const al = helper.getNode('al');
     al.receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 30 } } } as never);
     await until(() => st.some((m) => m.topic === 'reply'), 'reply');
@@ -149,7 +143,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       ];
       await helper.load([systemModule, alarmModule, telegramModule], flow, { tg1: { apiKey: '1:a' }, tg2: { apiKey: '2:b' }, tg3: { apiKey: '3:c' } });
       clock.advance(0);
-      const out = collect('out');
+      const out = collect<Msg>('out');
       /** Whether alerter `id` showed the skip status for `why` (node status is a sinon spy in the helper). */
       const skipped = (id: string, why: string): boolean =>
         (helper.getNode(id).status as unknown as { calledWith(a: unknown): boolean }).calledWith({ fill: 'grey', shape: 'ring', text: `vigil-telegram.status.skip.${why}` });
@@ -214,7 +208,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
         { id: 'st', z: 'tab', type: 'helper' },
       ];
       await helper.load([useFileStore, alarmModule], flow);
-      let st = collect('st');
+      let st = collect<Msg>('st');
       const al = helper.getNode('al');
       const warns = (al.warn as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
       assert.deepEqual(warns.filter((w) => /notPersistent/.test(w)), [], 'the file store is persistent: no warning');
@@ -229,7 +223,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       clock.advance(100000);
       helper.settings(({ vigilClock: clock, contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir: dir2, flushInterval: 3600 } } } }) as never);
       await helper.load([useFileStore, alarmModule], flow);
-      st = collect('st');
+      st = collect<Msg>('st');
       clock.advance(1000);
       await until(() => st.length > 0, 'status after restart');
       assert.equal(st[0].payload.state, 'silenced');
@@ -244,11 +238,11 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
 
   it('state survives a redeploy with no context store configured', async () => {
     await helper.load([alarmModule], stateFlow);
-    let st = collect('st');
+    let st = collect<Msg>('st');
     helper.getNode('al').receive({ topic: 'command', payload: { command: 'silence', data: { silenceFor: 120 } } } as never);
     await until(() => st.some((m) => m.payload.state === 'silenced'), 'silenced');
     await helper.setFlows(stateFlow as never, 'full');
-    st = collect('st');
+    st = collect<Msg>('st');
     clock.advance(1000);
     await until(() => st.length > 0, 'status after redeploy');
     assert.equal(st[0].payload.state, 'silenced');
@@ -263,7 +257,7 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
       { id: 'st2', type: 'helper' },
     ];
     await helper.load([systemModule, alarmModule], flow);
-    const st2 = collect('st2');
+    const st2 = collect<Msg>('st2');
     const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
     assert.ok((helper.getNode('al2').error as unknown as { called: boolean }).called, 'the second alarm logs the refusal');
     const seen: string[] = [];
@@ -312,8 +306,8 @@ describe('vigil-alarm / vigil-system / vigil-telegram nodes', function () {
     const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
     const shut: unknown[] = [];
     hub.on('shutdown', (i) => shut.push(i));
-    const st = collect('st');
-    const errs = collect('err') as unknown as Array<{ error: { message: string }; payload: unknown }>;
+    const st = collect<Msg>('st');
+    const errs = collect<Msg>('err') as unknown as Array<{ error: { message: string }; payload: unknown }>;
     const al = helper.getNode('al');
     const replies = (): Array<Record<string, unknown>> => st.filter((m) => m.topic === 'reply').map((m) => m.payload);
     const bad: Array<[Record<string, unknown>, string, string]> = [

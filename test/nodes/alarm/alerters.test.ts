@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Node } from 'node-red';
 import { Server, utils } from 'ssh2';
 import { FakeClock } from '../../../lib/common/clock';
 import { ed25519KeyPair } from '../../../lib/alarm/sim';
-import { coreNode, eachTestOnFakeClock, helper, nodeModule, until } from '../../helpers/nodered';
+import { collect, coreNode, eachTestOnFakeClock, helper, nodeModule, until } from '../../helpers/nodered';
 
 const telegramModule = nodeModule('vigil-telegram');
 const sirenModule = nodeModule('vigil-siren');
@@ -17,11 +16,6 @@ const sirenModule = nodeModule('vigil-siren');
 const catchModule = coreNode('core/common/25-catch.js');
 
 type Msg = { payload: Record<string, unknown>; error?: { message: string } };
-function collect(id: string): Msg[] {
-  const out: Msg[] = [];
-  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as Msg));
-  return out;
-}
 
 describe('vigil-telegram node (local Bot API stand-in)', function () {
   let server: http.Server;
@@ -65,7 +59,7 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
 
   it('sends sendMessage to every chat with the reference body', async () => {
     await helper.load([telegramModule, catchModule], flow(), { tg: { apiKey: '123:tok' } });
-    const out = collect('out');
+    const out = collect<Msg>('out');
     helper.getNode('tg').receive({ payload: { message: 'Alarm', test: false, excluded: [] } } as never);
     await until(() => out.length === 1, 'result');
     assert.deepEqual(
@@ -80,8 +74,8 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
 
   it('retries on HTTP 500 after 3 s and 6 s, never resending to chats that succeeded; the third failure goes to Catch', async () => {
     await helper.load([telegramModule, catchModule], flow({ chatIds: '111, 222' }), { tg: { apiKey: 't' } });
-    const out = collect('out');
-    const caught = collect('caught');
+    const out = collect<Msg>('out');
+    const caught = collect<Msg>('caught');
     failFor = { '222': 3 };
     helper.getNode('tg').receive({ payload: { message: 'Alarm', test: false, excluded: [] } } as never);
     await until(() => reqs.length === 2 && clock.dueIn().join() === '3000', 'first try'); // each request's own timeout is on the clock too
@@ -102,7 +96,7 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
 
   it('recovers when a retry succeeds', async () => {
     await helper.load([telegramModule, catchModule], flow({ chatIds: '111' }), { tg: { apiKey: 't' } });
-    const out = collect('out');
+    const out = collect<Msg>('out');
     failFor = { '111': 1 };
     helper.getNode('tg').receive({ payload: 'Alarm' } as never);
     await until(() => clock.dueIn().join() === '3000', 'waiting to retry');
@@ -133,7 +127,7 @@ describe('vigil-telegram node (local Bot API stand-in)', function () {
     await helper.load([telegramModule, catchModule], flow(), {});
     const tg = helper.getNode('tg');
     assert.match(String((tg.warn as unknown as { args: unknown[][] }).args[0][0]), /noApiKey/);
-    const caught = collect('caught');
+    const caught = collect<Msg>('caught');
     tg.receive({ payload: 'Alarm' } as never);
     await until(() => caught.length === 1, 'caught');
     assert.equal(reqs.length, 0);
@@ -210,7 +204,7 @@ describe('vigil-siren node (local ssh2 server)', function () {
 
   it('runs the command with a password and a pinned fingerprint', async () => {
     await helper.load([sirenModule, catchModule], flow({ fingerprint }), { sr: { password: 'raspberry' } });
-    const out = collect('out');
+    const out = collect<Msg>('out');
     helper.getNode('sr').receive({ payload: { message: 'Alarm', test: false, excluded: [] } } as never);
     await until(() => out.length === 1, 'result');
     assert.deepEqual(commands, ['aplay siren.wav -d 21']);
@@ -220,7 +214,7 @@ describe('vigil-siren node (local ssh2 server)', function () {
 
   it('authenticates with a private key', async () => {
     await helper.load([sirenModule, catchModule], flow({ command: 'echo hi' }), { sr: { privateKey: clientKey.private } });
-    const out = collect('out');
+    const out = collect<Msg>('out');
     helper.getNode('sr').receive({ payload: 'Alarm' } as never);
     await until(() => out.length === 1, 'result');
     assert.equal(out[0].payload.ok, true);
@@ -229,7 +223,7 @@ describe('vigil-siren node (local ssh2 server)', function () {
 
   it('refuses a host key that does not match the pin, three times, then Catch', async () => {
     await helper.load([sirenModule, catchModule], flow({ fingerprint: 'SHA256:' + 'A'.repeat(43) }), { sr: { password: 'raspberry' } });
-    const caught = collect('caught');
+    const caught = collect<Msg>('caught');
     const retried = retries('sr');
     helper.getNode('sr').receive({ payload: 'Alarm' } as never);
     await until(() => retried() === 1 && clock.pending === 1, 'retry 1');
@@ -244,7 +238,7 @@ describe('vigil-siren node (local ssh2 server)', function () {
   it('retries a failing command (3 s, 6 s) and succeeds on the third try', async () => {
     failures = 2;
     await helper.load([sirenModule, catchModule], flow(), { sr: { password: 'raspberry' } });
-    const out = collect('out');
+    const out = collect<Msg>('out');
     const retried = retries('sr');
     helper.getNode('sr').receive({ payload: 'Alarm' } as never);
     await until(() => commands.length === 1 && retried() === 1 && clock.pending === 1, 'try 1');

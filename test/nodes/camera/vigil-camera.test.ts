@@ -16,7 +16,7 @@ import { findFfmpeg } from '../../../lib/common/ffmpeg';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { FrameInfo } from '../../../lib/system/types';
 import { clip, tempDir, videoFile } from '../../helpers/clips';
-import { helper, nodeModule, settle, until, untilClock } from '../../helpers/nodered';
+import { collect, helper, nodeModule, settle, until, untilClock } from '../../helpers/nodered';
 
 const cameraModule = nodeModule('vigil-camera');
 const systemModule = nodeModule('vigil-system');
@@ -24,11 +24,6 @@ const motionModule = nodeModule('vigil-motion');
 
 type FrameMsg = { payload: Buffer; frame: FrameInfo; topic: string };
 
-function collect(id: string): FrameMsg[] {
-  const out: FrameMsg[] = [];
-  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as FrameMsg));
-  return out;
-}
 
 type Spy = { called: boolean; args: unknown[][] };
 const spy = (n: Node, method: 'error' | 'warn' | 'status' | 'log'): Spy => (n as unknown as Record<string, Spy>)[method];
@@ -73,7 +68,7 @@ describe('vigil-camera node', function () {
       { id: 'out', type: 'helper' },
     ];
     await helper.load([cameraModule], flow, { cam: { username: 'viewer', password: 's3cret' } });
-    const got = collect('out');
+    const got = collect<FrameMsg>('out');
     await until(() => got.length >= 5, 'five frames', 1000);
     assert.ok(got.every((m) => Buffer.isBuffer(m.payload) && frames.some((f) => f.equals(m.payload))));
     assert.deepEqual(
@@ -114,7 +109,7 @@ describe('vigil-camera node', function () {
         { id: 'out', type: 'helper' },
       ];
       await helper.load([cameraModule], flow);
-      const got = collect('out');
+      const got = collect<FrameMsg>('out');
       await until(() => got.length >= 2, 'frames');
       sim.pause(true);
       const cam = helper.getNode('cam');
@@ -151,7 +146,7 @@ describe('vigil-camera node', function () {
         { id: 'out', type: 'helper' },
       ];
       await helper.load([cameraModule], flow);
-      const got = collect('out');
+      const got = collect<FrameMsg>('out');
       await until(() => got.length >= 1, 'the good frame after the bad parts');
       const cam = helper.getNode('cam');
       const warned = (): string[] => spy(cam, 'warn').args.map((a) => String(a[0]));
@@ -174,7 +169,7 @@ describe('vigil-camera node', function () {
       { id: 'out', type: 'helper' },
     ];
     await helper.load([cameraModule], flow);
-    const got = collect('out');
+    const got = collect<FrameMsg>('out');
     await until(() => got.length >= 4, 'four snapshots', 1000);
     assert.ok(got.every((m) => frames.some((f) => f.equals(m.payload))));
   });
@@ -191,7 +186,7 @@ describe('vigil-camera node', function () {
         { id: 'out', type: 'helper' },
       ];
       await helper.load([cameraModule], flow);
-      const got = collect('out');
+      const got = collect<FrameMsg>('out');
       await untilClock(clock, () => got.length >= 7, 'the clip twice');
       assert.ok(got[3].payload.equals(got[0].payload), 'looped');
       const cam = helper.getNode('cam');
@@ -227,7 +222,7 @@ describe('vigil-camera node', function () {
         ];
         await helper.load([cameraModule], flow);
         const cam = helper.getNode('cam');
-        const got = collect('out');
+        const got = collect<FrameMsg>('out');
         await until(() => got.length >= 5, 'frames from ffmpeg', 1000);
         assert.ok(got.every((m) => m.payload[0] === 0xff && m.payload[1] === 0xd8 && m.frame.width === 640 && m.frame.height === 480));
         const pids = processesWith(video);
@@ -285,7 +280,7 @@ describe('vigil-camera node', function () {
       { id: 'out', type: 'helper' },
     ];
     await helper.load([cameraModule], flow);
-    const got = collect('out');
+    const got = collect<FrameMsg>('out');
     const cam = helper.getNode('cam');
     cam.receive({ payload: frames[0] } as never);
     await until(() => got.length === 1, 'frame');
@@ -307,7 +302,7 @@ describe('vigil-camera node', function () {
     ];
     await helper.load([systemModule, cameraModule], flow);
     const hub = (helper.getNode('sys') as unknown as { hub: SystemHub }).hub;
-    const got = collect('out');
+    const got = collect<FrameMsg>('out');
     assert.deepEqual(hub.getConfig().camera, { url: '' });
     assert.deepEqual(hub.validateConfig({ ...hub.getConfig(), camera: { url: 5 } }).map((e) => e.loc), [['camera', 'url']]);
     assert.deepEqual(hub.applyConfig({ ...hub.getConfig(), camera: { url: `${sim.url}/stream.mjpg` } }), []);
@@ -357,8 +352,8 @@ describe('vigil-camera node', function () {
 
     it('frames are dropped with one warning, then "start" starts the whole system: camera and detector', async () => {
       await helper.load([systemModule, cameraModule, motionModule], systemFlow() as never);
-      const out = collect('out');
-      const sec = collect('sec');
+      const out = collect<FrameMsg>('out');
+      const sec = collect<FrameMsg>('sec');
       const cam = helper.getNode('cam');
       const hub = await shutDown();
       cam.receive({ payload: frames[0] } as never);
@@ -386,8 +381,8 @@ describe('vigil-camera node', function () {
       assert.equal(hubOf(), before, 'the system node itself was not redeployed');
       assert.equal(hub.running, true);
       assert.match(lastText('mo'), /vigil-motion.status.ready/, 'the (unchanged) detector started again');
-      const out = collect('out');
-      const sec = collect('sec');
+      const out = collect<FrameMsg>('out');
+      const sec = collect<FrameMsg>('sec');
       helper.getNode('cam').receive({ payload: frames[0] } as never);
       await until(() => out.length === 1 && sec.length === 1, 'frames flow through camera and detector');
     });

@@ -13,7 +13,7 @@ import { FakeClock } from '../../../lib/common/clock';
 import type { SystemHub } from '../../../lib/system/hub';
 import type { DetectorMetrics } from '../../../lib/system/types';
 import { clip } from '../../helpers/clips';
-import { coreNode, helper, nodeModule, until } from '../../helpers/nodered';
+import { collect, coreNode, helper, nodeModule, until } from '../../helpers/nodered';
 
 const motionModule = nodeModule('vigil-motion');
 const systemModule = nodeModule('vigil-system');
@@ -25,11 +25,6 @@ type Msg = { topic?: string; payload: unknown; counts?: number[]; error?: { mess
 type Spy = { called: boolean; args: unknown[][] };
 const spy = (n: Node, method: 'error' | 'warn' | 'log' | 'status'): Spy => (n as unknown as Record<string, Spy>)[method];
 
-function collect(id: string): Msg[] {
-  const out: Msg[] = [];
-  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as Msg));
-  return out;
-}
 
 function flow(extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
   return [
@@ -47,7 +42,7 @@ function flow(extra: Record<string, unknown> = {}): Array<Record<string, unknown
 /** Feed frames one after another at 15 fps (frame time), waiting for each done(). */
 async function feed(frames: Buffer[], passes = 2): Promise<void> {
   const mo = helper.getNode('mo');
-  const done = collect('done');
+  const done = collect<Msg>('done');
   const t0 = Date.now();
   for (let i = 0; i < frames.length * passes; i++) {
     mo.receive({ payload: frames[i % frames.length], frame: { seq: i + 1, width: 640, height: 480, timestamp: t0 + Math.round((i * 1000) / 15) } } as never);
@@ -73,7 +68,7 @@ describe('vigil-motion node', function () {
   for (const [kind, ok, what] of cases) {
     it(`${kind} clip → ${what}`, async () => {
       await helper.load([motionModule, completeModule, catchModule], flow() as never);
-      const secs = collect('sec');
+      const secs = collect<Msg>('sec');
       await feed(await clip(kind));
       const motion = secs.map((m) => m.payload as boolean);
       assert.ok(motion.length >= 7, `seconds: ${motion.length}`);
@@ -92,7 +87,7 @@ describe('vigil-motion node', function () {
     helper.settings({ vigilClock: clock } as never);
     try {
       await helper.load([motionModule, completeModule, catchModule], flow({ fps: 5 }) as never);
-      const met = collect('met');
+      const met = collect<Msg>('met');
       await feed((await clip('moving')).slice(0, 9), 1);
       assert.equal(met.length, 0, 'nothing before the period is up');
       clock.advance(1000);
@@ -108,7 +103,7 @@ describe('vigil-motion node', function () {
 
   it('engine sharp runs in its worker and agrees with the clips', async () => {
     await helper.load([motionModule, completeModule, catchModule], flow({ engine: 'sharp' }) as never);
-    const secs = collect('sec');
+    const secs = collect<Msg>('sec');
     await feed((await clip('moving')).slice(0, 50), 1);
     assert.ok(secs.length >= 3 && secs.slice(1).every((m) => m.payload === true), secs.map((m) => m.counts?.join('/')).join(' '));
     const last = spy(helper.getNode('mo'), 'status').args.at(-1)?.[0] as { text: string };
@@ -117,8 +112,8 @@ describe('vigil-motion node', function () {
 
   it('non-image payloads are errors (Catch); a corrupt JPEG is warned and skipped', async () => {
     await helper.load([motionModule, completeModule, catchModule], flow({ fps: 30 }) as never);
-    const errs = collect('err');
-    const done = collect('done');
+    const errs = collect<Msg>('err');
+    const done = collect<Msg>('done');
     const mo = helper.getNode('mo');
     mo.receive({ payload: 'hello' } as never);
     mo.receive({ payload: Buffer.from('not a jpeg') } as never);
@@ -136,7 +131,7 @@ describe('vigil-motion node', function () {
 
   it('a frame size change mid-stream resets the background with a warning', async () => {
     await helper.load([motionModule, completeModule, catchModule], flow({ fps: 30, resizeWidth: 0 }) as never);
-    const done = collect('done');
+    const done = collect<Msg>('done');
     const mo = helper.getNode('mo');
     const small = await clip('still', { frames: 2 });
     const big = await clip('still', { width: 1280, height: 720, frames: 2 });
@@ -156,7 +151,7 @@ describe('vigil-motion node', function () {
       const f = flow();
       f.push({ id: 'cam', z: 'tab', type: 'vigil-camera', source: 'mjpeg', url: `${sim.url}/stream.mjpg`, fps: 15, wires: [['mo']] });
       await helper.load([cameraModule, motionModule, completeModule, catchModule], f as never);
-      const secs = collect('sec');
+      const secs = collect<Msg>('sec');
       await until(() => secs.length >= 3, 'three detection seconds', 1000);
       assert.ok(secs.some((m) => m.payload === true), secs.map((m) => m.counts?.join('/')).join(' '));
       assert.ok(secs.every((m) => m.counts!.length === 2));
@@ -232,9 +227,9 @@ describe('vigil-motion node', function () {
     const last = (): string => String((spy(mo, 'status').args.at(-1)?.[0] as { text?: string }).text);
     assert.equal(last(), 'vigil-motion.status.shutdown');
     const frames = await clip('moving');
-    const done = collect('done');
-    const errs = collect('err');
-    const secs = collect('sec');
+    const done = collect<Msg>('done');
+    const errs = collect<Msg>('err');
+    const secs = collect<Msg>('sec');
     for (let i = 0; i < 3; i++) {
       mo.receive({ payload: frames[i], frame: { timestamp: 1000 + i * 1000 } } as never);
       await until(() => done.length === i + 1, `frame ${i} done`);
@@ -251,8 +246,8 @@ describe('vigil-motion node', function () {
     assert.equal(starts.length, 1);
     mo = helper.getNode('mo');
     assert.match(last(), /vigil-motion.status.ready/);
-    const secs2 = collect('sec');
-    const done2 = collect('done');
+    const secs2 = collect<Msg>('sec');
+    const done2 = collect<Msg>('done');
     mo.receive({ payload: frames[0], frame: { timestamp: 10000 } } as never);
     await until(() => done2.length === 1, 'frame done');
     await until(() => secs2.length === 1, 'a detection second');

@@ -8,11 +8,10 @@
  * Hostile input from `mqtt in`: deep and huge payloads, forbidden commands — warnings, rate-limited.
  */
 import assert from 'node:assert/strict';
-import type { Node } from 'node-red';
 import { FakeClock } from '../../../lib/common/clock';
 import type { Outgoing } from '../../../lib/mqtt/site';
 import { validateDiscovery } from '../../helpers/ha-discovery';
-import { calls, eachTestOnFakeClock, helper, nodeModule, settle, until } from '../../helpers/nodered';
+import { calls, collect, eachTestOnFakeClock, helper, nodeModule, settle, until } from '../../helpers/nodered';
 
 const mqttModule = nodeModule('vigil-mqtt');
 const alarmModule = nodeModule('vigil-alarm');
@@ -21,11 +20,6 @@ type Msg = { topic?: string; payload: unknown; qos?: number; retain?: boolean };
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 const alwaysOn = { startTime: '00:00', endTime: '00:00', timezone: 'UTC' };
 
-function collect(id: string): Msg[] {
-  const out: Msg[] = [];
-  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as Msg));
-  return out;
-}
 const haloEvent = (kind: 'set' | 'reset', event: string, value: number) => ({ payload: { device: 'Hall-2F', event, active: kind === 'set', kind, value, receivedAt: T0, remote: '10.0.0.9:5000', tokens: {} } });
 
 describe('vigil-mqtt node', function () {
@@ -43,8 +37,8 @@ describe('vigil-mqtt node', function () {
 
     it('events, heartbeats, watchdog and alarm status out with topic/qos/retain; discovery once; commands reach a real vigil-alarm; refreshS republishes', async () => {
       await helper.load([mqttModule, alarmModule], flow);
-      const pub = collect('pub');
-      const st = collect('st');
+      const pub = collect<Msg>('pub');
+      const st = collect<Msg>('st');
       const m = helper.getNode('m');
       const warns = calls(m, 'warn');
 
@@ -131,7 +125,7 @@ describe('vigil-mqtt node', function () {
     it('hostile input from mqtt in: deep and huge command payloads are refused with rate-limited warnings', async () => {
       await helper.load([mqttModule, alarmModule], flow);
       const m = helper.getNode('m');
-      const st = collect('st');
+      const st = collect<Msg>('st');
       const warns = calls(m, 'warn');
       let deep: unknown = { command: 'silence' };
       for (let i = 0; i < 10_000; i++) deep = { data: deep };
@@ -158,8 +152,8 @@ describe('vigil-mqtt node', function () {
 
     it('one overview at most every second, the last change never lost; events as they arrive', async () => {
       await helper.load([mqttModule], flow);
-      const ov = collect('ov');
-      const evs = collect('evs');
+      const ov = collect<Msg>('ov');
+      const evs = collect<Msg>('evs');
       const c = helper.getNode('c');
       c.receive({ topic: 'vigil/a/online', payload: 'true' } as never);
       await until(() => ov.length === 1, 'first overview at once');
@@ -192,7 +186,7 @@ describe('vigil-mqtt node', function () {
 
     it('hostile payloads from mqtt in: warnings (rate-limited), never a crash or an overview', async () => {
       await helper.load([mqttModule], flow);
-      const ov = collect('ov');
+      const ov = collect<Msg>('ov');
       const c = helper.getNode('c');
       const warns = calls(c, 'warn');
       c.receive({ topic: 'vigil/a/halo/d/state', payload: '['.repeat(200_000) } as never);

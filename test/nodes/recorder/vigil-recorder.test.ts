@@ -16,7 +16,7 @@ import { TelegramSim } from '../../../lib/alarm/sim';
 import { FakeClock } from '../../../lib/common/clock';
 import { clip, tempDir } from '../../helpers/clips';
 import { ffprobe } from '../../helpers/ffprobe';
-import { eachTestOnFakeClock, freePort, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
+import { collect, eachTestOnFakeClock, freePort, helper, nodeModule, until, type RedModule } from '../../helpers/nodered';
 
 const systemModule = nodeModule('vigil-system');
 const cameraModule = nodeModule('vigil-camera');
@@ -37,11 +37,6 @@ const T0 = new Date(2026, 5, 1, 12, 0, 0).getTime();
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 const alwaysOn = { startTime: '00:00', endTime: '00:00', timezone: 'UTC' };
 
-function collect<T>(id: string): T[] {
-  const out: T[] = [];
-  (helper.getNode(id) as Node).on('input', (m: unknown) => out.push(m as T));
-  return out;
-}
 
 /** The arguments of every call of `node.<method>` so far (the helper spies on the prototype, shared by all nodes). */
 function argsOf(node: Node, method: 'status' | 'error' | 'warn' | 'log'): unknown[][] {
