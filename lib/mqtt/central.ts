@@ -5,6 +5,7 @@
  * it arrives. Every payload is network input: read with the bounded JSON reader, every map
  * capped, anything unexpected reported rather than stored.
  */
+import { isPlainObject } from '../common/commands';
 import { depthExceeds, readJson } from '../common/json';
 import { parseTopic } from './topics';
 
@@ -59,7 +60,6 @@ export interface CentralResult {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 
 /** An MQTT payload as a value: core `mqtt in` gives a Buffer, a string or (auto-detect) a parsed value. */
 export function payloadValue(payload: unknown): { ok: true; value: unknown } | { ok: false; reason: string } {
@@ -68,7 +68,7 @@ export function payloadValue(payload: unknown): { ok: true; value: unknown } | {
     if (text === 'true' || text === 'false') return { ok: true, value: text === 'true' };
     return readJson(text, { maxLength: 256 * 1024, maxDepth: 16, maxValues: 4096 });
   }
-  if (isObj(payload) || Array.isArray(payload)) return depthExceeds(payload, 16) ? { ok: false, reason: 'payload nested too deeply' } : { ok: true, value: payload };
+  if (isPlainObject(payload) || Array.isArray(payload)) return depthExceeds(payload, 16) ? { ok: false, reason: 'payload nested too deeply' } : { ok: true, value: payload };
   return { ok: true, value: payload };
 }
 
@@ -94,7 +94,7 @@ export class Central {
       if (typeof v !== 'boolean') return { changed: false, problem: `site ${t.site}: online payload is not true/false` };
       return this.site(t.site, v, now);
     }
-    if (!isObj(v)) return { changed: false, problem: `${t.kind} on ${String(topic)}: payload is not an object` };
+    if (!isPlainObject(v)) return { changed: false, problem: `${t.kind} on ${String(topic)}: payload is not an object` };
     const seen = this.touchSite(t.site, now);
     if (t.kind === 'halo-state') return this.deviceState(t.site, t.device, v, now, seen);
     if (t.kind === 'alarm-status') {
@@ -131,7 +131,7 @@ export class Central {
     if (!this.devices.has(key) && this.devices.size >= this.max.maxDevices) return { changed: seen, problem: `more than ${this.max.maxDevices} devices: ${key} not kept` };
     const active = Array.isArray(v.active) ? v.active.filter((x): x is string => typeof x === 'string').slice(0, 256) : [];
     const sensors: Record<string, number> = {};
-    if (isObj(v.sensors)) for (const [k, x] of Object.entries(v.sensors).slice(0, 256)) if (typeof x === 'number') sensors[k] = x;
+    if (isPlainObject(v.sensors)) for (const [k, x] of Object.entries(v.sensors).slice(0, 256)) if (typeof x === 'number') sensors[k] = x;
     this.devices.set(key, { site, device, online: v.online !== false, active, sensors, lastSeen: typeof v.lastSeen === 'number' ? v.lastSeen : now });
     return { changed: true };
   }

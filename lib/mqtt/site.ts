@@ -6,6 +6,7 @@
  * commands arriving back on `vigil/<site>/alarm/<system>/command` become alarm commands.
  * Everything is bounded: devices, entities per device, systems, and the size of what comes in.
  */
+import { isPlainObject } from '../common/commands';
 import { depthExceeds, readJson } from '../common/json';
 import { alarmConfigs, haloEventConfig, haloSensorConfig, templateSafe, type DiscoveryMessage } from './discovery';
 import { parseTopic, segment, topics } from './topics';
@@ -59,13 +60,12 @@ interface DeviceState {
 
 const ALARM_STATES = new Set(['on', 'off', 'alarm', 'silenced']);
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
 
 /** A name map's numeric entries (at most `max`), other values dropped. */
 function numbers(v: unknown, max = 256): Record<string, number> {
   const out: Record<string, number> = {};
-  if (!isObj(v)) return out;
+  if (!isPlainObject(v)) return out;
   let n = 0;
   for (const [k, x] of Object.entries(v)) {
     if (typeof x === 'number' && Number.isFinite(x) && n++ < max) out[k] = x;
@@ -121,10 +121,10 @@ export class SitePublisher {
     // vigil-alarm answers a command on its status output (`msg.topic` "reply"): nothing to
     // publish (the status change that follows is), but a refused command is worth a warning.
     if (msg.topic === 'reply') {
-      const err = isObj(p) ? p.error : undefined;
+      const err = isPlainObject(p) ? p.error : undefined;
       return { out: [], kind: 'alarm-reply', problem: err === undefined ? undefined : `the alarm refused a command from MQTT: ${JSON.stringify(err).slice(0, 200)}` };
     }
-    if (!isObj(p)) return { out: [], problem: 'not a Vigil message: the payload is not an object' };
+    if (!isPlainObject(p)) return { out: [], problem: 'not a Vigil message: the payload is not an object' };
     if (depthExceeds(p, 16)) return { out: [], problem: 'payload nested too deeply to publish' };
     const device = str(p.device);
     if (device && (p.kind === 'set' || p.kind === 'reset') && str(p.event)) return this.event(device, String(p.event), p, now);
@@ -221,12 +221,12 @@ export class SitePublisher {
       if (!r.ok) return { out: [], problem: `command refused: ${r.reason}` };
       v = r.value;
     }
-    if (!isObj(v) || depthExceeds(v, 4)) return { out: [], problem: 'command refused: expected {"command": …, "data": {…}}' };
+    if (!isPlainObject(v) || depthExceeds(v, 4)) return { out: [], problem: 'command refused: expected {"command": …, "data": {…}}' };
     const command = v.command;
     if (typeof command !== 'string' || !(MQTT_COMMANDS as readonly string[]).includes(command)) {
       return { out: [], problem: `command refused: only ${MQTT_COMMANDS.join(' and ')} may come through MQTT (got ${JSON.stringify(String(command).slice(0, 40))})` };
     }
-    const data = isObj(v.data) ? v.data : {};
+    const data = isPlainObject(v.data) ? v.data : {};
     return { out: [], command: { command: command as MqttCommand['command'], data }, kind: 'command' };
   }
 }
